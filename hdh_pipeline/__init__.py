@@ -1,0 +1,1 @@
+"""hdh-pipeline: French health databases in, public metadata catalogue out."""

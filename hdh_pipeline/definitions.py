@@ -1,0 +1,20 @@
+"""The one Definitions object: every declared source's assets and schedules, and the warehouse."""
+from __future__ import annotations
+
+import dagster as dg
+
+from hdh_pipeline import settings
+from hdh_pipeline.defs.ingestion import build_source_definitions
+from hdh_pipeline.defs.resources import Warehouse
+from hdh_pipeline.sources.loader import load_sources
+
+
+def build_definitions() -> dg.Definitions:
+    sources = load_sources(settings.declaration_files())
+    return dg.Definitions.merge(
+        *(build_source_definitions(source) for source in sources),
+        dg.Definitions(resources={"warehouse": Warehouse(data_dir=str(settings.data_dir()))}),
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,183 @@
+"""Asset factory: one asset per source table, plus one for the source's code lists.
+
+Keys are `[source id, table]`, the group is the source id; nothing here opens DuckDB
+until an asset runs.
+"""
+
+import dagster as dg
+import duckdb
+
+from hdh_pipeline.defs.resources import WRITER_POOL, Warehouse
+from hdh_pipeline.ingest.load import IngestionError, LoadResult, load_table
+from hdh_pipeline.ingest.warehouse import quote
+from hdh_pipeline.sources.declaration import SourceDeclaration
+from hdh_pipeline.sources.dictionary import ColumnSpec, TableSpec
+from hdh_pipeline.sources.discovery import SourceTable
+from hdh_pipeline.sources.loader import Source
+
+PREVIEW_ROWS = 10
+MASK = "•••"
+
+def _constraints(column: ColumnSpec, spec: TableSpec) -> dg.TableColumnConstraints:
+    other = [f"declared type {column.type}" + ("" if column.format == "default" else f" ({column.format})")]
+    if column.length:
+        other.append(f"length {column.length}")
+    if column.nomenclature:
+        other.append(f"nomenclature {column.nomenclature.table}")
+    for key in ("minimum", "maximum", "enum", "pattern"):
+        if key in column.constraints:
+            other.append(f"{key} {column.constraints[key]}")
+    return dg.TableColumnConstraints(
+        nullable=not column.constraints.get("required", False) and column.name not in spec.primary_key,
+        unique=bool(column.constraints.get("unique")) or spec.primary_key == (column.name,),
+        other=other,
+    )
+
+def column_schema(table: SourceTable, loaded: LoadResult | None = None) -> dg.TableSchema | None:
+    """The columns as the dictionary describes them, with the DuckDB types once loaded."""
+    spec = table.spec
+    if loaded is None and spec is None:
+        return None
+    names_types = loaded.columns if loaded else tuple((c.name, c.type) for c in spec.columns)
+    roles = {column: role for role, value in table.roles.model_dump().items()
+             for column in ([value] if isinstance(value, str) else value or [])}
+    columns = []
+    for name, duck_type in names_types:
+        declared = spec.column(name) if spec else None
+        columns.append(dg.TableColumn(
+            name=name,
+            type=duck_type,
+            description=declared.description if declared else None,
+            constraints=_constraints(declared, spec) if declared else None,
+            tags={"role": roles[name]} if name in roles else None,
+        ))
+    return dg.TableSchema(columns=columns)
+
+def _preview(conn: duckdb.DuckDBPyConnection, schema: str, table: str, masked: set[str]) -> str:
+    """A markdown table of the first rows; identifier columns show no values."""
+    cursor = conn.execute(f"SELECT * FROM {quote(schema)}.{quote(table)} LIMIT {PREVIEW_ROWS}")
+    names = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+
+    def cell(name: str, value: object) -> str:
+        if name in masked and value is not None:
+            return MASK
+        return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")[:40]
+
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(cell(n, v) for n, v in zip(names, row)) + " |" for row in rows]
+    return "\n".join(lines)
+
+def _description(source: Source, table: SourceTable) -> str:
+    parts = [table.title]
+    if table.description and table.description != table.title:
+        parts.append(table.description)
+    if table.spec and table.spec.product:
+        parts.append(f"Product: {table.spec.product}.")
+    parts.append(f"Source: {source.declaration.title}.")
+    return "\n\n".join(p for p in parts if p)
+
+def _materialize(context: dg.AssetExecutionContext, warehouse: Warehouse, declaration: SourceDeclaration,
+                 table: SourceTable) -> dg.MaterializeResult:
+    with warehouse.write() as conn:
+        loaded = load_table(conn, declaration, table, warehouse.staging(declaration.id))
+        masked = set(table.roles.person_id)
+        preview = _preview(conn, loaded.schema, loaded.table, masked)
+    for warning in loaded.warnings:
+        context.log.warning(warning)
+    if loaded.rejected_rows:
+        context.log.warning(
+            f"{loaded.rejected_rows} rows of {table.name} did not parse; see {declaration.id}._rejects"
+        )
+    metadata: dict = {
+        "dagster/row_count": loaded.row_count,
+        "dagster/table_name": f"{loaded.schema}.{loaded.table}",
+        "rejected_rows": loaded.rejected_rows,
+        "files": dg.MetadataValue.json([str(f) for f in table.files]),
+        "warehouse": dg.MetadataValue.path(str(warehouse.path)),
+        "preview": dg.MetadataValue.md(preview),
+    }
+    if schema := column_schema(table, loaded):
+        metadata["dagster/column_schema"] = schema
+    if loaded.warnings:
+        metadata["warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in loaded.warnings))
+    return dg.MaterializeResult(metadata=metadata)
+
+def build_table_asset(source: Source, table: SourceTable) -> dg.AssetsDefinition:
+    kinds = {"duckdb", source.declaration.format}
+    definition_metadata = {"source_declaration": dg.MetadataValue.path(str(source.file))}
+    if schema := column_schema(table):
+        definition_metadata["dagster/column_schema"] = schema
+    if table.spec:
+        definition_metadata["dictionary"] = dg.MetadataValue.path(str(table.spec.file))
+
+    @dg.asset(
+        key=[source.id, table.name],
+        group_name=source.id,
+        owners=source.declaration.owners,
+        kinds=kinds,
+        tags={"hdh/layer": "ingestion"},
+        description=_description(source, table),
+        metadata=definition_metadata,
+        pool=WRITER_POOL,
+    )
+    def _table(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        return _materialize(context, warehouse, source.declaration, table)
+
+    return _table
+
+def build_nomenclatures_asset(source: Source) -> dg.AssetsDefinition:
+    """The source's code lists, each loaded as a table of schema `<source>_nomenclatures`."""
+    assert source.declaration.nomenclatures is not None
+    schema = f"{source.id}_nomenclatures"
+    declaration = source.declaration.model_copy(
+        update={"id": schema, "csv": source.declaration.nomenclatures.csv, "type_overrides": {}}
+    )
+
+    @dg.asset(
+        key=[source.id, "nomenclatures"],
+        group_name=source.id,
+        owners=source.declaration.owners,
+        kinds={"duckdb", "csv"},
+        tags={"hdh/layer": "ingestion"},
+        description=f"Code lists (nomenclatures) of {source.declaration.title}: "
+                    f"{len(source.nomenclatures)} tables in schema {schema}.",
+        pool=WRITER_POOL,
+    )
+    def _nomenclatures(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        rows, rejected, failures = 0, 0, []
+        with warehouse.write() as conn:
+            for table in source.nomenclatures:
+                try:
+                    loaded = load_table(conn, declaration, table, warehouse.staging(schema))
+                except IngestionError as error:
+                    context.log.error(str(error))
+                    failures.append(str(error))
+                    continue
+                rows, rejected = rows + loaded.row_count, rejected + loaded.rejected_rows
+        if failures:
+            raise dg.Failure(
+                description=f"{len(failures)} of {len(source.nomenclatures)} code lists failed to load; "
+                            "the others are loaded",
+                metadata={"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))},
+            )
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": rows,
+            "code_lists": len(source.nomenclatures),
+            "rejected_rows": rejected,
+            "schema": schema,
+        })
+
+    return _nomenclatures
+
+def build_source_definitions(source: Source) -> dg.Definitions:
+    assets = [build_table_asset(source, table) for table in source.tables]
+    if source.nomenclatures:
+        assets.append(build_nomenclatures_asset(source))
+    refresh = dg.ScheduleDefinition(
+        name=f"{source.id}_refresh",
+        cron_schedule=source.declaration.update_frequency,
+        target=dg.AssetSelection.groups(source.id),
+        description=f"Refresh {source.declaration.title} ({source.declaration.update_frequency}).",
+    )
+    return dg.Definitions(assets=assets, schedules=[refresh])

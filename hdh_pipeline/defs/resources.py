@@ -1,0 +1,35 @@
+"""Dagster resources: the warehouse, opened under the single-writer lock."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from hdh_pipeline.ingest.warehouse import read_connection, write_connection
+
+WRITER_POOL = "duckdb_warehouse"
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB warehouse under `data_dir` (`HDH_DATA_DIR`), and the staging folder beside it."""
+
+    data_dir: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.data_dir) / "warehouse.duckdb"
+
+    def staging(self, source_id: str) -> Path:
+        return Path(self.data_dir) / "staging" / source_id
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with write_connection(self.path) as connection:
+            yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with read_connection(self.path) as connection:
+            yield connection

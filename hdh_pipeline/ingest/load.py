@@ -1,0 +1,249 @@
+"""Load one source table into the warehouse with DuckDB's own readers.
+
+A load is atomic and idempotent: the table and its rejects are replaced in one
+transaction, so a failed load leaves the previous version intact. CSV lines that do
+not parse (field count, encoding, a value that does not fit its declared type) are not
+loaded; each is kept in `<source>._rejects` with its file, line number and reason.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from hdh_pipeline.ingest.types import ColumnType, column_type
+from hdh_pipeline.ingest.warehouse import literal, quote
+from hdh_pipeline.sources.declaration import CsvOptions, SourceDeclaration
+from hdh_pipeline.sources.discovery import SourceTable
+
+REJECTS = "_rejects"
+REJECTS_COLUMNS = (
+    "table_name VARCHAR, file VARCHAR, line BIGINT, column_name VARCHAR, "
+    "error_type VARCHAR, reason VARCHAR, raw_line VARCHAR, loaded_at TIMESTAMPTZ"
+)
+
+
+class IngestionError(RuntimeError):
+    """A table that could not be loaded; the message names the table, the file and what to do."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    schema: str
+    table: str
+    files: tuple[str, ...]
+    row_count: int
+    rejected_rows: int
+    columns: tuple[tuple[str, str], ...]  # (name, DuckDB type)
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class CsvPlan:
+    """What the CSV reader is told, and the conversions that follow it."""
+
+    names: tuple[str, ...]
+    types: dict[str, ColumnType] | None  # None: no dictionary, DuckDB infers types
+    warnings: tuple[str, ...]
+
+
+def local_files(table: SourceTable, staging: Path) -> list[Path]:
+    """The table's files on disk; archive members are extracted under `staging` first."""
+    if table.archive is None:
+        paths = [Path(f) for f in table.files]
+        for path in paths:
+            if not path.is_file():
+                raise IngestionError(
+                    f"table {table.name}: file {path} not found; restore it or fix the source's location"
+                )
+        return paths
+    paths = []
+    with zipfile.ZipFile(table.archive) as archive:
+        for member in table.files:
+            target = staging / member
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with archive.open(member) as data, open(f"{target}.part", "wb") as out:
+                    while chunk := data.read(1 << 20):
+                        out.write(chunk)
+            except KeyError:
+                raise IngestionError(f"table {table.name}: {member} not found in {table.archive}") from None
+            os.replace(f"{target}.part", target)
+            paths.append(target)
+    return paths
+
+
+def read_header(path: Path, options: CsvOptions) -> list[str] | None:
+    """The first record of a CSV file, or None when the file is empty."""
+    with open(path, encoding=options.encoding, errors="replace", newline="") as handle:
+        first = next(csv.reader(io.StringIO(handle.readline()), delimiter=options.delimiter,
+                                quotechar=options.quote), None)
+    return [name.strip() for name in first] if first else None
+
+
+def _deduplicate(names: list[str], where: str) -> tuple[list[str], list[str]]:
+    seen: dict[str, int] = {}
+    unique, warnings = [], []
+    for name in names:
+        name = name or "column"
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            renamed = f"{name}_{seen[name]}"
+            warnings.append(f"{where}: duplicate column name {name!r}, occurrence {seen[name]} loaded as {renamed!r}")
+            name = renamed
+        unique.append(name)
+    return unique, warnings
+
+
+def plan_csv(table: SourceTable, declaration: SourceDeclaration, header: list[str] | None, first_file: Path) -> CsvPlan:
+    spec = table.spec
+    if header is None or not declaration.csv.header:
+        if spec is None and header is None:
+            raise IngestionError(
+                f"table {table.name}: file {first_file} is empty and no dictionary describes the table, "
+                "so its columns are unknown; add its Table Schema to the source's dictionary or remove the file"
+            )
+        names = [c.name for c in spec.columns] if spec else [f"column{i}" for i in range(len(header or []))]
+    else:
+        names = header
+    names, warnings = _deduplicate(names, f"file {first_file}")
+    if spec is None:
+        return CsvPlan(tuple(names), None, tuple(warnings))
+    types = {}
+    for name in names:
+        column = spec.column(name)
+        if column is None:
+            warnings.append(f"column {name!r} of {first_file} is not in the dictionary: loaded as text")
+            types[name] = ColumnType("VARCHAR", "VARCHAR")
+        else:
+            types[name] = column_type(column, declaration.type_overrides)
+    missing = [c.name for c in spec.columns if c.name not in names]
+    if missing:
+        warnings.append(f"dictionary columns absent from {first_file}: {', '.join(missing)}")
+    return CsvPlan(tuple(names), types, tuple(warnings))
+
+
+def _read_csv_sql(paths: list[Path], options: CsvOptions, names: tuple[str, ...], read_types: dict[str, str] | None,
+                  null_values: list[str], rejects: str, extra: str = "") -> str:
+    """A `read_csv(...)` call; with `read_types` None, DuckDB infers the types."""
+    files = "[" + ", ".join(literal(str(p)) for p in paths) + "]"
+    args = [
+        f"delim={literal(options.delimiter)}", f"quote={literal(options.quote)}",
+        f"escape={literal(options.escape)}", f"header={str(options.header).lower()}",
+        f"encoding={literal(options.encoding)}", f"decimal_separator={literal(options.decimal)}",
+        "nullstr=[" + ", ".join(literal(v) for v in null_values) + "]",
+        f"store_rejects=true, rejects_table={literal(rejects)}, rejects_scan={literal(rejects + '_scan')}",
+    ]
+    if read_types is not None:
+        args.append("auto_detect=false")
+        args.append("columns={" + ", ".join(f"{literal(n)}: {literal(t)}" for n, t in read_types.items()) + "}")
+    else:
+        args.append("names=[" + ", ".join(literal(n) for n in names) + "]")
+    if extra:
+        args.append(extra)
+    return f"read_csv({files}, {', '.join(args)})"
+
+
+def _collect_rejects(conn: duckdb.DuckDBPyConnection, schema: str, table: SourceTable, rejects: str,
+                     staging: Path, only_column: str | None = None) -> None:
+    """Move DuckDB's rejects of the last scan into `<schema>._rejects`, naming archive members `x.zip!member`."""
+    file = "s.file_path"
+    if table.archive is not None:
+        file = f"replace(s.file_path, {literal(str(staging) + '/')}, {literal(str(table.archive) + '!')})"
+    where = " WHERE e.column_name = ? AND e.error_type = 'CAST'" if only_column else ""
+    conn.execute(
+        f"INSERT INTO {quote(schema)}.{REJECTS} "
+        f"SELECT ?, {file}, e.line, e.column_name, CAST(e.error_type AS VARCHAR), "
+        f"split_part(e.error_message, chr(10), 1), e.csv_line, now() "
+        f"FROM {rejects} e JOIN {rejects}_scan s USING (scan_id, file_id){where}",
+        [table.name, only_column] if only_column else [table.name],
+    )
+    conn.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
+
+
+def _load_csv(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, table: SourceTable,
+              paths: list[Path], staging: Path) -> tuple[str, ...]:
+    options = declaration.csv
+    header = next((h for h in (read_header(p, options) for p in paths) if h is not None), None)
+    plan = plan_csv(table, declaration, header, paths[0])
+    target = f"{quote(declaration.id)}.{quote(table.name)}"
+    null_values = sorted(set(options.null_values) | set(table.spec.missing_values or () if table.spec else ()))
+    readable = [p for p in paths if p.stat().st_size > 0]
+    if not readable:
+        columns = ", ".join(f"{quote(n)} {t.duckdb}" for n, t in plan.types.items())
+        conn.execute(f"CREATE OR REPLACE TABLE {target} ({columns})")
+        return (*plan.warnings, f"table {table.name}: every file is empty; the table is loaded with no rows")
+
+    rejects = "hdh_rejects"
+    read_types = {n: t.read_as for n, t in plan.types.items()} if plan.types else None
+    source_sql = _read_csv_sql(readable, options, plan.names, read_types, null_values, rejects,
+                               "" if plan.types else f"sample_size={declaration.sample_size}")
+    converted = {n: t for n, t in (plan.types or {}).items() if t.strptime_format}
+    if not converted:
+        conn.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source_sql}")
+        _collect_rejects(conn, declaration.id, table, rejects, staging)
+        return plan.warnings
+
+    # Columns with a custom date format are read as text, then parsed; rows where one does not parse are rejected.
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE hdh_raw AS SELECT * FROM {source_sql}")
+    _collect_rejects(conn, declaration.id, table, rejects, staging)
+    unparsed = " OR ".join(f"({quote(n)} IS NOT NULL AND {t.convert(quote(n))} IS NULL)" for n, t in converted.items())
+    select = ", ".join(f"{t.convert(quote(n))} AS {quote(n)}" for n, t in plan.types.items())
+    conn.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {select} FROM hdh_raw WHERE NOT ({unparsed})")
+    for name, ctype in converted.items():
+        failures = conn.execute(
+            f"SELECT count(*) FROM hdh_raw WHERE {quote(name)} IS NOT NULL AND {ctype.convert(quote(name))} IS NULL"
+        ).fetchone()[0]
+        if failures:  # a second, text-only read with this format finds the line numbers of the failures
+            read_types = {n: "VARCHAR" for n in plan.names} | {name: ctype.duckdb}
+            option = "dateformat" if ctype.duckdb == "DATE" else "timestampformat"
+            sql = _read_csv_sql(readable, options, plan.names, read_types, null_values, rejects,
+                                f"{option}={literal(ctype.strptime_format)}")
+            conn.execute(f"SELECT count(*) FROM {sql}")
+            _collect_rejects(conn, declaration.id, table, rejects, staging, only_column=name)
+    conn.execute("DROP TABLE hdh_raw")
+    return plan.warnings
+
+
+def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, table: SourceTable,
+               staging: Path) -> LoadResult:
+    """Replace `<source>.<table>` and its rejects with the content of the table's files."""
+    schema = declaration.id
+    paths = local_files(table, staging)
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(schema)}.{REJECTS} ({REJECTS_COLUMNS})")
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(f"DELETE FROM {quote(schema)}.{REJECTS} WHERE table_name = ?", [table.name])
+        if declaration.format == "parquet":
+            files = "[" + ", ".join(literal(str(p)) for p in paths) + "]"
+            conn.execute(f"CREATE OR REPLACE TABLE {quote(schema)}.{quote(table.name)} AS "
+                         f"SELECT * FROM read_parquet({files})")
+            warnings: tuple[str, ...] = ()
+        else:
+            warnings = _load_csv(conn, declaration, table, paths, staging)
+        conn.execute("COMMIT")
+    except duckdb.Error as error:
+        conn.execute("ROLLBACK")
+        reason = str(error).split("\n")[0]
+        raise IngestionError(
+            f"table {table.name}: loading {', '.join(map(str, paths))} failed: {reason}. "
+            "The previously loaded version is unchanged."
+        ) from error
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    row_count = conn.execute(f"SELECT count(*) FROM {quote(schema)}.{quote(table.name)}").fetchone()[0]
+    rejected = conn.execute(
+        f"SELECT count(DISTINCT (file, line)) FROM {quote(schema)}.{REJECTS} WHERE table_name = ?", [table.name]
+    ).fetchone()[0]
+    columns = conn.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+        "ORDER BY column_index", [schema, table.name]
+    ).fetchall()
+    return LoadResult(schema, table.name, tuple(map(str, paths)), row_count, rejected, tuple(columns), warnings)

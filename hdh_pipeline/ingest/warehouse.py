@@ -1,0 +1,49 @@
+"""The DuckDB warehouse: one file, one schema per source, one writer at a time.
+
+DuckDB lets a single process open a file read-write. Every write connection is taken
+under a cross-process file lock (`<warehouse>.lock`) and closed in `finally`; readers
+open read-only. Dagster's pool `duckdb_warehouse` (limit 1 in `dagster.yaml`) keeps
+runs from queueing on the lock in the first place.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from filelock import FileLock
+
+LOCK_TIMEOUT_SECONDS = 600
+
+
+def quote(identifier: str) -> str:
+    """A DuckDB identifier, quoted."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """A DuckDB string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+@contextmanager
+def write_connection(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{path}.lock", timeout=timeout):
+        connection = duckdb.connect(str(path))
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+
+@contextmanager
+def read_connection(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    if not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}: materialise the ingestion assets first")
+    connection = duckdb.connect(str(path), read_only=True)
+    try:
+        yield connection
+    finally:
+        connection.close()

@@ -1,0 +1,42 @@
+"""Where things live: the data folder, the warehouse, the source declarations.
+
+Read from the environment at call time (never at import), so tests and the CLI can
+point the pipeline elsewhere with plain environment variables.
+"""
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BUILTIN_SOURCES = REPO_ROOT / "assets" / "sources"
+
+
+def data_dir() -> Path:
+    """`HDH_DATA_DIR` (default `./data`): every output of the pipeline."""
+    return Path(os.environ.get("HDH_DATA_DIR", "data")).resolve()
+
+
+def warehouse_path() -> Path:
+    """The DuckDB file that holds one schema per source."""
+    return data_dir() / "warehouse.duckdb"
+
+
+def staging_dir() -> Path:
+    """Files extracted from archives before DuckDB reads them."""
+    return data_dir() / "staging"
+
+
+def declaration_files() -> list[Path]:
+    """The built-in declarations, then those named by `HDH_SOURCES` (paths or globs, `:`-separated)."""
+    files = sorted(BUILTIN_SOURCES.glob("*.yaml"))
+    for pattern in filter(None, os.environ.get("HDH_SOURCES", "").split(":")):
+        matches = sorted(glob.glob(os.path.expanduser(pattern), recursive=True))
+        if not matches:
+            raise FileNotFoundError(f"HDH_SOURCES names {pattern!r}, which matches no file")
+        files.extend(Path(m) for m in matches)
+    unique: dict[Path, None] = {}
+    for f in files:
+        unique.setdefault(f.resolve(), None)
+    return list(unique)

@@ -1,0 +1,163 @@
+"""The source declaration: one YAML file per source database, validated by pydantic.
+
+Every key has a default a user would expect; unknown keys are errors, so a typo is
+reported instead of silently ignored. Paths are resolved by `loader.py`.
+"""
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+DUCKDB_TYPES = {
+    "VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "DOUBLE", "DECIMAL", "BOOLEAN",
+    "DATE", "TIMESTAMP", "TIME",
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Organisation(Strict):
+    name: str
+    url: str | None = None
+
+
+class Contact(Strict):
+    name: str | None = None
+    email: str | None = None
+    url: str | None = None
+
+
+class CsvOptions(Strict):
+    """How the CSV files of a source are written."""
+
+    delimiter: str = ","
+    encoding: Literal["utf-8", "latin-1", "utf-16"] = "utf-8"
+    decimal: Literal[".", ","] = "."
+    header: bool = True
+    quote: str = '"'
+    escape: str = '"'
+    null_values: list[str] = Field(default_factory=lambda: [""])
+
+    @field_validator("delimiter", "quote", "escape")
+    @classmethod
+    def _one_character(cls, value: str) -> str:
+        if len(value) != 1:
+            raise ValueError(f"must be a single character, got {value!r}")
+        return value
+
+
+class Roles(Strict):
+    """Which columns play the parts later steps need (population, time depth, plausibility)."""
+
+    person_id: list[str] = Field(default_factory=list)
+    sex: str | None = None
+    birth_year: str | None = None
+    birth_date: str | None = None
+    age: str | None = None
+    death_date: str | None = None
+    event_date: list[str] = Field(default_factory=list)
+    start_date: str | None = None
+    end_date: str | None = None
+
+    @field_validator("person_id", "event_date", mode="before")
+    @classmethod
+    def _as_list(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    def columns(self) -> list[str]:
+        """Every column named by a role."""
+        named = [*self.person_id, *self.event_date]
+        for role in ("sex", "birth_year", "birth_date", "age", "death_date", "start_date", "end_date"):
+            if (value := getattr(self, role)) is not None:
+                named.append(value)
+        return named
+
+    def merged_over(self, defaults: Roles) -> Roles:
+        """These roles, falling back to `defaults` for every role left unset."""
+        return Roles(**{**defaults.model_dump(exclude_defaults=True), **self.model_dump(exclude_defaults=True)})
+
+
+class Dictionary(Strict):
+    """Frictionless Table Schema files (plain or SNDS flavour), one per table."""
+
+    path: str = Field(description="folder or glob of *.json Table Schemas, relative to the declaration")
+
+
+class Nomenclatures(Strict):
+    """Code lists: CSV files with an optional Table Schema beside each (`X.csv` + `X.json`)."""
+
+    path: str = Field(description="folder or glob of code-list CSV files")
+    csv: CsvOptions = Field(default_factory=lambda: CsvOptions(delimiter=";"))
+
+
+class TableDeclaration(Strict):
+    files: str | None = Field(None, description="glob of this table's files, relative to the location")
+    title: str | None = None
+    description: str | None = None
+    roles: Roles = Field(default_factory=Roles)
+
+
+class SourceDeclaration(Strict):
+    id: str
+    title: str
+    description: str = ""
+    producer: Organisation
+    contact: Contact = Field(default_factory=Contact)
+    licence: str = Field(description="licence of the data, or its access conditions")
+    access: str = Field("", description="how to request access, for restricted sources")
+    update_frequency: str = Field("0 3 * * 1", description="cron string: when the source is refreshed")
+    owners: list[str] = Field(default_factory=list, description="Dagster owners: emails or team:name")
+    location: str = Field(description="a folder, a glob, or a .zip of the source files")
+    format: Literal["csv", "parquet"] = "csv"
+    csv: CsvOptions = Field(default_factory=CsvOptions)
+    exclude: list[str] = Field(default_factory=lambda: ["__MACOSX/*", ".*", "*/.*"])
+    sample_size: int = Field(
+        -1, description="rows DuckDB reads to infer types where no dictionary says them; -1 reads all"
+    )
+    dictionary: Dictionary | None = None
+    nomenclatures: Nomenclatures | None = None
+    type_overrides: dict[str, str] = Field(
+        default_factory=dict, description="Table Schema type -> DuckDB type, e.g. boolean: VARCHAR"
+    )
+    roles: Roles = Field(default_factory=Roles, description="default roles for every table that has the columns")
+    tables: dict[str, TableDeclaration] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not IDENTIFIER.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid source id: use lower-case letters, digits and _, starting with a letter"
+            )
+        return value
+
+    @field_validator("update_frequency")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a valid cron string (e.g. '0 3 * * 1' for Mondays at 03:00)")
+        return value
+
+    @field_validator("type_overrides")
+    @classmethod
+    def _duckdb_types(cls, value: dict[str, str]) -> dict[str, str]:
+        for declared, duck in value.items():
+            if duck.upper() not in DUCKDB_TYPES:
+                raise ValueError(f"{declared}: {duck!r} is not one of {sorted(DUCKDB_TYPES)}")
+        return {k: v.upper() for k, v in value.items()}
+
+    @model_validator(mode="after")
+    def _parquet_has_no_csv_options(self) -> SourceDeclaration:
+        if self.format == "parquet" and "csv" in self.model_fields_set:
+            raise ValueError("csv options are given but format is parquet")
+        return self
+
+    def roles_for(self, table: str) -> Roles:
+        declared = self.tables.get(table)
+        return declared.roles.merged_over(self.roles) if declared else self.roles

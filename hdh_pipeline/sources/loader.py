@@ -1,0 +1,121 @@
+"""Read source declarations: YAML -> `${VAR}` expansion -> validation -> resolved `Source`.
+
+Errors name the declaration file and the key at fault. Loading touches only the
+file system (declarations, dictionaries, folder or archive listings), never DuckDB.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from hdh_pipeline.sources.declaration import SourceDeclaration
+from hdh_pipeline.sources.dictionary import DictionaryError, TableSpec, read_dictionary
+from hdh_pipeline.sources.discovery import SourceTable, discover_nomenclatures, discover_tables, expand_files
+
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class DeclarationError(ValueError):
+    """A source declaration that cannot be used; the message says which file and key, and what to do."""
+
+
+@dataclass(frozen=True)
+class Source:
+    declaration: SourceDeclaration
+    file: Path
+    location: Path
+    tables: tuple[SourceTable, ...]
+    nomenclatures: tuple[SourceTable, ...]
+
+    @property
+    def id(self) -> str:
+        return self.declaration.id
+
+
+def _expand(value: object, file: Path, key: str) -> object:
+    """Replace `${VAR}` and `${VAR:-default}` in every string of the YAML tree."""
+    if isinstance(value, dict):
+        return {k: _expand(v, file, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, file, f"{key}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise DeclarationError(f"{file}: key '{key}' uses ${{{name}}}, which is not set; set it or write ${{{name}:-default}}")
+
+    return VARIABLE.sub(substitute, value)
+
+
+def _format_validation(error: ValidationError, file: Path) -> str:
+    lines = [f"{file}: invalid source declaration"]
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = "unknown key (check its spelling)" if item["type"] == "extra_forbidden" else item["msg"]
+        lines.append(f"  - key '{key}': {message}")
+    return "\n".join(lines)
+
+
+def read_declaration(file: Path) -> SourceDeclaration:
+    """Validate one YAML declaration (no path resolution)."""
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise DeclarationError(f"{file}: cannot read the declaration ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise DeclarationError(f"{file}: not valid YAML ({error})") from None
+    if not isinstance(raw, dict):
+        raise DeclarationError(f"{file}: a declaration is a mapping of keys (id, title, location...)")
+    try:
+        return SourceDeclaration.model_validate(_expand(raw, file, ""))
+    except ValidationError as error:
+        raise DeclarationError(_format_validation(error, file)) from None
+
+
+def _resolve(base: Path, path: str) -> Path:
+    return (base / os.path.expanduser(path)).resolve() if not Path(path).is_absolute() else Path(path)
+
+
+def load_source(file: Path) -> Source:
+    """Read, validate and resolve one declaration into the tables it yields."""
+    declaration = read_declaration(file)
+    base = file.resolve().parent
+    location = _resolve(base, declaration.location)
+    try:
+        dictionary: dict[str, TableSpec] = {}
+        if declaration.dictionary:
+            schema_files = expand_files(_resolve(base, declaration.dictionary.path), ".json")
+            if not schema_files:
+                raise DeclarationError(f"{file}: key 'dictionary.path' matches no .json file ({declaration.dictionary.path})")
+            dictionary = read_dictionary(schema_files)
+        tables = discover_tables(declaration, location, dictionary)
+        nomenclatures = (
+            discover_nomenclatures(_resolve(base, declaration.nomenclatures.path))
+            if declaration.nomenclatures else ()
+        )
+    except (DictionaryError, FileNotFoundError, ValueError) as error:
+        if isinstance(error, DeclarationError):
+            raise
+        raise DeclarationError(f"{file}: {error}") from None
+    return Source(declaration, file.resolve(), location, tables, nomenclatures)
+
+
+def load_sources(files: list[Path]) -> list[Source]:
+    """Every declared source; two declarations with one id is an error."""
+    sources: dict[str, Source] = {}
+    for file in files:
+        source = load_source(file)
+        if source.id in sources:
+            raise DeclarationError(f"{file}: key 'id': {source.id!r} is already declared in {sources[source.id].file}")
+        sources[source.id] = source
+    return list(sources.values())
