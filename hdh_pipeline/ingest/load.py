@@ -204,7 +204,12 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, t
             option = "dateformat" if ctype.duckdb == "DATE" else "timestampformat"
             sql = _read_csv_sql(readable, options, plan.names, read_types, null_values, rejects,
                                 f"{option}={literal(ctype.strptime_format)}")
-            conn.execute(f"SELECT count(*) FROM {sql}")
+            conn.execute(f"SELECT count({quote(name)}) FROM {sql}")  # projecting the column makes DuckDB parse it
+            located = conn.execute(
+                f"SELECT count(*) FROM {rejects} WHERE column_name = ? AND error_type = 'CAST'", [name]).fetchone()[0]
+            if located != failures:  # never drop a row without saying where it was
+                raise IngestionError(f"table {table.name}: {failures} values of column {name} do not match the "
+                                     f"format {ctype.strptime_format}, but only {located} could be located")
             _collect_rejects(conn, declaration.id, table, rejects, staging, only_column=name)
     conn.execute("DROP TABLE hdh_raw")
     return plan.warnings

@@ -12,6 +12,7 @@ from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+OWNER = re.compile(r"^(team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
 DUCKDB_TYPES = {
     "VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "DOUBLE", "DECIMAL", "BOOLEAN",
     "DATE", "TIMESTAMP", "TIME",
@@ -135,6 +136,14 @@ class SourceDeclaration(Strict):
             raise ValueError(
                 f"{value!r} is not a valid source id: use lower-case letters, digits and _, starting with a letter"
             )
+        return value
+
+    @field_validator("owners")
+    @classmethod
+    def _owners(cls, value: list[str]) -> list[str]:
+        for owner in value:
+            if not OWNER.match(owner):
+                raise ValueError(f"{owner!r} is neither an email nor 'team:name'")
         return value
 
     @field_validator("update_frequency")

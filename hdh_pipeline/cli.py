@@ -1,0 +1,74 @@
+"""Command line: `hdh-pipeline sources` checks the declarations, `hdh-pipeline run` materialises everything."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from hdh_pipeline import settings
+from hdh_pipeline.ingest.load import REJECTS
+from hdh_pipeline.ingest.warehouse import quote, read_connection
+from hdh_pipeline.sources.loader import DeclarationError, load_sources
+
+
+def list_sources() -> int:
+    """Validate every declaration and say what each source yields."""
+    try:
+        sources = load_sources(settings.declaration_files())
+    except (DeclarationError, FileNotFoundError) as error:
+        print(error, file=sys.stderr)
+        return 2
+    for source in sources:
+        described = sum(t.spec is not None for t in source.tables)
+        print(f"{source.id}: {len(source.tables)} tables ({described} in the dictionary), "
+              f"{len(source.nomenclatures)} code lists — {source.file}")
+    return 0
+
+
+def summary() -> str:
+    """Tables, rows and rejected rows per source, read from the warehouse."""
+    lines = [f"{'source':<28}{'tables':>8}{'rows':>14}{'rejected rows':>15}"]
+    with read_connection(settings.warehouse_path()) as conn:
+        schemas = [s for (s,) in conn.execute(
+            "SELECT DISTINCT schema_name FROM duckdb_tables() WHERE table_name = ? ORDER BY 1", [REJECTS]).fetchall()]
+        for schema in schemas:
+            tables = conn.execute(
+                "SELECT count(*), coalesce(sum(estimated_size), 0) FROM duckdb_tables() "
+                "WHERE schema_name = ? AND table_name <> ?", [schema, REJECTS]).fetchone()
+            rejected = conn.execute(
+                f"SELECT count(DISTINCT (table_name, file, line)) FROM {quote(schema)}.{REJECTS}").fetchone()[0]
+            lines.append(f"{schema:<28}{tables[0]:>8}{tables[1]:>14,}{rejected:>15,}")
+    return "\n".join(lines)
+
+
+def run() -> int:
+    """Materialise every asset of every declared source, then say where the outputs are."""
+    import dagster as dg
+
+    from hdh_pipeline.definitions import build_definitions
+
+    defs = build_definitions()
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    result = dg.materialize(list(defs.assets), resources=defs.resources, instance=instance, raise_on_error=False)
+    failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    print("\n" + summary())
+    print(f"\nWarehouse: {settings.warehouse_path()}   (rejected lines: table _rejects of each source schema)")
+    print("Open the Dagster UI:  make ui   then browse http://127.0.0.1:3000")
+    if failed:
+        print(f"\n{len(failed)} assets failed: {', '.join(failed)}. Their error is in the run's logs in the UI.",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hdh-pipeline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("sources", help="validate the source declarations and list what they yield")
+    commands.add_parser("run", help="ingest every declared source into the warehouse")
+    args = parser.parse_args(argv)
+    return {"sources": list_sources, "run": run}[args.command]()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

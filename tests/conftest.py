@@ -1,0 +1,75 @@
+"""Shared fixtures: sources written under tmp_path, a warehouse file per test, the real data beside the repo."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hdh_pipeline.ingest.load import LoadResult, load_table
+from hdh_pipeline.ingest.warehouse import write_connection
+from hdh_pipeline.settings import REPO_ROOT
+from hdh_pipeline.sources.loader import Source, load_source
+
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+EXAMPLES = REPO_ROOT / "assets" / "examples"
+
+
+def needs_shared(name: str) -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not (SHARED_DATA / name).exists(), reason=f"../shared/data/{name} is not here")
+
+
+def declaration(**overrides) -> dict:
+    base = {
+        "id": "src",
+        "title": "Test source",
+        "producer": {"name": "Tests"},
+        "licence": "CC0",
+        "location": "data",
+    }
+    return base | overrides
+
+
+@pytest.fixture
+def write_source(tmp_path: Path):
+    """Write files, optional Table Schemas and a declaration; return the loaded Source."""
+
+    def write(files: dict[str, bytes | str], schemas: dict[str, list[dict]] | None = None, **overrides) -> Source:
+        for name, content in files.items():
+            path = tmp_path / "data" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        if schemas:
+            (tmp_path / "schemas").mkdir(exist_ok=True)
+            for table, fields in schemas.items():
+                (tmp_path / "schemas" / f"{table}.json").write_text(json.dumps({"name": table, "fields": fields}))
+            overrides.setdefault("dictionary", {"path": "schemas"})
+        file = tmp_path / "source.yaml"
+        file.write_text(yaml.safe_dump(declaration(**overrides)))
+        return load_source(file)
+
+    return write
+
+
+@pytest.fixture
+def load(tmp_path: Path):
+    """Load one table of a source into tmp_path/warehouse.duckdb."""
+
+    def run(source: Source, table: str) -> LoadResult:
+        [entry] = [t for t in source.tables if t.name == table]
+        with write_connection(tmp_path / "warehouse.duckdb") as conn:
+            return load_table(conn, source.declaration, entry, tmp_path / "staging")
+
+    return run
+
+
+@pytest.fixture
+def query(tmp_path: Path):
+    import duckdb
+
+    def run(sql: str, params: list | None = None) -> list[tuple]:
+        with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
+            return conn.execute(sql, params or []).fetchall()
+
+    return run
