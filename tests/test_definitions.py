@@ -1,0 +1,80 @@
+"""The Dagster layer: generated definitions, and the demo source materialised end to end."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from hdh_pipeline.definitions import build_definitions
+from hdh_pipeline.settings import REPO_ROOT
+
+
+@pytest.fixture
+def defs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dg.Definitions:
+    monkeypatch.delenv("HDH_SOURCES", raising=False)
+    monkeypatch.setenv("HDH_DATA_DIR", str(tmp_path / "out"))
+    return build_definitions()
+
+
+def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
+    return {"/".join(m.asset_key.path): m.metadata for m in result.get_asset_materialization_events() for m in [m.materialization]}
+
+
+def test_generated_definitions(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    keys = sorted("/".join(k.path) for k in graph.get_all_asset_keys())
+    assert keys == ["demo/ER_PRS_F", "demo/IR_BEN_R", "demo/nomenclatures"]
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.group_name == "demo"
+        assert node.owners == ["team:hdh-pipeline"]
+        assert node.pools == {"duckdb_warehouse"}
+    [schedule] = defs.schedules
+    assert (schedule.name, schedule.cron_schedule) == ("demo_refresh", "0 3 * * 1")
+    ben = graph.get(dg.AssetKey(["demo", "IR_BEN_R"]))
+    assert ben.description.startswith("Référentiel des bénéficiaires")
+    declared = ben.metadata["dagster/column_schema"]
+    assert [c.name for c in declared.columns][:2] == ["BEN_NIR_PSA", "BEN_RNG_GEM"]
+    assert declared.columns[0].tags == {"role": "person_id"}
+
+
+def test_demo_materialises(defs: dg.Definitions, tmp_path: Path) -> None:
+    result = dg.materialize(list(defs.assets), resources=defs.resources)
+    assert result.success
+    metadata = materializations(result)
+    for table in ("IR_BEN_R", "ER_PRS_F"):
+        with open(REPO_ROOT / "assets" / "demo" / "data" / f"{table}.csv", newline="") as handle:
+            records = sum(1 for _ in csv.reader(handle)) - 1
+        assert metadata[f"demo/{table}"]["dagster/row_count"].value == records
+        assert metadata[f"demo/{table}"]["rejected_rows"].value == 0
+    ben = metadata["demo/IR_BEN_R"]
+    columns = {c.name: c for c in ben["dagster/column_schema"].schema.columns}
+    assert columns["BEN_NAI_ANN"].type == "INTEGER"
+    assert columns["BEN_SEX_COD"].description == "Sexe du bénéficiaire"
+    assert "nomenclature IR_SEX_V" in columns["BEN_SEX_COD"].constraints.other
+    preview = ben["preview"].value
+    assert preview.count("\n") == 11  # header, rule, 10 rows
+    assert "P0000" not in preview and "•••" in preview  # identifiers show no values
+    assert metadata["demo/nomenclatures"]["dagster/row_count"].value == 4
+    assert (tmp_path / "out" / "warehouse.duckdb").exists()
+
+
+def test_missing_file_fails_only_its_asset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "files"
+    data.mkdir()
+    (data / "a.csv").write_text("x\n1\n")
+    (tmp_path / "s.yaml").write_text(
+        "id: s\ntitle: S\nproducer: {name: P}\nlicence: CC0\nlocation: files\n"
+        "tables: {b: {}}\n"  # declared, but its file is absent
+    )
+    monkeypatch.setenv("HDH_SOURCES", str(tmp_path / "s.yaml"))
+    monkeypatch.setenv("HDH_DATA_DIR", str(tmp_path / "out"))
+    defs = build_definitions()
+    selection = dg.AssetSelection.groups("s")
+    result = dg.materialize(list(defs.assets), resources=defs.resources, selection=selection, raise_on_error=False)
+    assert "s/a" in materializations(result)
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_key == "s__b"
+    assert "b.csv not found" in failure.event_specific_data.error.cause.message

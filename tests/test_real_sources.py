@@ -1,0 +1,75 @@
+"""Acceptance on data nobody here wrote: the synthetic SNDS and the OMOP Synthea database.
+
+Every table materialises, and its row count plus its rejected lines equals the records
+of its file, counted independently with Python's csv module.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from hdh_pipeline.definitions import build_definitions
+from tests.conftest import EXAMPLES, SHARED_DATA, needs_shared
+
+
+def materialise(example: str, group: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> duckdb.DuckDBPyConnection:
+    monkeypatch.setenv("HDH_SOURCES", str(EXAMPLES / example))
+    monkeypatch.setenv("HDH_SHARED_DATA", str(SHARED_DATA))
+    monkeypatch.setenv("HDH_DATA_DIR", str(tmp_path))
+    defs = build_definitions()
+    result = dg.materialize(list(defs.assets), resources=defs.resources,
+                            selection=dg.AssetSelection.groups(group), raise_on_error=False)
+    failures = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failures == []
+    return duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+
+
+def records(text: str, delimiter: str = ",") -> int:
+    return sum(1 for _ in csv.reader(io.StringIO(text), delimiter=delimiter)) - 1
+
+
+def loaded(conn: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
+    """Rows plus rejected lines, per table."""
+    counts = {}
+    for (table,) in conn.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ? "
+                                 "AND table_name <> '_rejects'", [schema]).fetchall():
+        rows = conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
+        rejected = conn.execute(f'SELECT count(DISTINCT (file, line)) FROM "{schema}"._rejects '
+                                "WHERE table_name = ?", [table]).fetchone()[0]
+        counts[table] = rows + rejected
+    return counts
+
+
+@needs_shared("synthetic-snds")
+def test_synthetic_snds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = materialise("synthetic-snds.yaml", "synthetic_snds", tmp_path, monkeypatch)
+    root = SHARED_DATA / "synthetic-snds"
+    expected = {p.stem: records(p.read_text(encoding="utf-8")) for p in (root / "schemas").rglob("*.csv")}
+    assert len(expected) == 191
+    assert loaded(conn, "synthetic_snds") == expected
+    codes = {p.stem: records(p.read_text(encoding="utf-8", errors="replace"), ";")
+             for p in (root / "nomenclatures").rglob("*.csv")}
+    assert loaded(conn, "synthetic_snds_nomenclatures") == codes
+    # Random strings in columns the dictionary declares integer are rejected, with their line.
+    assert conn.execute("SELECT count(*) FROM synthetic_snds._rejects WHERE table_name = 'T_MCOaaB' "
+                        "AND column_name = 'ETA_NUM' AND error_type = 'CAST' AND line BETWEEN 2 AND 11").fetchone()[0] > 0
+    assert conn.execute("SELECT data_type FROM duckdb_columns() WHERE schema_name = 'synthetic_snds' "
+                        "AND table_name = 'IR_BEN_R' AND column_name = 'BEN_NAI_ANN'").fetchone() == ("INTEGER",)
+
+
+@needs_shared("omop-synthea27nj")
+def test_omop_synthea(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = materialise("omop-synthea27nj.yaml", "omop_synthea27nj", tmp_path, monkeypatch)
+    with zipfile.ZipFile(SHARED_DATA / "omop-synthea27nj" / "Synthea27Nj_5.4.zip") as archive:
+        expected = {Path(m).stem: records(archive.read(m).decode()) for m in archive.namelist()
+                    if m.endswith(".csv") and not m.startswith("__MACOSX")}
+    assert len(expected) == 39
+    assert loaded(conn, "omop_synthea27nj") == expected
+    assert conn.execute("SELECT count(*) FROM omop_synthea27nj.PERSON").fetchone() == (28,)
+    assert conn.execute("SELECT count(*) FROM omop_synthea27nj.CARE_SITE").fetchone() == (0,)  # header only
