@@ -1,5 +1,5 @@
 # Quickstart: `make demo` (install, ingest the demo source, print where outputs are) and `make test`.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 export HDH_DATA_DIR ?= $(CURDIR)/data
