@@ -172,7 +172,8 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, t
     header = next((h for h in (read_header(p, options) for p in paths) if h is not None), None)
     plan = plan_csv(table, declaration, header, paths[0])
     target = f"{quote(declaration.id)}.{quote(table.name)}"
-    null_values = sorted(set(options.null_values) | set(table.spec.missing_values or () if table.spec else ()))
+    declared_missing = (table.spec.missing_values or ()) if table.spec else ()
+    null_values = sorted(set(options.null_values) | set(declared_missing))
     readable = [p for p in paths if p.stat().st_size > 0]
     if not readable:
         columns = ", ".join(f"{quote(n)} {t.duckdb}" for n, t in plan.types.items())
