@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HDH_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui sources install clean
+.PHONY: demo demo-data test ui sources install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: install
 
 ui: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml
+
+demo-data: install
+	rm -rf assets/demo
+	$(BIN)/hdh-generate --out assets/demo --declaration assets/sources/demo.yaml --id demo
 
 sources: install
 	$(BIN)/hdh-pipeline sources

@@ -1,7 +1,7 @@
 """The Dagster layer: generated definitions, and the demo source materialised end to end."""
 from __future__ import annotations
 
-import csv
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -25,7 +25,7 @@ def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
 def test_generated_definitions(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
     keys = sorted("/".join(k.path) for k in graph.get_all_asset_keys())
-    assert keys == ["demo/ER_PRS_F", "demo/IR_BEN_R", "demo/nomenclatures"]
+    assert keys == ["demo/ER_PRS_F", "demo/IR_BEN_R", "demo/KI_CCI_R", "demo/T_MCOaaB", "demo/nomenclatures"]
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.group_name == "demo"
@@ -44,20 +44,20 @@ def test_demo_materialises(defs: dg.Definitions, tmp_path: Path) -> None:
     result = dg.materialize(list(defs.assets), resources=defs.resources)
     assert result.success
     metadata = materializations(result)
-    for table in ("IR_BEN_R", "ER_PRS_F"):
-        with open(REPO_ROOT / "assets" / "demo" / "data" / f"{table}.csv", newline="") as handle:
-            records = sum(1 for _ in csv.reader(handle)) - 1
-        assert metadata[f"demo/{table}"]["dagster/row_count"].value == records
-        assert metadata[f"demo/{table}"]["rejected_rows"].value == 0
+    truth = json.loads((REPO_ROOT / "assets" / "demo" / "ground_truth.json").read_text())["tables"]
+    for table, facts in truth.items():
+        assert metadata[f"demo/{table}"]["dagster/row_count"].value == facts["loaded_rows"]
+        assert metadata[f"demo/{table}"]["rejected_rows"].value == facts["rejected_lines"]
     ben = metadata["demo/IR_BEN_R"]
     columns = {c.name: c for c in ben["dagster/column_schema"].schema.columns}
     assert columns["BEN_NAI_ANN"].type == "INTEGER"
-    assert columns["BEN_SEX_COD"].description == "Sexe du bénéficiaire"
+    assert columns["BEN_SEX_COD"].description == "Code sexe du bénéficiaire"
     assert "nomenclature IR_SEX_V" in columns["BEN_SEX_COD"].constraints.other
     preview = ben["preview"].value
     assert preview.count("\n") == 11  # header, rule, 10 rows
     assert "P0000" not in preview and "•••" in preview  # identifiers show no values
-    assert metadata["demo/nomenclatures"]["dagster/row_count"].value == 4
+    assert metadata["demo/nomenclatures"]["dagster/row_count"].value == sum(
+        len(p.read_text().splitlines()) - 1 for p in (REPO_ROOT / "assets" / "demo" / "nomenclatures").glob("*.csv"))
     assert (tmp_path / "out" / "warehouse.duckdb").exists()
 
 

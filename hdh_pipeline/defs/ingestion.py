@@ -128,11 +128,8 @@ def build_table_asset(source: Source, table: SourceTable) -> dg.AssetsDefinition
 
 def build_nomenclatures_asset(source: Source) -> dg.AssetsDefinition:
     """The source's code lists, each loaded as a table of schema `<source>_nomenclatures`."""
-    assert source.declaration.nomenclatures is not None
-    schema = f"{source.id}_nomenclatures"
-    declaration = source.declaration.model_copy(
-        update={"id": schema, "csv": source.declaration.nomenclatures.csv, "type_overrides": {}}
-    )
+    declaration = source.declaration.for_nomenclatures()
+    schema = declaration.id
 
     @dg.asset(
         key=[source.id, "nomenclatures"],

@@ -167,6 +167,16 @@ class SourceDeclaration(Strict):
             raise ValueError("csv options are given but format is parquet")
         return self
 
+    @property
+    def nomenclature_schema(self) -> str:
+        return f"{self.id}_nomenclatures"
+
+    def for_nomenclatures(self) -> SourceDeclaration:
+        """How code lists are read: CSV with their own options, into schema `<id>_nomenclatures`."""
+        assert self.nomenclatures is not None
+        return self.model_copy(update={"id": self.nomenclature_schema, "format": "csv",
+                                       "csv": self.nomenclatures.csv, "type_overrides": {}})
+
     def roles_for(self, table: str) -> Roles:
         declared = self.tables.get(table)
         return declared.roles.merged_over(self.roles) if declared else self.roles
