@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     rates.add_argument("--defect-rate", type=float, help="one rate for every defect (default: 1%% missing, 0.2%% others)")
     rates.add_argument("--no-defects", action="store_true", help="a clean source: every rate 0")
     parser.add_argument("--rates", type=Path, help="YAML {table: {column: {kind: rate}}} overriding single rates")
-    parser.add_argument("--chunk-size", type=int, default=100_000, help="beneficiaries held in memory at once")
+    parser.add_argument("--chunk-size", type=int, default=20_000, help="beneficiaries held in memory at once")
     args = parser.parse_args(argv)
     if args.beneficiaries < 1 or args.chunk_size < 2:
         parser.error("--beneficiaries must be at least 1 and --chunk-size at least 2")

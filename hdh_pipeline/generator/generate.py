@@ -31,7 +31,7 @@ class Settings:
     seed: int = 2024
     file_format: str = "csv"
     reference_year: int = 2024
-    chunk_size: int = 100_000
+    chunk_size: int = 20_000
     defect_rate: float | None = None  # None: the default rate of each kind
     rates: dict = field(default_factory=dict)  # {table: {column: {kind: rate}}}
 
