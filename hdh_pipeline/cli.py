@@ -49,7 +49,8 @@ def run() -> int:
 
     defs = build_definitions()
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    result = dg.materialize(list(defs.assets), resources=defs.resources, instance=instance, raise_on_error=False)
+    result = dg.materialize(list(defs.assets), resources=defs.resources, instance=instance, raise_on_error=False,
+                            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}})
     failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     print("\n" + summary())
     print(f"\nWarehouse: {settings.warehouse_path()}   (rejected lines: table _rejects of each source schema)")
