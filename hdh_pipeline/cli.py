@@ -54,6 +54,8 @@ def run() -> int:
     failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     print("\n" + summary())
     print(f"\nWarehouse: {settings.warehouse_path()}   (rejected lines: table _rejects of each source schema)")
+    print(f"Catalogue: {settings.data_dir() / 'catalogue' / 'current'}   (DuckDB, Parquet and CSV; columns in "
+          "catalogue.md)")
     print("Open the Dagster UI:  make ui   then browse http://127.0.0.1:3000")
     if failed:
         print(f"\n{len(failed)} assets failed: {', '.join(failed)}. Their error is in the run's logs in the UI.",

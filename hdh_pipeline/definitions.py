@@ -4,6 +4,7 @@ from __future__ import annotations
 import dagster as dg
 
 from hdh_pipeline import settings
+from hdh_pipeline.defs.catalogue import build_catalogue_assets
 from hdh_pipeline.defs.ingestion import build_source_definitions
 from hdh_pipeline.defs.resources import Warehouse
 from hdh_pipeline.sources.loader import load_sources
@@ -13,6 +14,7 @@ def build_definitions() -> dg.Definitions:
     sources = load_sources(settings.declaration_files())
     return dg.Definitions.merge(
         *(build_source_definitions(source) for source in sources),
+        dg.Definitions(assets=[build_catalogue_assets(sources)]),
         dg.Definitions(resources={"warehouse": Warehouse(data_dir=str(settings.data_dir()))}),
     )
 

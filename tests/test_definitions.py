@@ -25,12 +25,20 @@ def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
 def test_generated_definitions(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
     keys = sorted("/".join(k.path) for k in graph.get_all_asset_keys())
-    assert keys == ["demo/ER_PRS_F", "demo/IR_BEN_R", "demo/KI_CCI_R", "demo/T_MCOaaB", "demo/nomenclatures"]
+    catalogue = [f"catalogue/{t}" for t in
+                 ("databases", "histograms", "refreshes", "relations", "tables", "value_frequencies", "variables")]
+    assert keys == catalogue + ["demo/ER_PRS_F", "demo/IR_BEN_R", "demo/KI_CCI_R", "demo/T_MCOaaB",
+                                "demo/nomenclatures", "demo/profile"]
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        assert node.group_name == "demo"
-        assert node.owners == ["team:hdh-pipeline"]
+        assert node.group_name == key.path[0]
         assert node.pools == {"duckdb_warehouse"}
+        if key.path[0] == "demo":
+            assert node.owners == ["team:hdh-pipeline"]
+    profile = graph.get(dg.AssetKey(["demo", "profile"]))
+    assert {"/".join(k.path) for k in profile.parent_keys} == {
+        "demo/ER_PRS_F", "demo/IR_BEN_R", "demo/KI_CCI_R", "demo/T_MCOaaB", "demo/nomenclatures"}
+    assert graph.get(dg.AssetKey(["catalogue", "variables"])).parent_keys == {dg.AssetKey(["demo", "profile"])}
     [schedule] = defs.schedules
     assert (schedule.name, schedule.cron_schedule) == ("demo_refresh", "0 3 * * 1")
     ben = graph.get(dg.AssetKey(["demo", "IR_BEN_R"]))

@@ -7,6 +7,7 @@ until an asset runs.
 import dagster as dg
 import duckdb
 
+from hdh_pipeline.defs.catalogue import build_profile_asset
 from hdh_pipeline.defs.resources import WRITER_POOL, Warehouse
 from hdh_pipeline.ingest.load import IngestionError, LoadResult, load_table
 from hdh_pipeline.ingest.warehouse import quote
@@ -171,6 +172,7 @@ def build_source_definitions(source: Source) -> dg.Definitions:
     assets = [build_table_asset(source, table) for table in source.tables]
     if source.nomenclatures:
         assets.append(build_nomenclatures_asset(source))
+    assets.append(build_profile_asset(source, [key for a in assets for key in a.keys]))
     refresh = dg.ScheduleDefinition(
         name=f"{source.id}_refresh",
         cron_schedule=source.declaration.update_frequency,

@@ -13,13 +13,18 @@ WRITER_POOL = "duckdb_warehouse"
 
 
 class Warehouse(dg.ConfigurableResource):
-    """The DuckDB warehouse under `data_dir` (`HDH_DATA_DIR`), and the staging folder beside it."""
+    """The DuckDB warehouse under `data_dir` (`HDH_DATA_DIR`), with the staging and catalogue folders beside it."""
 
     data_dir: str
 
     @property
     def path(self) -> Path:
         return Path(self.data_dir) / "warehouse.duckdb"
+
+    @property
+    def catalogue_dir(self) -> Path:
+        """Where the public catalogue is published (see catalogue/publish.py)."""
+        return Path(self.data_dir) / "catalogue"
 
     def staging(self, source_id: str) -> Path:
         return Path(self.data_dir) / "staging" / source_id

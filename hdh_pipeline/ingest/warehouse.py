@@ -39,11 +39,13 @@ def write_connection(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Itera
 
 
 @contextmanager
-def read_connection(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def read_connection(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection, taken under the lock: DuckDB refuses it while another process writes."""
     if not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: materialise the ingestion assets first")
-    connection = duckdb.connect(str(path), read_only=True)
-    try:
-        yield connection
-    finally:
-        connection.close()
+    with FileLock(f"{path}.lock", timeout=timeout):
+        connection = duckdb.connect(str(path), read_only=True)
+        try:
+            yield connection
+        finally:
+            connection.close()

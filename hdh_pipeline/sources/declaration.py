@@ -97,6 +97,13 @@ class Nomenclatures(Strict):
     csv: CsvOptions = Field(default_factory=lambda: CsvOptions(delimiter=";"))
 
 
+class SexCodes(Strict):
+    """Codes of the sex role, compared as text (defaults: SNDS, OMOP and common conventions)."""
+
+    male: list[str] = Field(default_factory=lambda: ["1", "M", "H", "8507"])
+    female: list[str] = Field(default_factory=lambda: ["2", "F", "8532"])
+
+
 class TableDeclaration(Strict):
     files: str | None = Field(None, description="glob of this table's files, relative to the location")
     title: str | None = None
@@ -127,6 +134,8 @@ class SourceDeclaration(Strict):
         default_factory=dict, description="Table Schema type -> DuckDB type, e.g. boolean: VARCHAR"
     )
     roles: Roles = Field(default_factory=Roles, description="default roles for every table that has the columns")
+    sex_codes: SexCodes = Field(default_factory=SexCodes)
+    disclosure_k: int = Field(11, ge=2, description="no published count is in 1..k-1")
     tables: dict[str, TableDeclaration] = Field(default_factory=dict)
 
     @field_validator("id")

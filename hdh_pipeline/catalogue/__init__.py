@@ -1,0 +1,1 @@
+"""The public catalogue: its tables, disclosure control, publication."""

@@ -1,0 +1,80 @@
+"""Atomic publication of the catalogue: versions side by side, `current` swapped in one rename.
+
+    $HDH_DATA_DIR/catalogue/
+      current -> versions/<id>          the published version (a symbolic link)
+      versions/<id>/catalogue.duckdb    every catalogue table
+      versions/<id>/parquet/<t>.parquet, csv/<t>.csv, catalogue.md (the column dictionary)
+
+A version is written completely before `current` points to it, so a reader sees the
+previous complete version or the new one, never a half-written one; readers take no
+lock. The last KEEP versions stay, so a reader still holding an older one keeps working.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from hdh_pipeline.catalogue.schema import TABLES, markdown
+from hdh_pipeline.ingest.warehouse import quote
+
+KEEP = 3
+ARROW_TYPES = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
+               "BOOLEAN": pa.bool_(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us")}
+
+
+def arrow_table(table: str, rows: list[dict], extra: list[tuple[str, str]] = ()) -> pa.Table:
+    """Rows as an Arrow table with the catalogue's column types (plus `extra` columns)."""
+    columns = [(c.name, c.type) for c in TABLES[table]] + list(extra)
+    schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns])
+    return pa.Table.from_pylist([{name: row.get(name) for name, _ in columns} for row in rows], schema=schema)
+
+
+def current(root: Path) -> Path | None:
+    """The published version's folder, or None before the first publication."""
+    link = root / "current"
+    return link.resolve() if link.exists() else None
+
+
+def read_published(root: Path, table: str) -> list[dict]:
+    version = current(root)
+    if version is None:
+        return []
+    with duckdb.connect(str(version / "catalogue.duckdb"), read_only=True) as conn:
+        cursor = conn.execute(f"SELECT * FROM {quote(table)}")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def publish(tables: dict[str, list[dict]], root: Path) -> Path:
+    """Write a new version of every catalogue table, then make it current."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    version = root / "versions" / f"{stamp}-{uuid.uuid4().hex[:8]}"
+    (version / "parquet").mkdir(parents=True)
+    (version / "csv").mkdir()
+    with duckdb.connect(str(version / "catalogue.duckdb")) as conn:
+        for name in TABLES:
+            data = arrow_table(name, tables.get(name, []))
+            conn.register("incoming", data)
+            conn.execute(f"CREATE TABLE {quote(name)} AS SELECT * FROM incoming")
+            conn.unregister("incoming")
+            conn.execute(f"COPY {quote(name)} TO '{version}/parquet/{name}.parquet' (FORMAT parquet)")
+            conn.execute(f"COPY {quote(name)} TO '{version}/csv/{name}.csv' (HEADER)")
+    (version / "catalogue.md").write_text(markdown())
+    link = root / f".current-{uuid.uuid4().hex[:8]}"
+    os.symlink(version.relative_to(root), link)
+    os.replace(link, root / "current")  # the one atomic step
+    _prune(root, keep=version)
+    return version
+
+
+def _prune(root: Path, keep: Path) -> None:
+    versions = sorted((root / "versions").iterdir())
+    for old in versions[:-KEEP]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,166 @@
+"""The catalogue tables' columns: a public interface, documented here and nowhere else.
+
+`count=True` marks counts of rows or individuals: disclosure control applies to them
+(none is published in 1..k-1). `share=True` marks percentages derived from such counts:
+published only when neither the part nor the rest is in 1..k-1. `docs/catalogue.md`
+is generated from this module (`python -m hdh_pipeline.catalogue.schema`).
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    count: bool = False
+    share: bool = False
+
+
+def _c(name: str, type_: str, description: str, **flags: bool) -> Column:
+    return Column(name, type_, description, **flags)
+
+
+KEYS = [_c("source_id", "VARCHAR", "Source database id (its declaration's `id`)")]
+TABLE_KEYS = KEYS + [_c("table_name", "VARCHAR", "Table name in the source")]
+VARIABLE_KEYS = TABLE_KEYS + [_c("variable", "VARCHAR", "Column name")]
+
+TABLES: dict[str, list[Column]] = {
+    "databases": KEYS + [
+        _c("title", "VARCHAR", "Title of the database"),
+        _c("description", "VARCHAR", "What the database holds"),
+        _c("producer", "VARCHAR", "Organisation that produces the data"),
+        _c("producer_url", "VARCHAR", "Producer's web site"),
+        _c("contact", "VARCHAR", "Contact name and email"),
+        _c("licence", "VARCHAR", "Licence, or access conditions"),
+        _c("access", "VARCHAR", "How to request access"),
+        _c("update_frequency", "VARCHAR", "Refresh schedule (cron)"),
+        _c("table_count", "INTEGER", "Number of tables"),
+        _c("variable_count", "INTEGER", "Number of variables over all tables"),
+        _c("total_rows", "BIGINT", "Rows over all tables", count=True),
+        _c("individuals", "BIGINT", "Distinct individuals (person-id role of the population table)", count=True),
+        _c("population_table", "VARCHAR", "Table the population figures come from"),
+        _c("men", "BIGINT", "Individuals coded male", count=True),
+        _c("women", "BIGINT", "Individuals coded female", count=True),
+        _c("sex_other", "BIGINT", "Individuals with another, unknown or missing sex code", count=True),
+        _c("age_low", "DOUBLE", "Age below which fewer than k individuals are (k-th smallest age)"),
+        _c("age_median", "DOUBLE", "Median age (at the end of the time coverage)"),
+        _c("age_high", "DOUBLE", "Age above which fewer than k individuals are (k-th largest age)"),
+        _c("first_date", "DATE", "Start of the time coverage (k-th earliest event date)"),
+        _c("last_date", "DATE", "End of the time coverage (k-th latest event date)"),
+        _c("time_depth_years", "DOUBLE", "Years between first_date and last_date"),
+        _c("quality_checks_passed_pct", "DOUBLE", "Share of quality checks passed (with the quality indicators)"),
+        _c("disclosure_k", "INTEGER", "Threshold k: no published count is in 1..k-1"),
+        _c("last_refresh", "TIMESTAMP", "When this source was last profiled"),
+    ],
+    "tables": TABLE_KEYS + [
+        _c("title", "VARCHAR", "Title from the dictionary or declaration"),
+        _c("description", "VARCHAR", "Description from the dictionary or declaration"),
+        _c("product", "VARCHAR", "Product or domain (SNDS `produit`)"),
+        _c("row_count", "BIGINT", "Rows loaded", count=True),
+        _c("rejected_rows", "BIGINT", "Lines of the source files that did not parse", count=True),
+        _c("column_count", "INTEGER", "Number of columns"),
+        _c("primary_key", "VARCHAR", "Declared primary key columns, comma-separated"),
+        _c("primary_key_unique", "BOOLEAN", "Whether the declared primary key is unique in the data"),
+        _c("duplicate_key_rows", "BIGINT", "Rows whose primary key already appeared", count=True),
+        _c("join_keys", "VARCHAR", "Declared foreign keys: `col -> TABLE(col)`, semicolon-separated"),
+        _c("first_date", "DATE", "k-th earliest value of the table's event dates"),
+        _c("last_date", "DATE", "k-th latest value of the table's event dates"),
+        _c("completeness_pct", "DOUBLE", "Mean completeness of the variables whose completeness is published"),
+    ],
+    "variables": VARIABLE_KEYS + [
+        _c("position", "INTEGER", "Column position, from 1"),
+        _c("description", "VARCHAR", "Description from the dictionary"),
+        _c("declared_type", "VARCHAR", "Type in the dictionary (Table Schema), with its format"),
+        _c("declared_length", "INTEGER", "Length in the dictionary"),
+        _c("observed_type", "VARCHAR", "DuckDB type of the loaded column"),
+        _c("role", "VARCHAR", "Semantic role from the declaration (person_id, sex, birth_year...)"),
+        _c("nomenclature", "VARCHAR", "Code list the values should belong to"),
+        _c("nomenclature_conformance_pct", "DOUBLE", "Share of non-null values that are codes of the nomenclature",
+           share=True),
+        _c("count", "BIGINT", "Non-null values", count=True),
+        _c("missing_count", "BIGINT", "Null values", count=True),
+        _c("completeness_pct", "DOUBLE", "Non-null values / rows", share=True),
+        _c("distinct_count", "BIGINT", "Distinct values (exact up to 5000, else approximate)", count=True),
+        _c("distinct_exact", "BOOLEAN", "Whether distinct_count is exact"),
+        _c("mean", "DOUBLE", "Mean (numeric)"),
+        _c("std", "DOUBLE", "Sample standard deviation (numeric)"),
+        _c("min", "VARCHAR", "Lower bound: the k-th smallest value (fewer than k values lie below)"),
+        _c("p01", "VARCHAR", "1st percentile (approximate)"),
+        _c("q1", "VARCHAR", "First quartile (approximate)"),
+        _c("median", "VARCHAR", "Median (approximate)"),
+        _c("q3", "VARCHAR", "Third quartile (approximate)"),
+        _c("p99", "VARCHAR", "99th percentile (approximate)"),
+        _c("max", "VARCHAR", "Upper bound: the k-th largest value (fewer than k values lie above)"),
+        _c("bounds_coarsened", "BOOLEAN", "min and max are the k-th smallest and largest values (true whenever published)"),
+        _c("zeros", "BIGINT", "Values equal to 0 (numeric)", count=True),
+        _c("negatives", "BIGINT", "Values below 0 (numeric)", count=True),
+        _c("min_length", "INTEGER", "Shortest text"),
+        _c("max_length", "INTEGER", "Longest text"),
+        _c("mean_length", "DOUBLE", "Mean text length"),
+        _c("is_constant", "BOOLEAN", "One distinct non-null value"),
+        _c("is_unique", "BOOLEAN", "Every non-null value distinct"),
+        _c("is_mostly_missing", "BOOLEAN", "More than half the values are null"),
+        _c("is_identifier", "BOOLEAN", "Identifier (role or detected): no value is published"),
+        _c("is_quasi_identifier", "BOOLEAN", "Birth, age or event date: could help re-identify someone"),
+    ],
+    "value_frequencies": VARIABLE_KEYS + [
+        _c("rank", "INTEGER", "1 for the most frequent value; the `other` and `missing` rows come last"),
+        _c("value", "VARCHAR", "The value; `(other)` for all values not listed (every value seen fewer than k "
+           "times among them), NULL for missing"),
+        _c("label", "VARCHAR", "Label of the value in its nomenclature"),
+        _c("frequency", "BIGINT", "Rows with this value", count=True),
+        _c("share_pct", "DOUBLE", "frequency / rows of the table", share=True),
+    ],
+    "histograms": VARIABLE_KEYS + [
+        _c("bin", "INTEGER", "Bin number, from 0 (the open bin below the bounds)"),
+        _c("label", "VARCHAR", "Readable bin: `[a, b)`, a year, `< a` or `>= b`"),
+        _c("lower", "VARCHAR", "Lower bound, inclusive (NULL: open)"),
+        _c("upper", "VARCHAR", "Upper bound, exclusive (NULL: open)"),
+        _c("frequency", "BIGINT", "Rows in the bin", count=True),
+    ],
+    "relations": TABLE_KEYS + [
+        _c("columns", "VARCHAR", "Referencing columns, comma-separated"),
+        _c("referenced_table", "VARCHAR", "Referenced table or nomenclature"),
+        _c("referenced_columns", "VARCHAR", "Referenced columns, comma-separated"),
+        _c("kind", "VARCHAR", "`table` (join key) or `nomenclature` (code list)"),
+        _c("checked_rows", "BIGINT", "Rows whose key is not null", count=True),
+        _c("matched_rows", "BIGINT", "Rows whose key is found in the referenced table", count=True),
+        _c("match_pct", "DOUBLE", "matched_rows / checked_rows", share=True),
+        _c("status", "VARCHAR", "`checked`, or why not (referenced table not loaded...)"),
+    ],
+    "refreshes": [
+        _c("refresh_id", "VARCHAR", "Identifier of the catalogue refresh"),
+        _c("started_at", "TIMESTAMP", "When the refresh started"),
+        _c("finished_at", "TIMESTAMP", "When the catalogue was published"),
+        _c("duration_seconds", "DOUBLE", "Publication time"),
+        _c("sources", "VARCHAR", "Source ids published, comma-separated"),
+        _c("profiling_seconds", "VARCHAR", "Profiling time per source: `id=seconds`, comma-separated"),
+        _c("outcome", "VARCHAR", "`success`, or `partial` when a source has no profile yet"),
+    ],
+}
+
+
+def column_names(table: str) -> list[str]:
+    return [c.name for c in TABLES[table]]
+
+
+def markdown() -> str:
+    """The catalogue's own data dictionary."""
+    lines = ["# Catalogue tables", "", "Generated from `hdh_pipeline/catalogue/schema.py`; do not edit by hand.",
+             "Counts marked *controlled* are never published in 1..k-1 (k = 11 unless a source says otherwise);",
+             "percentages marked *controlled* are published only when neither part is in 1..k-1.", ""]
+    for table, columns in TABLES.items():
+        lines += [f"## {table}", "", "| column | type | description |", "|---|---|---|"]
+        for column in columns:
+            note = " *(controlled)*" if column.count or column.share else ""
+            lines.append(f"| `{column.name}` | {column.type} | {column.description}{note} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown())

@@ -1,0 +1,1 @@
+"""Private, exact statistics of the ingested tables: what the catalogue is computed from."""

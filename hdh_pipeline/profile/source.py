@@ -1,0 +1,302 @@
+"""Profile a whole source: the catalogue's rows for it, exact and private.
+
+The rows have the public columns of `catalogue/schema.py` (with raw, unsuppressed values)
+plus the internal columns of INTERNAL, which disclosure control needs and never publishes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+
+from hdh_pipeline.ingest.load import REJECTS
+from hdh_pipeline.ingest.warehouse import quote
+from hdh_pipeline.profile.statistics import VariableProfile, profile_table
+from hdh_pipeline.sources.discovery import SourceTable
+from hdh_pipeline.sources.loader import Source
+
+TOP_VALUES = 20
+INTERNAL = {
+    "variables": [("k_smallest", "VARCHAR"), ("k_largest", "VARCHAR")],
+    "databases": [("raw_first_date", "DATE"), ("raw_last_date", "DATE"), ("profiling_seconds", "DOUBLE")],
+    "tables": [("raw_first_date", "DATE"), ("raw_last_date", "DATE")],
+}
+QUASI_ROLES = ("birth_year", "birth_date", "age", "death_date", "event_date", "start_date", "end_date")
+EVENT_ROLES = ("event_date", "start_date", "end_date", "death_date")
+
+
+@dataclass
+class SourceProfile:
+    """Rows per catalogue table, for one source."""
+
+    rows: dict[str, list[dict]] = field(default_factory=lambda: {
+        "databases": [], "tables": [], "variables": [], "value_frequencies": [], "histograms": [], "relations": []})
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _as_date(value: object) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else None
+
+
+def _exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                        [schema, table]).fetchone()[0] > 0
+
+
+def _roles_by_column(table: SourceTable, names: set[str]) -> dict[str, str]:
+    roles: dict[str, str] = {}
+    for role, value in table.roles.model_dump().items():
+        for column in [value] if isinstance(value, str) else value or []:
+            if column in names:
+                roles.setdefault(column, role)
+    return roles
+
+
+def _code_column(conn: duckdb.DuckDBPyConnection, schema: str, code_list: str, column: str | None) -> tuple[str, str | None]:
+    """The code column of a code list and its label column (the first text column after it)."""
+    columns = [r[0] for r in conn.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+        [schema, code_list]).fetchall()]
+    code = column if column in columns else columns[0]
+    label = next((c for c in columns if c != code and c.upper().endswith(("_LIB", "LIB", "_LABEL", "NAME"))), None)
+    return code, label or next((c for c in columns if c != code), None)
+
+
+def _match(conn: duckdb.DuckDBPyConnection, target: str, columns: tuple[str, ...], referenced: str,
+           referenced_columns: tuple[str, ...]) -> tuple[int, int]:
+    """(rows whose key is all non-null, those found in the referenced table), comparing as text."""
+    keys = ", ".join(f"CAST({quote(c)} AS VARCHAR) AS k{i}" for i, c in enumerate(referenced_columns))
+    on = " AND ".join(f"CAST(t.{quote(c)} AS VARCHAR) = r.k{i}" for i, c in enumerate(columns))
+    not_null = " AND ".join(f"t.{quote(c)} IS NOT NULL" for c in columns)
+    return conn.execute(
+        f"SELECT count(*) FILTER (WHERE {not_null}), count(r.found) FROM {target} t "
+        f"LEFT JOIN (SELECT DISTINCT {keys}, true AS found FROM {referenced}) r ON {on}").fetchone()
+
+
+def _relations(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTable, names: set[str]) -> list[dict]:
+    """Declared foreign keys and field nomenclatures, each checked once."""
+    spec = table.spec
+    if spec is None:
+        return []
+    codes = source.declaration.nomenclature_schema if source.declaration.nomenclatures else None
+    wanted: dict[tuple, str] = {}
+    for fk in spec.foreign_keys:
+        wanted[(fk.columns, fk.table, fk.referenced_columns)] = "fk"
+    for column in spec.columns:
+        if column.nomenclature:
+            ref = column.nomenclature
+            already = any(cols == (column.name,) and t == ref.table for cols, t, _ in wanted)
+            if not already:
+                wanted[((column.name,), ref.table, (ref.column,) if ref.column else ())] = "field"
+    target = f"{quote(source.id)}.{quote(table.name)}"
+    rows = []
+    for columns, referenced, referenced_columns in wanted:
+        is_table = _exists(conn, source.id, referenced)
+        is_code_list = codes is not None and _exists(conn, codes, referenced)
+        row = {"source_id": source.id, "table_name": table.name, "columns": ", ".join(columns),
+               "referenced_table": referenced, "referenced_columns": ", ".join(referenced_columns),
+               "kind": "table" if is_table else "nomenclature", "checked_rows": None, "matched_rows": None,
+               "match_pct": None}
+        if not set(columns) <= names:
+            row["status"] = "column not in the data"
+        elif not (is_table or is_code_list):
+            row["status"] = "referenced table not loaded"
+        else:
+            schema = source.id if is_table else codes
+            ref_columns = referenced_columns
+            if not is_table and len(columns) == 1:
+                ref_columns = (_code_column(conn, codes, referenced, referenced_columns[0] if referenced_columns
+                                            else None)[0],)
+            checked, matched = _match(conn, target, columns, f"{quote(schema)}.{quote(referenced)}", ref_columns)
+            row |= {"referenced_columns": ", ".join(ref_columns), "checked_rows": checked, "matched_rows": matched,
+                    "match_pct": round(100.0 * matched / checked, 2) if checked else None, "status": "checked"}
+        rows.append(row)
+    return rows
+
+
+def _labels(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTable, variable: str) -> dict[str, str]:
+    column = table.spec.column(variable) if table.spec else None
+    codes = source.declaration.nomenclature_schema if source.declaration.nomenclatures else None
+    if column is None or column.nomenclature is None or codes is None or not _exists(conn, codes, column.nomenclature.table):
+        return {}
+    code, label = _code_column(conn, codes, column.nomenclature.table, column.nomenclature.column)
+    if label is None:
+        return {}
+    target = f"{quote(codes)}.{quote(column.nomenclature.table)}"
+    return {str(c): str(lbl) for c, lbl in conn.execute(f"SELECT {quote(code)}, {quote(label)} FROM {target}").fetchall()}
+
+
+def _variable_row(source: Source, table: SourceTable, p: VariableProfile, role: str | None,
+                  relations: list[dict]) -> dict:
+    spec = table.spec.column(p.name) if table.spec else None
+    nomenclature = next((r for r in relations if r["columns"] == p.name and r["kind"] == "nomenclature"), None)
+    identifier = role == "person_id" or p.looks_like_identifier
+    quasi = (role in QUASI_ROLES or p.kind == "date") and not identifier
+    q = p.quantiles
+    return {
+        "source_id": source.id, "table_name": table.name, "variable": p.name, "position": p.position,
+        "description": spec.description if spec else None,
+        "declared_type": (spec.type + ("" if spec.format == "default" else f" ({spec.format})")) if spec else None,
+        "declared_length": spec.length if spec else None,
+        "observed_type": p.duckdb_type, "role": role,
+        "nomenclature": spec.nomenclature.table if spec and spec.nomenclature else None,
+        "nomenclature_conformance_pct": nomenclature["match_pct"] if nomenclature else None,
+        "count": p.non_null, "missing_count": p.missing,
+        "completeness_pct": round(100.0 * p.non_null / p.rows, 2) if p.rows else None,
+        "distinct_count": p.distinct, "distinct_exact": p.distinct_exact,
+        "mean": p.mean, "std": p.std,
+        "min": _text(p.min), "p01": _text(q.get(0.01)), "q1": _text(q.get(0.25)), "median": _text(q.get(0.5)),
+        "q3": _text(q.get(0.75)), "p99": _text(q.get(0.99)), "max": _text(p.max),
+        "bounds_coarsened": False, "zeros": p.zeros, "negatives": p.negatives,
+        "min_length": p.min_length, "max_length": p.max_length,
+        "mean_length": round(p.mean_length, 2) if p.mean_length is not None else None,
+        "is_constant": p.distinct == 1, "is_unique": p.non_null > 0 and p.distinct_exact and p.distinct == p.non_null,
+        "is_mostly_missing": p.rows > 0 and p.missing > p.rows / 2,
+        "is_identifier": identifier, "is_quasi_identifier": quasi,
+        "k_smallest": _text(p.smallest[-1]) if p.smallest else None,
+        "k_largest": _text(p.largest[-1]) if p.largest else None,
+    }
+
+
+def _frequency_rows(source: Source, table: SourceTable, p: VariableProfile, labels: dict[str, str]) -> list[dict]:
+    """Top values, then one `(other)` row and one missing row: together they add up to the rows."""
+    ranked = sorted(p.frequencies.items(), key=lambda item: (-item[1], str(item[0])))
+    top, rest = ranked[:TOP_VALUES], ranked[TOP_VALUES:]
+    base = {"source_id": source.id, "table_name": table.name, "variable": p.name}
+    rows = [base | {"rank": i, "value": _text(v), "label": labels.get(_text(v)), "frequency": n}
+            for i, (v, n) in enumerate(top, start=1)]
+    rows.append(base | {"rank": len(top) + 1, "value": "(other)", "label": None, "frequency": sum(n for _, n in rest)})
+    rows.append(base | {"rank": len(top) + 2, "value": None, "label": "missing", "frequency": p.missing})
+    for row in rows:
+        row["share_pct"] = round(100.0 * row["frequency"] / p.rows, 2) if p.rows else None
+    return rows
+
+
+def _histogram_rows(source: Source, table: SourceTable, p: VariableProfile) -> list[dict]:
+    base = {"source_id": source.id, "table_name": table.name, "variable": p.name}
+    return [base | {"bin": i, "label": b.label, "lower": b.lower, "upper": b.upper, "frequency": b.count}
+            for i, b in enumerate(p.bins)]
+
+
+def _table_row(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTable, rows: int,
+               profiles: list[VariableProfile], roles: dict[str, str], k: int) -> dict:
+    target = f"{quote(source.id)}.{quote(table.name)}"
+    spec = table.spec
+    names = {p.name for p in profiles}
+    key = [c for c in (spec.primary_key if spec else ()) if c in names]
+    duplicates = None
+    if key and len(key) == len(spec.primary_key):
+        columns = ", ".join(quote(c) for c in key)
+        duplicates = conn.execute(f"SELECT count(*) - count(DISTINCT ({columns})) FROM {target}").fetchone()[0]
+    rejected = conn.execute(f"SELECT count(DISTINCT (file, line)) FROM {quote(source.id)}.{REJECTS} "
+                            "WHERE table_name = ?", [table.name]).fetchone()[0]
+    # time coverage: the k-th earliest and latest event dates, over event columns with at least k values
+    events = [p for p in profiles if roles.get(p.name) in EVENT_ROLES and p.kind == "date" and p.non_null >= k]
+    join_keys = "; ".join(f"{', '.join(fk.columns)} -> {fk.table}({', '.join(fk.referenced_columns)})"
+                          for fk in (spec.foreign_keys if spec else ()))
+    return {
+        "source_id": source.id, "table_name": table.name, "title": table.title, "description": table.description,
+        "product": spec.product if spec else None, "row_count": rows, "rejected_rows": rejected,
+        "column_count": len(profiles), "primary_key": ", ".join(spec.primary_key) if spec and spec.primary_key else None,
+        "primary_key_unique": None if duplicates is None else duplicates == 0, "duplicate_key_rows": duplicates,
+        "join_keys": join_keys or None,
+        "first_date": min((_as_date(p.smallest[-1]) for p in events), default=None),
+        "last_date": max((_as_date(p.largest[-1]) for p in events), default=None),
+        "completeness_pct": None,  # computed from the published variables
+        "raw_first_date": min((_as_date(p.min) for p in events), default=None),
+        "raw_last_date": max((_as_date(p.max) for p in events), default=None),
+    }
+
+
+def _population(conn: duckdb.DuckDBPyConnection, source: Source, k: int, reference_year: int) -> dict:
+    """Individuals, sex and age, from the first table with person-id, sex and birth or age roles."""
+    empty = {"individuals": None, "population_table": None, "men": None, "women": None, "sex_other": None,
+             "age_low": None, "age_median": None, "age_high": None}
+    declaration = source.declaration
+    for table in source.tables:
+        roles = table.roles
+        age_role = roles.age or roles.birth_year or roles.birth_date
+        if not (roles.person_id and roles.sex and age_role) or not _exists(conn, source.id, table.name):
+            continue
+        names = {r[0] for r in conn.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = ? "
+                                            "AND table_name = ?", [source.id, table.name]).fetchall()}
+        if not {*roles.person_id, roles.sex, age_role} <= names:
+            continue
+        person = "(" + ", ".join(quote(c) for c in roles.person_id) + ")"
+        sex = f"CAST({quote(roles.sex)} AS VARCHAR)"
+        male = ", ".join(f"'{v}'" for v in declaration.sex_codes.male)
+        female = ", ".join(f"'{v}'" for v in declaration.sex_codes.female)
+        if roles.age:
+            age = f"CAST({quote(roles.age)} AS DOUBLE)"
+        elif roles.birth_year:
+            age = f"({reference_year} - CAST({quote(roles.birth_year)} AS DOUBLE))"
+        else:
+            age = f"({reference_year} - year({quote(roles.birth_date)}))"
+        individuals, men, women, low, median, high = conn.execute(
+            f"SELECT count(DISTINCT {person}), count(DISTINCT {person}) FILTER (WHERE {sex} IN ({male})), "
+            f"count(DISTINCT {person}) FILTER (WHERE {sex} IN ({female})), min({age}, {k}), median({age}), "
+            f"max({age}, {k}) FROM {quote(source.id)}.{quote(table.name)}").fetchone()
+        return {"individuals": individuals, "population_table": table.name, "men": men, "women": women,
+                "sex_other": individuals - men - women,
+                "age_low": low[-1] if low else None, "age_median": median, "age_high": high[-1] if high else None}
+    return empty
+
+
+def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> SourceProfile:
+    """Every loaded table of the source: variables, frequencies, histograms, relations, tables, database."""
+    started = time.perf_counter()
+    result = SourceProfile()
+    for table in source.tables:
+        if not _exists(conn, source.id, table.name):
+            continue
+        persons = set(table.roles.person_id)
+        rows, profiles = profile_table(conn, source.id, table.name, k, no_values=persons)
+        names = {p.name for p in profiles}
+        roles = _roles_by_column(table, names)
+        relations = _relations(conn, source, table, names)
+        result.rows["relations"] += relations
+        result.rows["tables"].append(_table_row(conn, source, table, rows, profiles, roles, k))
+        for p in profiles:
+            variable = _variable_row(source, table, p, roles.get(p.name), relations)
+            result.rows["variables"].append(variable)
+            if variable["is_identifier"]:
+                continue
+            categorical = p.kind in ("text", "boolean") or p.distinct <= TOP_VALUES or variable["nomenclature"]
+            if categorical and p.frequencies is not None:
+                labels = _labels(conn, source, table, p.name)
+                result.rows["value_frequencies"] += _frequency_rows(source, table, p, labels)
+            elif p.bins is not None:
+                result.rows["histograms"] += _histogram_rows(source, table, p)
+    tables = result.rows["tables"]
+    raw_last = max((t["raw_last_date"] for t in tables if t["raw_last_date"]), default=None)
+    reference_year = min(raw_last.year, dt.date.today().year) if raw_last else dt.date.today().year
+    first = min((t["first_date"] for t in tables if t["first_date"]), default=None)
+    last = max((t["last_date"] for t in tables if t["last_date"]), default=None)
+    d = source.declaration
+    result.rows["databases"].append({
+        "source_id": source.id, "title": d.title, "description": d.description, "producer": d.producer.name,
+        "producer_url": d.producer.url, "contact": " ".join(filter(None, [d.contact.name, d.contact.email])) or None,
+        "licence": d.licence, "access": d.access or None, "update_frequency": d.update_frequency,
+        "table_count": len(tables), "variable_count": len(result.rows["variables"]),
+        "total_rows": sum(t["row_count"] for t in tables),
+        **_population(conn, source, k, reference_year),
+        "first_date": first, "last_date": last,
+        "time_depth_years": round((last - first).days / 365.25, 1) if first and last else None,
+        "quality_checks_passed_pct": None, "disclosure_k": k,
+        "last_refresh": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+        "raw_first_date": min((t["raw_first_date"] for t in tables if t["raw_first_date"]), default=None),
+        "raw_last_date": raw_last,
+        "profiling_seconds": round(time.perf_counter() - started, 3),
+    })
+    return result

@@ -1,0 +1,213 @@
+"""Exact-where-it-matters statistics of one table, computed by DuckDB in two scans.
+
+Scan 1 computes, for every column at once: counts, nulls, bounds, the k smallest and k
+largest values, mean, standard deviation, zeros, negatives, lengths, an approximate
+distinct count and approximate quantiles. Scan 2 computes, again for all columns at once,
+the exact frequency of every value of columns with few distinct values, and histogram
+bins of numeric and date columns between bounds found by scan 1.
+
+Exact: counts, nulls, min, max, k-th smallest/largest, mean, std, zeros, negatives,
+lengths, frequencies, histogram bins, distinct counts up to CATEGORICAL_MAX values.
+Approximate: quantiles (DuckDB's t-digest `approx_quantile`) and distinct counts above
+CATEGORICAL_MAX (HyperLogLog `approx_count_distinct`, about 2 % error).
+These are internal (private) figures; `catalogue/` decides what is published.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import duckdb
+
+from hdh_pipeline.ingest.warehouse import quote
+
+CATEGORICAL_MAX = 5000
+HISTOGRAM_BINS = 20
+QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
+NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+           "FLOAT", "DOUBLE", "REAL")
+INTEGER_TYPES = NUMERIC[:9]
+
+
+def kind_of(duckdb_type: str) -> str:
+    base = duckdb_type.split("(")[0].upper()
+    if base in NUMERIC or base == "DECIMAL":
+        return "numeric"
+    if base in ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"):
+        return "date"
+    if base == "BOOLEAN":
+        return "boolean"
+    return "text"
+
+
+@dataclass
+class Bin:
+    label: str
+    lower: str | None  # inclusive; None: open below
+    upper: str | None  # exclusive; None: open above
+    count: int
+
+
+@dataclass
+class VariableProfile:
+    name: str
+    position: int
+    duckdb_type: str
+    kind: str
+    rows: int
+    non_null: int
+    distinct: int | None = None
+    distinct_exact: bool = False
+    min: object = None
+    max: object = None
+    smallest: list = field(default_factory=list)  # the k smallest values, ascending
+    largest: list = field(default_factory=list)   # the k largest values, descending
+    mean: float | None = None
+    std: float | None = None
+    quantiles: dict[float, object] = field(default_factory=dict)
+    zeros: int | None = None
+    negatives: int | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    mean_length: float | None = None
+    true_count: int | None = None
+    frequencies: dict[object, int] | None = None  # every value -> count, for categorical columns
+    bins: list[Bin] | None = None
+
+    @property
+    def missing(self) -> int:
+        return self.rows - self.non_null
+
+    @property
+    def looks_like_identifier(self) -> bool:
+        """Text or integer values that are (nearly) all different: record or person identifiers."""
+        integer = self.duckdb_type.upper() in INTEGER_TYPES
+        return (self.kind == "text" or integer) and self.non_null > 1 and self.distinct >= 0.95 * self.non_null
+
+
+def _scan_one(column: str, kind: str, k: int) -> list[str]:
+    c = quote(column)
+    parts = [f"count({c})", f"approx_count_distinct({c})"]
+    if kind in ("numeric", "date"):
+        parts += [f"min({c})", f"max({c})", f"min({c}, {k})", f"max({c}, {k})",
+                  f"approx_quantile({c}, {list(QUANTILES)})"]
+    if kind == "numeric":
+        parts += [f"avg({c})", f"stddev_samp({c})", f"count(*) FILTER (WHERE {c} = 0)",
+                  f"count(*) FILTER (WHERE {c} < 0)"]
+    elif kind == "text":
+        parts += [f"min({c})", f"max({c})", f"min({c}, {k})", f"max({c}, {k})", f"min(length({c}))",
+                  f"max(length({c}))", f"avg(length({c}))"]
+    elif kind == "boolean":
+        parts += [f"count(*) FILTER (WHERE {c})"]
+    return parts
+
+
+def _read_scan_one(profile: VariableProfile, values: list) -> None:
+    profile.non_null, profile.distinct = values[0], values[1]
+    rest = values[2:]
+    if profile.kind in ("numeric", "date"):
+        profile.min, profile.max, profile.smallest, profile.largest, quantiles = rest[:5]
+        profile.quantiles = dict(zip(QUANTILES, quantiles or [None] * len(QUANTILES)))
+        rest = rest[5:]
+    if profile.kind == "numeric":
+        profile.mean, profile.std, profile.zeros, profile.negatives = rest
+    elif profile.kind == "text":
+        (profile.min, profile.max, profile.smallest, profile.largest, profile.min_length, profile.max_length,
+         profile.mean_length) = rest
+    elif profile.kind == "boolean":
+        profile.true_count = rest[0]
+
+
+def _bin_edges(profile: VariableProfile) -> tuple[list, bool] | None:
+    """Edges of the histogram between the k-th smallest and k-th largest values (outside: open-ended bins),
+    and whether the last edge closes the last bin."""
+    if not profile.smallest or profile.non_null == 0:
+        return None
+    low, high = profile.smallest[-1], profile.largest[-1]
+    if low > high:  # fewer than 2k values: no bin lies between the bounds
+        return None
+    if profile.kind == "date":
+        return [dt.date(year, 1, 1) for year in range(low.year, high.year + 2)], False
+    if profile.duckdb_type.upper() in INTEGER_TYPES and high - low < HISTOGRAM_BINS:
+        return list(range(int(low), int(high) + 2)), False
+    if low == high:
+        return [low, low + 1], False
+    width = (high - low) / HISTOGRAM_BINS
+    return [low + i * width for i in range(HISTOGRAM_BINS)] + [high], True
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    return repr(float(value))
+
+
+def _bin_expression(column: str, edges: list, closed: bool) -> str:
+    """SQL giving each value its bin: -1 below the first edge, len(edges)-1 at or above the last
+    (or, when `closed`, above it: the last edge is then the k-th largest value, inside the last bin)."""
+    c = quote(column)
+    cases = " ".join(f"WHEN {c} < {_literal(edge)} THEN {i - 1}" for i, edge in enumerate(edges))
+    last = len(edges) - 1
+    closing = f"WHEN {c} = {_literal(edges[-1])} THEN {last - 1} " if closed else ""
+    return f"CASE WHEN {c} IS NULL THEN NULL {cases} {closing}ELSE {last} END"
+
+
+def _label(value: object) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _bins(edges: list, counts: dict[int, int], kind: str) -> list[Bin]:
+    bins = [Bin(f"< {_label(edges[0])}", None, _label(edges[0]), counts.get(-1, 0))]
+    for i in range(len(edges) - 1):
+        low, high = edges[i], edges[i + 1]
+        label = str(low.year) if kind == "date" else f"[{_label(low)}, {_label(high)})"
+        bins.append(Bin(label, _label(low), _label(high), counts.get(i, 0)))
+    bins.append(Bin(f">= {_label(edges[-1])}", _label(edges[-1]), None, counts.get(len(edges) - 1, 0)))
+    return bins
+
+
+def profile_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str, k: int,
+                  no_values: set[str] = frozenset()) -> tuple[int, list[VariableProfile]]:
+    """(row count, a profile per column). Columns in `no_values`, and columns that look like identifiers,
+    get no frequencies or bins."""
+    target = f"{quote(schema)}.{quote(table)}"
+    columns = conn.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+        "ORDER BY column_index", [schema, table]).fetchall()
+    parts, spans = ["count(*)"], []
+    for name, duck_type in columns:
+        expressions = _scan_one(name, kind_of(duck_type), k)
+        spans.append((len(parts), len(parts) + len(expressions)))
+        parts += expressions
+    first = conn.execute(f"SELECT {', '.join(parts)} FROM {target}").fetchone()
+    rows = first[0]
+    profiles = []
+    for position, ((name, duck_type), (start, end)) in enumerate(zip(columns, spans), start=1):
+        profile = VariableProfile(name, position, duck_type, kind_of(duck_type), rows, 0)
+        _read_scan_one(profile, list(first[start:end]))
+        profiles.append(profile)
+
+    second, readers = [], []
+    for profile in profiles:
+        c = quote(profile.name)
+        if profile.name in no_values or profile.non_null == 0 or profile.looks_like_identifier:
+            continue
+        if profile.distinct <= CATEGORICAL_MAX and profile.kind != "date":
+            second.append(f"histogram({c})")
+            readers.append((profile, "frequencies", None))
+        if profile.kind in ("numeric", "date") and (binning := _bin_edges(profile)):
+            second.append(f"histogram({_bin_expression(profile.name, *binning)})")
+            readers.append((profile, "bins", binning[0]))
+    if second:
+        values = conn.execute(f"SELECT {', '.join(second)} FROM {target}").fetchone()
+        for (profile, what, edges), value in zip(readers, values):
+            if what == "frequencies":
+                profile.frequencies = {v: n for v, n in (value or {}).items() if v is not None}
+                profile.distinct, profile.distinct_exact = len(profile.frequencies), True
+            else:
+                profile.bins = _bins(edges, dict(value or {}), profile.kind)
+    return rows, profiles

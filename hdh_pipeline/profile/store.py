@@ -1,0 +1,47 @@
+"""The exact catalogue rows, kept private in the warehouse (schema `catalogue_internal`).
+
+One table per catalogue table, with the public columns and the internal ones. A source's
+rows are replaced in one transaction, so a failed profile leaves the previous one.
+"""
+from __future__ import annotations
+
+import duckdb
+
+from hdh_pipeline.catalogue.publish import arrow_table
+from hdh_pipeline.catalogue.schema import TABLES
+from hdh_pipeline.ingest.warehouse import quote
+from hdh_pipeline.profile.source import INTERNAL, SourceProfile
+
+SCHEMA = "catalogue_internal"
+PROFILED = [name for name in TABLES if name != "refreshes"]
+
+
+def save_profile(conn: duckdb.DuckDBPyConnection, source_id: str, profile: SourceProfile) -> None:
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for name in PROFILED:
+            data = arrow_table(name, profile.rows[name], INTERNAL.get(name, []))
+            target = f"{SCHEMA}.{quote(name)}"
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM data LIMIT 0")
+            conn.execute(f"DELETE FROM {target} WHERE source_id = ?", [source_id])
+            conn.execute(f"INSERT INTO {target} BY NAME SELECT * FROM data")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def load_profiles(conn: duckdb.DuckDBPyConnection, source_ids: list[str]) -> dict[str, list[dict]]:
+    """The exact rows of the given sources, per catalogue table (empty before any profile)."""
+    rows: dict[str, list[dict]] = {name: [] for name in PROFILED}
+    known = {r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ?",
+                                        [SCHEMA]).fetchall()}
+    for name in PROFILED:
+        if name not in known:
+            continue
+        cursor = conn.execute(f"SELECT * FROM {SCHEMA}.{quote(name)} WHERE list_contains(?, source_id)",
+                              [source_ids])
+        names = [d[0] for d in cursor.description]
+        rows[name] = [dict(zip(names, row)) for row in cursor.fetchall()]
+    return rows
