@@ -243,12 +243,14 @@ def _population(conn: duckdb.DuckDBPyConnection, source: Source, k: int, referen
             age = f"({reference_year} - CAST({quote(roles.birth_year)} AS DOUBLE))"
         else:
             age = f"({reference_year} - year({quote(roles.birth_date)}))"
-        individuals, men, women, low, median, high = conn.execute(
+        # distinct persons per sex: someone recorded with two codes counts in both
+        individuals, men, women, other, low, median, high = conn.execute(
             f"SELECT count(DISTINCT {person}), count(DISTINCT {person}) FILTER (WHERE {sex} IN ({male})), "
-            f"count(DISTINCT {person}) FILTER (WHERE {sex} IN ({female})), min({age}, {k}), median({age}), "
-            f"max({age}, {k}) FROM {quote(source.id)}.{quote(table.name)}").fetchone()
+            f"count(DISTINCT {person}) FILTER (WHERE {sex} IN ({female})), "
+            f"count(DISTINCT {person}) FILTER (WHERE {sex} IS NULL OR {sex} NOT IN ({male}, {female})), "
+            f"min({age}, {k}), median({age}), max({age}, {k}) FROM {quote(source.id)}.{quote(table.name)}").fetchone()
         return {"individuals": individuals, "population_table": table.name, "men": men, "women": women,
-                "sex_other": individuals - men - women,
+                "sex_other": other,
                 "age_low": low[-1] if low else None, "age_median": median, "age_high": high[-1] if high else None}
     return empty
 

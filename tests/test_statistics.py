@@ -1,0 +1,89 @@
+"""Table statistics against an independent computation with numpy and pandas."""
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from hdh_pipeline.profile.statistics import profile_table
+
+K = 11
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = 5000
+    amount = np.round(rng.normal(50, 30, n), 2)
+    amount[rng.choice(n, 40, replace=False)] = 0
+    code = rng.choice([1, 2, 3, 9], n, p=[0.5, 0.3, 0.15, 0.05]).astype(float)
+    code[rng.choice(n, 70, replace=False)] = np.nan
+    words = np.array(["alpha", "be", "gamma", "delta-epsilon", "z"])
+    text = words[rng.integers(0, len(words), n)].astype(object)
+    text[rng.choice(n, 15, replace=False)] = None
+    day = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 1500, n), unit="D")
+    return pd.DataFrame({"amount": amount, "code": pd.array(code, dtype="Int64"), "text": text,
+                         "day": day.date, "flag": rng.random(n) < 0.3})
+
+
+@pytest.fixture(scope="module")
+def profiles(frame: pd.DataFrame) -> dict:
+    with duckdb.connect() as conn:
+        conn.execute("CREATE SCHEMA s")
+        conn.execute("CREATE TABLE s.t AS SELECT amount, CAST(code AS BIGINT) AS code, text, "
+                     "CAST(day AS DATE) AS day, flag FROM frame")
+        rows, found = profile_table(conn, "s", "t", K)
+    assert rows == len(frame)
+    return {p.name: p for p in found}
+
+
+def test_numeric(frame: pd.DataFrame, profiles: dict) -> None:
+    p, values = profiles["amount"], frame["amount"]
+    assert (p.non_null, p.missing) == (len(values), 0)
+    assert p.min == values.min() and p.max == values.max()
+    assert p.mean == pytest.approx(values.mean()) and p.std == pytest.approx(values.std(ddof=1))
+    assert p.zeros == (values == 0).sum() and p.negatives == (values < 0).sum()
+    ordered = np.sort(values)
+    assert p.smallest[-1] == ordered[K - 1] and p.largest[-1] == ordered[-K]
+    spread = values.max() - values.min()
+    for q, approx in p.quantiles.items():  # approximate: within 1 % of the range
+        assert abs(approx - np.quantile(values, q)) <= 0.01 * spread
+    inner = values[(values >= ordered[K - 1]) & (values <= ordered[-K])]
+    assert [b.count for b in p.bins][0] == (values < ordered[K - 1]).sum()
+    assert sum(b.count for b in p.bins[1:-1]) == len(inner)
+    assert sum(b.count for b in p.bins) == len(values)
+
+
+def test_codes_with_nulls(frame: pd.DataFrame, profiles: dict) -> None:
+    p, values = profiles["code"], frame["code"]
+    assert p.missing == values.isna().sum() == 70
+    assert p.frequencies == {int(v): int(n) for v, n in values.value_counts().items()}
+    assert p.distinct == 4 and p.distinct_exact
+
+
+def test_text(frame: pd.DataFrame, profiles: dict) -> None:
+    p, values = profiles["text"], frame["text"].dropna()
+    assert p.missing == 15
+    lengths = values.str.len()
+    assert (p.min_length, p.max_length) == (lengths.min(), lengths.max())
+    assert p.mean_length == pytest.approx(lengths.mean())
+    assert p.frequencies == values.value_counts().to_dict()
+
+
+def test_dates(frame: pd.DataFrame, profiles: dict) -> None:
+    """Whole-year bins from the year of the k-th smallest date to that of the k-th largest, open bins beyond."""
+    p, values = profiles["day"], pd.Series(frame["day"])
+    assert p.min == values.min() and p.max == values.max()
+    ordered = sorted(values)
+    assert p.smallest[-1] == ordered[K - 1] and p.largest[-1] == ordered[-K]
+    first, last = ordered[K - 1].year, ordered[-K].year
+    years = pd.Series([d.year for d in values])
+    expected = [(years < first).sum()] + [(years == y).sum() for y in range(first, last + 1)] + [(years > last).sum()]
+    assert [b.count for b in p.bins] == expected
+    assert [b.label for b in p.bins[1:-1]] == [str(y) for y in range(first, last + 1)]
+
+
+def test_boolean(frame: pd.DataFrame, profiles: dict) -> None:
+    assert profiles["flag"].true_count == frame["flag"].sum()
+    assert profiles["flag"].frequencies == {True: frame["flag"].sum(), False: (~frame["flag"]).sum()}
