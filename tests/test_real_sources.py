@@ -24,10 +24,15 @@ def materialise(example: str, group: str, tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("HDH_DATA_DIR", str(tmp_path))
     defs = build_definitions()
     result = dg.materialize(list(defs.assets), resources=defs.resources,
-                            selection=dg.AssetSelection.groups(group), raise_on_error=False)
+                            selection=dg.AssetSelection.groups(group, "catalogue"), raise_on_error=False)
     failures = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert failures == []
     return duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+
+
+def published(tmp_path: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(tmp_path / "catalogue" / "current" / "catalogue.duckdb"), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
 
 
 def records(text: str, delimiter: str = ",") -> int:
@@ -61,6 +66,12 @@ def test_synthetic_snds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
                         "AND column_name = 'ETA_NUM' AND error_type = 'CAST' AND line BETWEEN 2 AND 11").fetchone()[0] > 0
     assert conn.execute("SELECT data_type FROM duckdb_columns() WHERE schema_name = 'synthetic_snds' "
                         "AND table_name = 'IR_BEN_R' AND column_name = 'BEN_NAI_ANN'").fetchone() == ("INTEGER",)
+    # Catalogued: 10-row tables publish no row count (10 < k = 11), only the three whose rows were all rejected (0).
+    assert published(tmp_path, "SELECT count(*), count(row_count), max(row_count) FROM tables") == [(191, 3, 0)]
+    assert published(tmp_path, "SELECT count(*) FROM variables") == [(4853,)]
+    assert published(tmp_path, "SELECT description FROM variables WHERE table_name = 'IR_BEN_R' "
+                               "AND variable = 'BEN_SEX_COD'") == [("Code sexe du bénéficiaire",)]
+    assert published(tmp_path, "SELECT table_count, individuals FROM databases") == [(191, None)]
 
 
 @needs_shared("omop-synthea27nj")
@@ -73,3 +84,8 @@ def test_omop_synthea(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert loaded(conn, "omop_synthea27nj") == expected
     assert conn.execute("SELECT count(*) FROM omop_synthea27nj.PERSON").fetchone() == (28,)
     assert conn.execute("SELECT count(*) FROM omop_synthea27nj.CARE_SITE").fetchone() == (0,)  # header only
+    [(individuals, men, women, table)] = published(
+        tmp_path, "SELECT individuals, men, women, population_table FROM databases")
+    assert (individuals, table) == (28, "PERSON")
+    assert men is None or men + women == 28  # 28 people: either both shown (>= k each) or both hidden
+    assert published(tmp_path, "SELECT count(*) FROM tables") == [(39,)]

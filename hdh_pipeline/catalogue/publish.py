@@ -53,7 +53,7 @@ def read_published(root: Path, table: str) -> list[dict]:
 
 def publish(tables: dict[str, list[dict]], root: Path) -> Path:
     """Write a new version of every catalogue table, then make it current."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")  # names sort in time order
     version = root / "versions" / f"{stamp}-{uuid.uuid4().hex[:8]}"
     (version / "parquet").mkdir(parents=True)
     (version / "csv").mkdir()

@@ -1,0 +1,158 @@
+"""The catalogue against the generator's ground truth, and its atomic publication."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import duckdb
+import pytest
+from filelock import FileLock
+
+from hdh_pipeline.catalogue.public import public_rows
+from hdh_pipeline.catalogue.publish import KEEP, current, publish, read_published
+from hdh_pipeline.catalogue.schema import TABLES
+from hdh_pipeline.generator.generate import Settings, generate
+from hdh_pipeline.ingest.load import load_table
+from hdh_pipeline.profile.source import profile_source
+from hdh_pipeline.profile.store import load_profiles, save_profile
+from hdh_pipeline.sources.loader import load_source
+
+K = 11
+
+
+@pytest.fixture(scope="module")
+def catalogued(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, dict]:
+    """(ground truth, exact rows, public rows) of a generated source with 1 % of every defect."""
+    folder = tmp_path_factory.mktemp("catalogue")
+    truth = generate(Settings(out=folder / "g", beneficiaries=4000, chunk_size=2000, defect_rate=0.01),
+                     folder / "g" / "source.yaml")
+    source = load_source(folder / "g" / "source.yaml")
+    with duckdb.connect(str(folder / "w.duckdb")) as conn:
+        for table in source.tables:
+            load_table(conn, source.declaration, table, folder / "staging")
+        for table in source.nomenclatures:
+            load_table(conn, source.declaration.for_nomenclatures(), table, folder / "staging")
+        save_profile(conn, source.id, profile_source(conn, source, K))
+        exact = load_profiles(conn, [source.id])
+    return truth, exact, public_rows(exact, {source.id: K})
+
+
+def by(rows: list[dict], *keys: str) -> dict:
+    return {tuple(r[k] for k in keys) if len(keys) > 1 else r[keys[0]]: r for r in rows}
+
+
+def test_row_counts_and_missing_values_are_exact(catalogued) -> None:
+    truth, exact, _ = catalogued
+    tables = by(exact["tables"], "table_name")
+    variables = by(exact["variables"], "table_name", "variable")
+    for table, facts in truth["tables"].items():
+        assert tables[table]["row_count"] == facts["loaded_rows"]
+        assert tables[table]["rejected_rows"] == facts["rejected_lines"]
+        for column, nulls in facts["nulls"].items():
+            assert variables[(table, column)]["missing_count"] == nulls, (table, column)
+
+
+def test_keys_and_codes_match_the_injected_defects(catalogued) -> None:
+    truth, exact, _ = catalogued
+    relations = by(exact["relations"], "table_name", "columns")
+    tables = by(exact["tables"], "table_name")
+    for table, column in [("ER_PRS_F", "BEN_NIR_PSA"), ("T_MCOaaB", "NIR_ANO_17"), ("KI_CCI_R", "BEN_IDT_ANO")]:
+        relation = relations[(table, column)]
+        orphans = truth["tables"][table]["defects"][column]["orphan_key"]
+        assert relation["kind"] == "table"
+        assert relation["checked_rows"] - relation["matched_rows"] == orphans
+        assert relation["match_pct"] == round(100 * (1 - orphans / relation["checked_rows"]), 2)
+    for table, column in [("IR_BEN_R", "BEN_SEX_COD"), ("IR_BEN_R", "BEN_RES_DPT"), ("ER_PRS_F", "PRS_NAT_REF"),
+                          ("ER_PRS_F", "PSE_SPE_COD"), ("T_MCOaaB", "DGN_PAL"), ("KI_CCI_R", "DCD_CIM_COD")]:
+        relation = relations[(table, column)]
+        wrong = truth["tables"][table]["defects"][column]["not_in_nomenclature"]
+        assert relation["kind"] == "nomenclature"
+        assert relation["checked_rows"] - relation["matched_rows"] == wrong, (table, column)
+    assert tables["IR_BEN_R"]["duplicate_key_rows"] == truth["tables"]["IR_BEN_R"]["defects"]["BEN_NIR_PSA"]["duplicate_key"]
+    assert tables["T_MCOaaB"]["duplicate_key_rows"] == truth["tables"]["T_MCOaaB"]["defects"]["RSA_NUM"]["duplicate_key"]
+    assert tables["T_MCOaaB"]["primary_key_unique"] is False and tables["KI_CCI_R"]["primary_key_unique"] is True
+
+
+def test_database_level(catalogued) -> None:
+    truth, exact, public = catalogued
+    [database], [published] = exact["databases"], public["databases"]
+    duplicates = truth["tables"]["IR_BEN_R"]["defects"]["BEN_NIR_PSA"]["duplicate_key"]
+    assert database["individuals"] == 4000 - duplicates  # duplicated ids share one person
+    assert database["table_count"] == 4 and database["variable_count"] == 33
+    assert database["total_rows"] == sum(t["loaded_rows"] for t in truth["tables"].values())
+    assert database["population_table"] == "IR_BEN_R"
+    assert 0.45 < database["men"] / database["individuals"] < 0.52  # INSEE sex ratio
+    assert 40 <= database["age_median"] <= 45
+    assert database["age_high"] > 120  # 1 % of birth years are 121-130 years back: more than k people
+    tables = by(exact["tables"], "table_name")
+    assert database["first_date"] == min(t["first_date"] for t in tables.values() if t["first_date"])
+    starts = by(public["variables"], "table_name", "variable")[("ER_PRS_F", "EXE_SOI_DTD")]
+    assert "2022-01-01" <= starts["min"] < "2022-02-01"  # care starts with the period
+    assert published["individuals"] == database["individuals"] and published["disclosure_k"] == K
+
+
+def test_public_variables(catalogued) -> None:
+    truth, exact, public = catalogued
+    exact_variables = by(exact["variables"], "table_name", "variable")
+    variables = by(public["variables"], "table_name", "variable")
+    pid = variables[("IR_BEN_R", "BEN_NIR_PSA")]
+    assert pid["is_identifier"] and pid["min"] is None and pid["max"] is None and pid["count"] == 4000
+    birth = variables[("IR_BEN_R", "BEN_NAI_ANN")]
+    raw = exact_variables[("IR_BEN_R", "BEN_NAI_ANN")]
+    assert birth["is_quasi_identifier"] and birth["bounds_coarsened"]
+    assert float(raw["min"]) < float(birth["min"]) and float(birth["max"]) <= float(raw["max"])
+    assert birth["min"] == raw["k_smallest"] and birth["max"] == raw["k_largest"]
+    amount = variables[("ER_PRS_F", "PRS_PAI_MNT")]
+    assert amount["mean"] == pytest.approx(exact_variables[("ER_PRS_F", "PRS_PAI_MNT")]["mean"])
+    assert variables[("ER_PRS_F", "PRS_NAT_REF")]["nomenclature"] == "IR_NAT_V"
+    assert 98 < variables[("ER_PRS_F", "PRS_NAT_REF")]["nomenclature_conformance_pct"] < 100
+    sex = [r for r in public["value_frequencies"] if (r["table_name"], r["variable"]) == ("IR_BEN_R", "BEN_SEX_COD")]
+    assert {r["label"] for r in sex} >= {"MASCULIN", "FEMININ", "missing"}
+    invalid = by(sex, "value")["7"]  # 1 % of 4000: more than k, so listed, with no label
+    assert invalid["frequency"] == truth["tables"]["IR_BEN_R"]["defects"]["BEN_SEX_COD"]["not_in_nomenclature"]
+    assert invalid["label"] is None
+    tables = by(public["tables"], "table_name")
+    assert 90 < tables["ER_PRS_F"]["completeness_pct"] <= 100
+
+
+def test_publication_is_atomic_for_readers(tmp_path: Path) -> None:
+    """A reader looping during ten publications always sees one complete version."""
+    root = tmp_path / "catalogue"
+    errors: list[str] = []
+    seen: set[str] = set()
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            version = current(root)
+            if version is None:
+                continue
+            try:
+                with duckdb.connect(str(version / "catalogue.duckdb"), read_only=True) as conn:
+                    names = {r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+                    marker = conn.execute("SELECT title FROM databases").fetchone()[0]
+                    count = conn.execute("SELECT count(*) FROM variables WHERE table_name = ?", [marker]).fetchone()[0]
+                if names != set(TABLES) or count != int(marker[1:]):
+                    errors.append(f"{version.name}: {names}, {marker}, {count}")
+                seen.add(marker)
+            except duckdb.Error as error:
+                errors.append(str(error))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for i in range(1, 11):
+        marker = f"v{i}"
+        publish({"databases": [{"source_id": "s", "title": marker}],
+                 "variables": [{"source_id": "s", "table_name": marker, "variable": f"x{j}"} for j in range(i)]}, root)
+    done.set()
+    reader.join()
+    assert errors == []
+    assert len(seen) >= 2
+    assert len(list((root / "versions").iterdir())) == KEEP
+    assert read_published(root, "databases")[0]["title"] == "v10"
+
+
+def test_readers_do_not_wait_for_the_warehouse_lock(tmp_path: Path) -> None:
+    publish({"databases": [{"source_id": "s", "title": "t"}]}, tmp_path / "catalogue")
+    with FileLock(str(tmp_path / "warehouse.duckdb.lock")):  # a refresh holds the warehouse
+        assert read_published(tmp_path / "catalogue", "databases")[0]["title"] == "t"
