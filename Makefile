@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HDH_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo demo-data test ui sources install clean
+.PHONY: demo demo-data catalogue-docs test ui sources install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ ui: install $(DAGSTER_HOME)/dagster.yaml
 demo-data: install
 	rm -rf assets/demo
 	$(BIN)/hdh-generate --out assets/demo --declaration assets/sources/demo.yaml --id demo
+
+catalogue-docs: install
+	$(BIN)/python -m hdh_pipeline.catalogue.schema > docs/catalogue.md
 
 sources: install
 	$(BIN)/hdh-pipeline sources

@@ -156,3 +156,12 @@ def test_readers_do_not_wait_for_the_warehouse_lock(tmp_path: Path) -> None:
     publish({"databases": [{"source_id": "s", "title": "t"}]}, tmp_path / "catalogue")
     with FileLock(str(tmp_path / "warehouse.duckdb.lock")):  # a refresh holds the warehouse
         assert read_published(tmp_path / "catalogue", "databases")[0]["title"] == "t"
+
+
+def test_column_dictionary_is_current() -> None:
+    """docs/catalogue.md is generated from catalogue/schema.py: regenerate it when a column changes."""
+    from hdh_pipeline.catalogue.schema import markdown
+    from hdh_pipeline.settings import REPO_ROOT
+
+    assert (REPO_ROOT / "docs" / "catalogue.md").read_text() == markdown(), \
+        "run: python -m hdh_pipeline.catalogue.schema > docs/catalogue.md"

@@ -1,0 +1,112 @@
+"""Profiling time and peak memory against DuckDB's SUMMARIZE (and ydata-profiling), in one run.
+
+    python benchmarks/profile.py                                 # about 1M and 10M claim rows
+    python benchmarks/profile.py --ydata-python /path/to/python  # also ydata-profiling (minimal)
+
+For each size, the generator writes a source (Parquet), the pipeline loads it, then each
+of these runs in its own process on the same warehouse, so its peak RSS is its own:
+  summarize   DuckDB `SUMMARIZE` of every table (approximate distinct counts and quantiles)
+  statistics  this project's two-scan statistics of every table (profile_table)
+  catalogue   the whole source profile: statistics + keys, code lists, population (profile_source)
+  ydata       ydata-profiling, minimal mode, on the claims table read into pandas, where it fits
+Targets: catalogue <= 2x summarize; peak RSS flat when rows grow 10x.
+ydata-profiling pins its own pandas, so it runs from another environment: make one with
+`python3.11 -m venv /tmp/ydata && /tmp/ydata/bin/pip install ydata-profiling duckdb`.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+CLAIMS_PER_PERSON = 34.5
+YDATA = """
+import sys, time, resource, duckdb
+from ydata_profiling import ProfileReport
+frame = duckdb.connect(sys.argv[1], read_only=True).execute('SELECT * FROM synthetic.ER_PRS_F').df()
+started = time.perf_counter()
+ProfileReport(frame, minimal=True, progress_bar=False).to_json()
+print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def prepare(folder: Path, claims: float) -> Path:
+    from hdh_pipeline.generator.generate import Settings, generate
+    from hdh_pipeline.ingest.load import load_table
+    from hdh_pipeline.ingest.warehouse import write_connection
+    from hdh_pipeline.sources.loader import load_source
+
+    generate(Settings(out=folder, beneficiaries=int(claims / CLAIMS_PER_PERSON), file_format="parquet"),
+             folder / "source.yaml")
+    source = load_source(folder / "source.yaml")
+    warehouse = folder / "warehouse.duckdb"
+    with write_connection(warehouse) as conn:
+        for table in source.tables:
+            load_table(conn, source.declaration, table, folder / "staging")
+        for table in source.nomenclatures:
+            load_table(conn, source.declaration.for_nomenclatures(), table, folder / "staging")
+    return warehouse
+
+
+def measure(what: str, folder: str, memory_limit: str | None) -> tuple[float, float]:
+    import duckdb
+
+    from hdh_pipeline.profile.source import profile_source
+    from hdh_pipeline.profile.statistics import profile_table
+    from hdh_pipeline.sources.loader import load_source
+
+    source = load_source(Path(folder) / "source.yaml")
+    with duckdb.connect(str(Path(folder) / "warehouse.duckdb"), read_only=True) as conn:
+        if memory_limit:
+            conn.execute(f"SET memory_limit = '{memory_limit}'")
+        started = time.perf_counter()
+        for table in source.tables:
+            if what == "summarize":
+                conn.execute(f"SUMMARIZE synthetic.{table.name}").fetchall()
+            elif what == "statistics":
+                profile_table(conn, "synthetic", table.name, 11, set(table.roles.person_id))
+        if what == "catalogue":
+            profile_source(conn, source, 11)
+        seconds = time.perf_counter() - started
+    return seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--claims", type=float, nargs="+", default=[1e6, 10e6])
+    parser.add_argument("--ydata-python", help="a Python with ydata-profiling installed")
+    parser.add_argument("--memory-limit", help="DuckDB memory_limit for every run, e.g. 300MB")
+    args = parser.parse_args()
+    print(f"{'claim rows':>12}{'all rows':>12}  {'run':<12}{'seconds':>9}{'peak RSS MB':>13}{'x summarize':>13}")
+    for claims in args.claims:
+        with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(1) as pool:
+            folder = Path(tmp)
+            pool.submit(prepare, folder, claims).result()
+            import duckdb
+            with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as conn:
+                rows = conn.execute("SELECT sum(estimated_size) FROM duckdb_tables() "
+                                    "WHERE schema_name = 'synthetic'").fetchone()[0]
+            results = {}
+            for what in ("summarize", "statistics", "catalogue"):
+                with ProcessPoolExecutor(1) as alone:
+                    results[what] = alone.submit(measure, what, str(folder), args.memory_limit).result()
+            if args.ydata_python:
+                out = subprocess.run([args.ydata_python, "-c", YDATA, str(folder / "warehouse.duckdb")],
+                                     capture_output=True, text=True)
+                if out.returncode == 0:
+                    seconds, rss = map(float, out.stdout.split()[-2:])
+                    results["ydata (claims)"] = (seconds, rss)
+                else:
+                    print(f"ydata-profiling failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+            reference = results["summarize"][0]
+            for what, (seconds, rss) in results.items():
+                print(f"{claims:>12,.0f}{rows:>12,}  {what:<12}{seconds:>9.2f}{rss:>13,.0f}{seconds / reference:>13.2f}")
+
+
+if __name__ == "__main__":
+    main()
