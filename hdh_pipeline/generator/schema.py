@@ -162,6 +162,7 @@ def write_declaration(path: Path, out: Path, source_id: str, file_format: str, b
         "format": file_format,
         "dictionary": {"path": f"{relative}/schemas"},
         "nomenclatures": {"path": f"{relative}/nomenclatures"},
+        "reference_date": f"{reference_year}-12-31",
         "roles": {"person_id": ["BEN_NIR_PSA"]},
         "tables": {name: {"roles": roles} for name, roles in ROLES.items()},
     }

@@ -5,6 +5,7 @@ reported instead of silently ignored. Paths are resolved by `loader.py`.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Literal
 
@@ -136,6 +137,8 @@ class SourceDeclaration(Strict):
     roles: Roles = Field(default_factory=Roles, description="default roles for every table that has the columns")
     sex_codes: SexCodes = Field(default_factory=SexCodes)
     disclosure_k: int = Field(11, ge=2, description="no published count is in 1..k-1")
+    reference_date: dt.date | None = Field(
+        None, description="date the data runs to: later event dates are implausible (default: today)")
     tables: dict[str, TableDeclaration] = Field(default_factory=dict)
 
     @field_validator("id")

@@ -1,0 +1,94 @@
+"""Quality of a whole source: each loaded table's suite, from `expectations/<source>/` or generated."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+
+from hdh_pipeline.ingest.warehouse import quote
+from hdh_pipeline.quality.suites import generated_expectations, read_rules, write_suite
+from hdh_pipeline.quality.validate import Validator
+from hdh_pipeline.settings import REPO_ROOT
+from hdh_pipeline.sources.loader import Source
+
+
+def expectations_dir() -> Path:
+    """`HDH_EXPECTATIONS_DIR` (default: the repository's `expectations/`)."""
+    return Path(os.environ.get("HDH_EXPECTATIONS_DIR", REPO_ROOT / "expectations"))
+
+
+def _columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
+    return dict(conn.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? "
+                             "AND table_name = ? ORDER BY column_index", [schema, table]).fetchall())
+
+
+def _code_columns(conn: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:
+    """Each loaded code list and its code column (its primary key, else its first column)."""
+    schema = source.declaration.nomenclature_schema
+    keys = {t.name: (t.spec.primary_key[0] if t.spec and t.spec.primary_key else None) for t in source.nomenclatures}
+    out = {}
+    for table, key in keys.items():
+        columns = list(_columns(conn, schema, table))
+        if columns:
+            out[table] = key if key in columns else columns[0]
+    return out
+
+
+def plan(conn: duckdb.DuckDBPyConnection, source: Source) -> dict[str, tuple[dict[str, str], int, list[dict]]]:
+    """For each loaded table: its columns, its rows, and the expectations the declaration implies."""
+    rules = read_rules(expectations_dir() / source.id)
+    codes = _code_columns(conn, source)
+    tables = {}
+    for table in source.tables:
+        columns = _columns(conn, source.id, table.name)
+        if not columns:
+            continue
+        rows = conn.execute(f"SELECT count(*) FROM {quote(source.id)}.{quote(table.name)}").fetchone()[0]
+        tables[table.name] = (columns, rows, generated_expectations(source, table, columns, codes, rules))
+    return tables
+
+
+def write_suites(conn: duckdb.DuckDBPyConnection, source: Source) -> list[Path]:
+    """(Re)generate the source's suite files, keeping hand edits."""
+    written = []
+    for table, (_, _, expectations) in plan(conn, source).items():
+        path = expectations_dir() / source.id / f"{table}.json"
+        write_suite(path, f"{source.id}.{table}", expectations)
+        written.append(path)
+    return written
+
+
+def _suite(path: Path, generated: list[dict]) -> tuple[list[dict], str | None]:
+    """The suite file's expectations, else the generated ones; or the reason the file cannot be read."""
+    if not path.exists():
+        return generated, None
+    try:
+        expectations = json.loads(path.read_text())["expectations"]
+        if not isinstance(expectations, list):
+            raise TypeError("'expectations' is not a list")
+        return expectations, None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return [], f"suite file {path} cannot be read: {error}"
+
+
+def validate_source(warehouse: Path, source: Source) -> list[dict]:
+    """Quality result rows for every loaded table of the source. The caller holds the warehouse lock;
+    GX opens the file through its own engine, so our planning connection is closed first."""
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        planned = plan(conn, source)
+    validator = Validator(warehouse, source.id)
+    out = []
+    try:
+        for table, (columns, rows, generated) in planned.items():
+            expectations, problem = _suite(expectations_dir() / source.id / f"{table}.json", generated)
+            base = {"source_id": source.id, "table_name": table}
+            if problem:
+                out.append(base | {"check": "suite", "expectation": None, "variable": None, "category": "conformance",
+                                   "threshold_pct": 0.0, "severity": "error", "status": "error", "reason": problem})
+                continue
+            out += [base | row for row in validator.validate(table, expectations, set(columns), rows)]
+    finally:
+        validator.close()
+    return out
