@@ -14,7 +14,7 @@ from hdh_pipeline.catalogue.schema import TABLES
 from hdh_pipeline.generator.generate import Settings, generate
 from hdh_pipeline.ingest.load import load_table
 from hdh_pipeline.profile.source import profile_source
-from hdh_pipeline.profile.store import load_profiles, save_profile
+from hdh_pipeline.profile.store import load_profiles, save_rows
 from hdh_pipeline.sources.loader import load_source
 
 K = 11
@@ -32,7 +32,7 @@ def catalogued(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, di
             load_table(conn, source.declaration, table, folder / "staging")
         for table in source.nomenclatures:
             load_table(conn, source.declaration.for_nomenclatures(), table, folder / "staging")
-        save_profile(conn, source.id, profile_source(conn, source, K))
+        save_rows(conn, source.id, profile_source(conn, source, K).rows)
         exact = load_profiles(conn, [source.id])
     return truth, exact, public_rows(exact, {source.id: K})
 

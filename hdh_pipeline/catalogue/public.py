@@ -13,7 +13,10 @@ Rules, per table (k is the source's `disclosure_k`):
 - tables: the row counts of a source's tables are one partition (with the total);
   completeness is the mean over the variables whose completeness is published;
 - databases: men, women and other are one partition; totals are controlled counts;
-- relations: matched and unmatched rows are one partition.
+- relations: matched and unmatched rows are one partition;
+- quality_results: failing and evaluated rows are controlled counts, failing_pct a controlled
+  share; the per-variable conformance and plausibility shares and the per-table and
+  per-database summaries are computed from these published values only.
 """
 from __future__ import annotations
 
@@ -115,13 +118,39 @@ def _relation(row: dict, k: int) -> dict:
     return _keep_public(out, "relations")
 
 
+def _quality_result(row: dict, k: int) -> dict:
+    return _keep_public(row | {
+        "evaluated_rows": publishable(row["evaluated_rows"], k), "failing_rows": publishable(row["failing_rows"], k),
+        "failing_pct": safe_share(row["failing_rows"], row["evaluated_rows"], k),
+    }, "quality_results")
+
+
+def _worst_pct(results: list[dict], category: str) -> float | None:
+    """100 - the largest published failing share among the checks of a category (None if one is hidden)."""
+    shares = [r["failing_pct"] for r in results if r["category"] == category and r["status"] in ("passed", "failed")]
+    if not shares or any(s is None for s in shares):
+        return None
+    return round(100.0 - max(shares), 2)
+
+
 def public_rows(internal: dict[str, list[dict]], k_by_source: dict[str, int]) -> dict[str, list[dict]]:
     """The public catalogue from the exact one."""
     k_of = lambda row: k_by_source[row["source_id"]]  # noqa: E731
+    quality = [_quality_result(r, k_of(r)) for r in internal.get("quality_results", [])]
+    by_variable: dict[tuple, list[dict]] = defaultdict(list)
+    by_table: dict[tuple, list[dict]] = defaultdict(list)
+    for r in quality:
+        by_variable[(r["source_id"], r["table_name"], r["variable"])].append(r)
+        by_table[(r["source_id"], r["table_name"])].append(r)
     relations = {(r["source_id"], r["table_name"], r["columns"]): r for r in internal["relations"]
                  if r["kind"] == "nomenclature"}
-    variables = [_variable(v, k_of(v), relations.get((v["source_id"], v["table_name"], v["variable"])))
-                 for v in internal["variables"]]
+    variables = []
+    for v in internal["variables"]:
+        key = (v["source_id"], v["table_name"], v["variable"])
+        public = _variable(v, k_of(v), relations.get(key))
+        public["conformance_pct"] = _worst_pct(by_variable[key], "conformance")
+        public["plausibility_pct"] = _worst_pct(by_variable[key], "plausibility")
+        variables.append(public)
 
     frequencies: dict[tuple, list[dict]] = defaultdict(list)
     for row in internal["value_frequencies"]:
@@ -144,10 +173,13 @@ def public_rows(internal: dict[str, list[dict]], k_by_source: dict[str, int]) ->
         counts = controlled_partition([t["row_count"] for t in rows], k)
         for row, count in zip(rows, counts):
             shares = completeness[(source, row["table_name"])]
+            checks = by_table[(source, row["table_name"])]
             tables.append(_keep_public(row | {
                 "row_count": count, "rejected_rows": publishable(row["rejected_rows"], k),
                 "duplicate_key_rows": publishable(row["duplicate_key_rows"], k),
                 "completeness_pct": round(sum(shares) / len(shares), 2) if shares else None,
+                "quality_checks": len(checks) if checks else None,
+                "quality_checks_failed": sum(c["status"] in ("failed", "error") for c in checks) if checks else None,
             }, "tables"))
 
     databases = []
@@ -156,7 +188,10 @@ def public_rows(internal: dict[str, list[dict]], k_by_source: dict[str, int]) ->
         men, women, other = (controlled_partition([row["men"], row["women"], row["sex_other"]], k)
                              if row["individuals"] is not None else (None, None, None))
         few = row["individuals"] is None or row["individuals"] < k
+        judged = [r for r in quality if r["source_id"] == row["source_id"] and r["status"] in ("passed", "failed")]
         databases.append(_keep_public(row | {
+            "quality_checks_passed_pct": round(100.0 * sum(r["status"] == "passed" for r in judged) / len(judged), 2)
+            if judged else None,
             "total_rows": publishable(row["total_rows"], k), "individuals": publishable(row["individuals"], k),
             "men": men, "women": women, "sex_other": other,
             "age_low": None if few else row["age_low"], "age_median": None if few else row["age_median"],
@@ -165,4 +200,5 @@ def public_rows(internal: dict[str, list[dict]], k_by_source: dict[str, int]) ->
     return {
         "databases": databases, "tables": tables, "variables": variables, "value_frequencies": value_frequencies,
         "histograms": histograms, "relations": [_relation(r, k_of(r)) for r in internal["relations"]],
+        "quality_results": quality,
     }

@@ -10,7 +10,7 @@ from hdh_pipeline.catalogue.publish import publish, read_published
 from hdh_pipeline.catalogue.schema import TABLES
 from hdh_pipeline.defs.resources import WRITER_POOL, Warehouse
 from hdh_pipeline.profile.source import profile_source
-from hdh_pipeline.profile.store import load_profiles, save_profile
+from hdh_pipeline.profile.store import load_profiles, save_rows
 from hdh_pipeline.sources.loader import Source
 
 GROUP = "catalogue"
@@ -35,7 +35,7 @@ def build_profile_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
     def _profile(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         with warehouse.write() as conn:
             profile = profile_source(conn, source, source.declaration.disclosure_k)
-            save_profile(conn, source.id, profile)
+            save_rows(conn, source.id, profile.rows)
         database = profile.rows["databases"][0]
         return dg.MaterializeResult(metadata={
             "dagster/row_count": len(profile.rows["variables"]),
@@ -54,7 +54,7 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
     specs = [
         dg.AssetSpec(
             key=[GROUP, table], group_name=GROUP, kinds={"duckdb", "parquet"}, tags={"hdh/layer": "catalogue"},
-            deps=[profile_key(s) for s in sources],
+            deps=[key for s in sources for key in (profile_key(s), dg.AssetKey([s.id, "quality"]))],
             description=f"Public catalogue table `{table}`, under disclosure control (see docs/catalogue.md).",
             metadata={"dagster/column_schema": _column_schema(table)},
         )

@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 
 from hdh_pipeline.defs.catalogue import build_profile_asset
+from hdh_pipeline.defs.quality import build_quality_asset, build_quality_checks
 from hdh_pipeline.defs.resources import WRITER_POOL, Warehouse
 from hdh_pipeline.ingest.load import IngestionError, LoadResult, load_table
 from hdh_pipeline.ingest.warehouse import quote
@@ -172,11 +173,13 @@ def build_source_definitions(source: Source) -> dg.Definitions:
     assets = [build_table_asset(source, table) for table in source.tables]
     if source.nomenclatures:
         assets.append(build_nomenclatures_asset(source))
-    assets.append(build_profile_asset(source, [key for a in assets for key in a.keys]))
+    loaded = [key for a in assets for key in a.keys]
+    assets += [build_profile_asset(source, loaded), build_quality_asset(source, loaded)]
+    checks = build_quality_checks(source, {t.name: dg.AssetKey([source.id, t.name]) for t in source.tables})
     refresh = dg.ScheduleDefinition(
         name=f"{source.id}_refresh",
         cron_schedule=source.declaration.update_frequency,
         target=dg.AssetSelection.groups(source.id),
         description=f"Refresh {source.declaration.title} ({source.declaration.update_frequency}).",
     )
-    return dg.Definitions(assets=assets, schedules=[refresh])
+    return dg.Definitions(assets=assets, asset_checks=[checks], schedules=[refresh])

@@ -27,10 +27,15 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> FileLock:
+    """The cross-process lock every user of the warehouse file takes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(f"{path}.lock", timeout=timeout)
+
+
 @contextmanager
 def write_connection(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(f"{path}.lock", timeout=timeout):
+    with lock(path, timeout):
         connection = duckdb.connect(str(path))
         try:
             yield connection
@@ -43,7 +48,7 @@ def read_connection(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterat
     """A read-only connection, taken under the lock: DuckDB refuses it while another process writes."""
     if not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: materialise the ingestion assets first")
-    with FileLock(f"{path}.lock", timeout=timeout):
+    with lock(path, timeout):
         connection = duckdb.connect(str(path), read_only=True)
         try:
             yield connection

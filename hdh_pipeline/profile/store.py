@@ -10,26 +10,38 @@ import duckdb
 from hdh_pipeline.catalogue.publish import arrow_table
 from hdh_pipeline.catalogue.schema import TABLES
 from hdh_pipeline.ingest.warehouse import quote
-from hdh_pipeline.profile.source import INTERNAL, SourceProfile
+from hdh_pipeline.profile.source import INTERNAL
 
 SCHEMA = "catalogue_internal"
-PROFILED = [name for name in TABLES if name != "refreshes"]
+PROFILED = [name for name in TABLES if name != "refreshes"]  # refreshes live in the published catalogue only
 
 
-def save_profile(conn: duckdb.DuckDBPyConnection, source_id: str, profile: SourceProfile) -> None:
+def save_rows(conn: duckdb.DuckDBPyConnection, source_id: str, rows: dict[str, list[dict]]) -> None:
+    """Replace the source's rows of the given catalogue tables."""
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     conn.execute("BEGIN TRANSACTION")
     try:
-        for name in PROFILED:
-            data = arrow_table(name, profile.rows[name], INTERNAL.get(name, []))
+        for name, table_rows in rows.items():
+            data = arrow_table(name, table_rows, INTERNAL.get(name, []))
             target = f"{SCHEMA}.{quote(name)}"
             conn.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM data LIMIT 0")
+            _add_new_columns(conn, name, data.schema.names)
             conn.execute(f"DELETE FROM {target} WHERE source_id = ?", [source_id])
             conn.execute(f"INSERT INTO {target} BY NAME SELECT * FROM data")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _add_new_columns(conn: duckdb.DuckDBPyConnection, table: str, names: list[str]) -> None:
+    """Columns added to the catalogue since the table was created (the rows of other sources stay)."""
+    existing = {r[0] for r in conn.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = ? "
+                                           "AND table_name = ?", [SCHEMA, table]).fetchall()}
+    types = dict(INTERNAL.get(table, [])) | {c.name: c.type for c in TABLES[table]}
+    for name in names:
+        if name not in existing:
+            conn.execute(f"ALTER TABLE {SCHEMA}.{quote(table)} ADD COLUMN {quote(name)} {types[name]}")
 
 
 def load_profiles(conn: duckdb.DuckDBPyConnection, source_ids: list[str]) -> dict[str, list[dict]]:

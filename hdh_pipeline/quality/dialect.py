@@ -65,6 +65,16 @@ class BufferedConnection(ConnectionWrapper):
         return BufferedCursor(self._duckdb, self)
 
 
+OPEN: list = []  # every DuckDB connection this dialect opened and has not closed yet
+
+
+def close_all() -> None:
+    """Close every connection this dialect opened. GX keeps engines (and their pools) of its own, and
+    DuckDB refuses a connection with another configuration to a file while one is open in the process."""
+    while OPEN:
+        OPEN.pop().close()
+
+
 class BufferedDuckDBDialect(Dialect):
     driver = "buffered"
 
@@ -76,6 +86,7 @@ class BufferedDuckDBDialect(Dialect):
         duckdb_connection = super().connect(*args, **kwargs)._ConnectionWrapper__c
         if search_path:
             duckdb_connection.execute(f"SET search_path = '{search_path}'")
+        OPEN.append(duckdb_connection)
         return BufferedConnection(duckdb_connection)
 
 

@@ -85,7 +85,7 @@ def validate_source(warehouse: Path, source: Source) -> list[dict]:
             expectations, problem = _suite(expectations_dir() / source.id / f"{table}.json", generated)
             base = {"source_id": source.id, "table_name": table}
             if problem:
-                out.append(base | {"check": "suite", "expectation": None, "variable": None, "category": "conformance",
+                out.append(base | {"check_id": "suite", "expectation": None, "variable": None, "category": "conformance",
                                    "threshold_pct": 0.0, "severity": "error", "status": "error", "reason": problem})
                 continue
             out += [base | row for row in validator.validate(table, expectations, set(columns), rows)]

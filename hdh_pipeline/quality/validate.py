@@ -14,7 +14,7 @@ from pathlib import Path
 import great_expectations as gx
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-from hdh_pipeline.quality.dialect import URL_SCHEME, register
+from hdh_pipeline.quality.dialect import URL_SCHEME, close_all, register
 
 COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
 
@@ -70,6 +70,7 @@ class Validator:
 
     def close(self) -> None:
         self.source.get_engine().dispose()
+        close_all()
 
     def validate(self, table: str, expectations: list[dict], columns: set[str], rows: int) -> list[dict]:
         """One result row per expectation of the suite."""
@@ -78,7 +79,7 @@ class Validator:
         for position, raw in enumerate(expectations):
             meta = dict(raw.get("meta") or {})
             meta.setdefault("check", f"custom:{position}")
-            row = {"check": meta["check"], "expectation": raw.get("type"), "variable": meta.get("variable"),
+            row = {"check_id": meta["check"], "expectation": raw.get("type"), "variable": meta.get("variable"),
                    "category": meta.get("category", "conformance"), "threshold_pct": float(meta.get("threshold_pct", 0)),
                    "severity": meta.get("severity", "warning"), "evaluated_rows": None, "failing_rows": None,
                    "failing_pct": None, "status": "error", "reason": None, "run_at": run_at}
@@ -99,7 +100,7 @@ class Validator:
             suite = gx.ExpectationSuite(name=f"{self.schema}.{table}", expectations=[e for _, e in runnable])
             results = {r.expectation_config.meta["check"]: r for r in batch.validate(suite, result_format="SUMMARY").results}
             for row, _ in runnable:
-                result = results[row["check"]]
+                result = results[row["check_id"]]
                 evaluated, failing = _counts(row["expectation"], result.result or {}, rows)
                 row["evaluated_rows"], row["failing_rows"] = evaluated, failing
                 row["status"], row["failing_pct"] = status_of(evaluated, failing, row["threshold_pct"])

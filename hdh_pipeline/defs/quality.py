@@ -1,0 +1,76 @@
+"""Quality: one asset per source that runs every table's suite, and one check per table summarising it."""
+
+import dagster as dg
+
+from hdh_pipeline.defs.resources import WRITER_POOL, Warehouse
+from hdh_pipeline.ingest.warehouse import lock
+from hdh_pipeline.profile.store import load_profiles, save_rows
+from hdh_pipeline.quality.source import validate_source
+from hdh_pipeline.sources.loader import Source
+
+FAILED = ("failed", "error")
+
+
+def quality_key(source: Source) -> dg.AssetKey:
+    return dg.AssetKey([source.id, "quality"])
+
+
+def build_quality_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=quality_key(source),
+        deps=upstream,
+        group_name=source.id,
+        owners=source.declaration.owners,
+        kinds={"duckdb", "great_expectations"},
+        tags={"hdh/layer": "quality"},
+        description=f"Great Expectations suites of every table of {source.declaration.title} (expectations/"
+                    f"{source.id}/, or generated from the declaration), run inside DuckDB; exact results kept "
+                    "private in the warehouse, controlled ones published in catalogue/quality_results.",
+        pool=WRITER_POOL,
+    )
+    def _quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        with lock(warehouse.path):
+            results = validate_source(warehouse.path, source)
+        with warehouse.write() as conn:
+            save_rows(conn, source.id, {"quality_results": results})
+        failed = [r for r in results if r["status"] in FAILED]
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": len(results),
+            "checks_failed": len(failed),
+            "checks_in_error": sum(r["status"] == "error" for r in results),
+        })
+
+    return _quality
+
+
+def _summary(results: list[dict]) -> str:
+    failed = sorted((r for r in results if r["status"] in FAILED), key=lambda r: -(r["failing_pct"] or 100))
+    lines = ["| check | category | failing % | threshold % | severity | status |", "|---|---|---|---|---|---|"]
+    for r in failed:
+        pct = "" if r["failing_pct"] is None else f"{r['failing_pct']:.2f}"
+        reason = f" ({r['reason']})" if r["reason"] else ""
+        lines.append(f"| {r['check_id']} | {r['category']} | {pct} | {r['threshold_pct']:g} | {r['severity']} | "
+                     f"{r['status']}{reason} |")
+    return "\n".join(lines) if failed else "Every check passed."
+
+
+def build_quality_checks(source: Source, tables: dict[str, dg.AssetKey]) -> dg.AssetChecksDefinition:
+    specs = [dg.AssetCheckSpec("quality_suite", asset=key, additional_deps=[quality_key(source)],
+                               description=f"Summary of the quality suite of {name}")
+             for name, key in tables.items()]
+
+    @dg.multi_asset_check(specs=specs, name=f"{source.id}_quality_suites", pool=WRITER_POOL)
+    def _checks(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+        with warehouse.read() as conn:
+            results = load_profiles(conn, [source.id])["quality_results"]
+        for name, key in tables.items():
+            mine = [r for r in results if r["table_name"] == name]
+            failed = [r for r in mine if r["status"] in FAILED]
+            severe = any(r["severity"] == "error" for r in failed)
+            yield dg.AssetCheckResult(
+                asset_key=key, check_name="quality_suite", passed=not failed,
+                severity=dg.AssetCheckSeverity.ERROR if severe else dg.AssetCheckSeverity.WARN,
+                metadata={"checks": len(mine), "failed": len(failed), "failed_checks": dg.MetadataValue.md(_summary(mine))},
+            )
+
+    return _checks
