@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HDH_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo demo-data catalogue-docs test ui sources install clean
+.PHONY: demo demo-data catalogue-docs suites test ui sources install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ demo-data: install
 
 catalogue-docs: install
 	$(BIN)/python -m hdh_pipeline.catalogue.schema > docs/catalogue.md
+
+suites: install
+	$(BIN)/hdh-pipeline suites
 
 sources: install
 	$(BIN)/hdh-pipeline sources

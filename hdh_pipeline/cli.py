@@ -1,4 +1,5 @@
-"""Command line: `hdh-pipeline sources` checks the declarations, `hdh-pipeline run` materialises everything."""
+"""Command line: `sources` checks the declarations, `run` materialises everything, `suites` writes the
+expectation suites."""
 from __future__ import annotations
 
 import argparse
@@ -49,7 +50,8 @@ def run() -> int:
 
     defs = build_definitions()
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    result = dg.materialize(list(defs.assets), resources=defs.resources, instance=instance, raise_on_error=False,
+    result = dg.materialize([*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance,
+                            raise_on_error=False,
                             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}})
     failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     print("\n" + summary())
@@ -64,12 +66,32 @@ def run() -> int:
     return 0
 
 
+def suites(source_ids: list[str]) -> int:
+    """(Re)write the expectation suites of the sources (all by default) from their loaded tables."""
+    from hdh_pipeline.quality.source import write_suites
+
+    sources = [s for s in load_sources(settings.declaration_files()) if not source_ids or s.id in source_ids]
+    unknown = set(source_ids) - {s.id for s in sources}
+    if unknown:
+        print(f"unknown source ids: {', '.join(sorted(unknown))}; see `hdh-pipeline sources`", file=sys.stderr)
+        return 2
+    with read_connection(settings.warehouse_path()) as conn:
+        for source in sources:
+            written = write_suites(conn, source)
+            print(f"{source.id}: {len(written)} suites in {written[0].parent if written else '(no loaded table)'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hdh-pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("sources", help="validate the source declarations and list what they yield")
-    commands.add_parser("run", help="ingest every declared source into the warehouse")
+    commands.add_parser("run", help="ingest, profile, check and catalogue every declared source")
+    suites_parser = commands.add_parser("suites", help="(re)generate expectation suites, keeping hand edits")
+    suites_parser.add_argument("source_ids", nargs="*", help="sources to regenerate (default: all)")
     args = parser.parse_args(argv)
+    if args.command == "suites":
+        return suites(args.source_ids)
     return {"sources": list_sources, "run": run}[args.command]()
 
 

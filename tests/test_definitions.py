@@ -25,10 +25,10 @@ def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
 def test_generated_definitions(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
     keys = sorted("/".join(k.path) for k in graph.get_all_asset_keys())
-    catalogue = [f"catalogue/{t}" for t in
-                 ("databases", "histograms", "refreshes", "relations", "tables", "value_frequencies", "variables")]
+    catalogue = [f"catalogue/{t}" for t in ("databases", "histograms", "quality_results", "refreshes", "relations",
+                                            "tables", "value_frequencies", "variables")]
     assert keys == catalogue + ["demo/ER_PRS_F", "demo/IR_BEN_R", "demo/KI_CCI_R", "demo/T_MCOaaB",
-                                "demo/nomenclatures", "demo/profile"]
+                                "demo/nomenclatures", "demo/profile", "demo/quality"]
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.group_name == key.path[0]
@@ -38,7 +38,10 @@ def test_generated_definitions(defs: dg.Definitions) -> None:
     profile = graph.get(dg.AssetKey(["demo", "profile"]))
     assert {"/".join(k.path) for k in profile.parent_keys} == {
         "demo/ER_PRS_F", "demo/IR_BEN_R", "demo/KI_CCI_R", "demo/T_MCOaaB", "demo/nomenclatures"}
-    assert graph.get(dg.AssetKey(["catalogue", "variables"])).parent_keys == {dg.AssetKey(["demo", "profile"])}
+    assert graph.get(dg.AssetKey(["catalogue", "variables"])).parent_keys == {
+        dg.AssetKey(["demo", "profile"]), dg.AssetKey(["demo", "quality"])}
+    checks = sorted("/".join(c.asset_key.path) + ":" + c.name for c in graph.asset_check_keys)
+    assert checks == [f"demo/{t}:quality_suite" for t in ("ER_PRS_F", "IR_BEN_R", "KI_CCI_R", "T_MCOaaB")]
     [schedule] = defs.schedules
     assert (schedule.name, schedule.cron_schedule) == ("demo_refresh", "0 3 * * 1")
     ben = graph.get(dg.AssetKey(["demo", "IR_BEN_R"]))
@@ -49,9 +52,14 @@ def test_generated_definitions(defs: dg.Definitions) -> None:
 
 
 def test_demo_materialises(defs: dg.Definitions, tmp_path: Path) -> None:
-    result = dg.materialize(list(defs.assets), resources=defs.resources)
+    result = dg.materialize([*defs.assets, *defs.asset_checks], resources=defs.resources)
     assert result.success
     metadata = materializations(result)
+    checks = {e.asset_key.path[-1]: e for e in result.get_asset_check_evaluations()}
+    assert set(checks) == {"ER_PRS_F", "IR_BEN_R", "KI_CCI_R", "T_MCOaaB"}
+    assert checks["KI_CCI_R"].passed and not checks["IR_BEN_R"].passed  # the demo has duplicate keys
+    assert checks["IR_BEN_R"].severity == dg.AssetCheckSeverity.ERROR
+    assert "primary_key:BEN_NIR_PSA+BEN_RNG_GEM" in checks["IR_BEN_R"].metadata["failed_checks"].value
     truth = json.loads((REPO_ROOT / "assets" / "demo" / "ground_truth.json").read_text())["tables"]
     for table, facts in truth.items():
         assert metadata[f"demo/{table}"]["dagster/row_count"].value == facts["loaded_rows"]

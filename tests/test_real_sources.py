@@ -23,7 +23,7 @@ def materialise(example: str, group: str, tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("HDH_SHARED_DATA", str(SHARED_DATA))
     monkeypatch.setenv("HDH_DATA_DIR", str(tmp_path))
     defs = build_definitions()
-    result = dg.materialize(list(defs.assets), resources=defs.resources,
+    result = dg.materialize([*defs.assets, *defs.asset_checks], resources=defs.resources,
                             selection=dg.AssetSelection.groups(group, "catalogue"), raise_on_error=False)
     failures = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert failures == []
@@ -72,6 +72,13 @@ def test_synthetic_snds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert published(tmp_path, "SELECT description FROM variables WHERE table_name = 'IR_BEN_R' "
                                "AND variable = 'BEN_SEX_COD'") == [("Code sexe du bénéficiaire",)]
     assert published(tmp_path, "SELECT table_count, individuals FROM databases") == [(191, None)]
+    # Validated: the random birth years of the synthetic SNDS (up to 2028) are implausible.
+    [(failing, status)] = conn.execute(
+        "SELECT failing_rows, status FROM catalogue_internal.quality_results WHERE table_name = 'IR_BEN_R' "
+        "AND check_id = 'birth_not_after_reference'").fetchall()
+    assert failing > 0 and status == "failed"
+    errors = conn.execute("SELECT count(*) FROM catalogue_internal.quality_results WHERE status = 'error'").fetchone()
+    assert errors == (0,)
 
 
 @needs_shared("omop-synthea27nj")
@@ -89,3 +96,6 @@ def test_omop_synthea(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert (individuals, table) == (28, "PERSON")
     assert men is None or men + women == 28  # 28 people: either both shown (>= k each) or both hidden
     assert published(tmp_path, "SELECT count(*) FROM tables") == [(39,)]
+    statuses = dict(conn.execute("SELECT status, count(*) FROM catalogue_internal.quality_results "
+                                 "GROUP BY ALL").fetchall())
+    assert statuses.get("error", 0) == 0 and statuses["passed"] > 100

@@ -40,13 +40,15 @@ def plan(conn: duckdb.DuckDBPyConnection, source: Source) -> dict[str, tuple[dic
     """For each loaded table: its columns, its rows, and the expectations the declaration implies."""
     rules = read_rules(expectations_dir() / source.id)
     codes = _code_columns(conn, source)
+    columns = {t.name: _columns(conn, source.id, t.name) for t in source.tables}
+    loaded = {name for name, c in columns.items() if c}
     tables = {}
     for table in source.tables:
-        columns = _columns(conn, source.id, table.name)
-        if not columns:
+        if table.name not in loaded:
             continue
         rows = conn.execute(f"SELECT count(*) FROM {quote(source.id)}.{quote(table.name)}").fetchone()[0]
-        tables[table.name] = (columns, rows, generated_expectations(source, table, columns, codes, rules))
+        expectations = generated_expectations(source, table, columns[table.name], codes, loaded, rules)
+        tables[table.name] = (columns[table.name], rows, expectations)
     return tables
 
 

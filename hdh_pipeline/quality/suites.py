@@ -25,7 +25,7 @@ from hdh_pipeline.sources.discovery import SourceTable
 from hdh_pipeline.sources.loader import Source
 
 DEFAULT_THRESHOLDS = {"conformance": 0.0, "completeness": 5.0, "plausibility": 1.0}
-NATURALLY_EMPTY_ROLES = ("death_date", "end_date")  # empty for the living, or for ongoing care
+NATURALLY_EMPTY_ROLES = ("death_date",)  # empty for the living
 
 
 def read_rules(folder: Path) -> dict:
@@ -58,11 +58,12 @@ def _code_list_query(source: Source, column: str, code_list: str, code: str) -> 
 
 
 def generated_expectations(source: Source, table: SourceTable, columns: dict[str, str],
-                           code_columns: dict[str, str], rules: dict) -> list[dict]:
+                           code_columns: dict[str, str], loaded: set[str], rules: dict) -> list[dict]:
     """The expectations the declaration, dictionary and rules imply for a loaded table.
 
     `columns` maps each loaded column to its DuckDB type; `code_columns` maps each loaded
-    code list to its code column."""
+    code list to its code column; `loaded` names the source's loaded tables (keys to others
+    are checked only when the referenced table is there)."""
     spec, roles = table.spec, table.roles
     out: list[dict | None] = []
     add = out.append
@@ -110,7 +111,7 @@ def generated_expectations(source: Source, table: SourceTable, columns: dict[str
             "description": f"rows whose key ({', '.join(key)}) already appeared"},
             "conformance", ", ".join(key), "error", rules))
     for fk in spec.foreign_keys if spec else ():
-        if fk.table in code_columns or not set(fk.columns) <= set(columns) or fk.table == table.name:
+        if fk.table not in loaded or fk.table == table.name or not set(fk.columns) <= set(columns):
             continue
         key_of = lambda cols, table_alias="": " || chr(31) || ".join(  # noqa: E731
             f"CAST({table_alias}{quote(c)} AS VARCHAR)" for c in cols)

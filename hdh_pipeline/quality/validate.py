@@ -93,6 +93,9 @@ class Validator:
             if missing := _missing_columns(raw.get("kwargs", {}), columns):
                 row["reason"] = f"column {', '.join(missing)} is not in table {table}"
                 continue
+            if rows == 0:
+                row["status"], row["evaluated_rows"], row["failing_rows"] = "not applicable", 0, 0
+                continue
             runnable.append((row, expectation))
         if runnable:
             asset = self.source.add_table_asset(table, table_name=table)
@@ -105,6 +108,7 @@ class Validator:
                 row["evaluated_rows"], row["failing_rows"] = evaluated, failing
                 row["status"], row["failing_pct"] = status_of(evaluated, failing, row["threshold_pct"])
                 if row["status"] == "error":
-                    row["reason"] = _exception(result.exception_info) or "Great Expectations returned no result"
+                    message = _exception(result.exception_info) or "Great Expectations returned no result"
+                    row["reason"] = message.strip().split("\n")[0][:500]
             self.source.delete_asset(table)
         return out

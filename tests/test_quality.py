@@ -1,0 +1,144 @@
+"""Quality checks: exact failing counts on generated data, status logic, hand edits, broken suites."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from hdh_pipeline.generator.defects import LINE_KINDS, SLOTS
+from hdh_pipeline.generator.generate import Settings, generate
+from hdh_pipeline.ingest.load import load_table
+from hdh_pipeline.quality.source import validate_source, write_suites
+from hdh_pipeline.quality.suites import merge, write_suite
+from hdh_pipeline.quality.validate import status_of
+from hdh_pipeline.sources.loader import load_source
+
+# Which checks find each injected defect kind (by check id, `{column}` filled in).
+FOUND_BY = {
+    "missing": ["not_null:{column}"],
+    "not_in_nomenclature": ["nomenclature:{column}"],
+    "duplicate_key": ["primary_key:{key}"],
+    "orphan_key": ["foreign_key:{column}"],
+    "age_over_120": ["age_at_most_120"],
+    "birth_after_reference": ["birth_not_after_reference"],
+    "death_before_birth": ["death_not_before_birth"],
+    "end_before_start": ["end_not_before_start"],
+    "discharge_before_admission": ["end_not_before_start"],
+    "after_reference_date": ["no_event_after_reference:{column}"],
+    "negative_amount": ["range:{column}"],
+}
+ALSO = {("T_MCOaaB", "AGE_ANN", "age_over_120"): ["range:AGE_ANN"]}  # its dictionary says 0..120 too
+KEYS = {"IR_BEN_R": "BEN_NIR_PSA+BEN_RNG_GEM", "T_MCOaaB": "ETA_NUM+RSA_NUM"}
+
+
+def ingest(folder: Path, **settings) -> tuple[dict, object]:
+    truth = generate(Settings(out=folder / "g", **settings), folder / "g" / "source.yaml")
+    source = load_source(folder / "g" / "source.yaml")
+    with duckdb.connect(str(folder / "w.duckdb")) as conn:
+        for table in source.tables:
+            load_table(conn, source.declaration, table, folder / "staging")
+        for table in source.nomenclatures:
+            load_table(conn, source.declaration.for_nomenclatures(), table, folder / "staging")
+    return truth, source
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
+    folder = tmp_path_factory.mktemp("quality")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HDH_EXPECTATIONS_DIR", str(folder / "expectations"))  # no suite files: generated
+        truth, source = ingest(folder, beneficiaries=3000, chunk_size=1000, defect_rate=0.01)
+        results = validate_source(folder / "w.duckdb", source)
+    return truth, {(r["table_name"], r["check_id"]): r for r in results}
+
+
+def test_every_injected_defect_is_found_exactly(checked) -> None:
+    truth, results = checked
+    expected: dict[tuple, int] = {}
+    for slot in SLOTS:
+        if slot.kind in LINE_KINDS:
+            continue  # these lines never reach the warehouse: ingestion rejects them
+        count = truth["tables"][slot.table]["defects"][slot.column][slot.kind]
+        assert count > 0
+        for pattern in FOUND_BY[slot.kind] + ALSO.get((slot.table, slot.column, slot.kind), []):
+            check = pattern.format(column=slot.column, key=KEYS.get(slot.table))
+            expected[(slot.table, check)] = expected.get((slot.table, check), 0) + count
+    for key, count in expected.items():
+        assert results[key]["failing_rows"] == count, key
+    for key, result in results.items():  # and nothing where nothing was injected
+        assert result["status"] != "error", (key, result["reason"])
+        if key not in expected:
+            assert result["failing_rows"] == 0, (key, result["failing_rows"])
+
+
+def test_thresholds_decide_the_status(checked) -> None:
+    _, results = checked
+    assert results[("IR_BEN_R", "nomenclature:BEN_SEX_COD")]["status"] == "failed"  # 0 %: any failure fails
+    death = results[("IR_BEN_R", "death_not_before_birth")]
+    assert (death["threshold_pct"], death["failing_pct"], death["status"]) == (1.0, 1.0, "passed")  # 1 % is within 1 %
+    age = results[("IR_BEN_R", "age_at_most_120")]  # 30 of the 2,970 known birth years: just over 1 %
+    assert age["failing_pct"] > 1.0 and age["status"] == "failed"
+    assert results[("IR_BEN_R", "not_null:BEN_SEX_COD")]["status"] == "passed"  # completeness: 5 % by default
+
+
+@pytest.mark.parametrize(
+    ("evaluated", "failing", "threshold", "status"),
+    [(100, 0, 0.0, "passed"), (100, 1, 0.0, "failed"), (100, 1, 1.0, "passed"), (1000, 11, 1.0, "failed"),
+     (0, 0, 0.0, "not applicable"), (None, None, 0.0, "error")],
+)
+def test_status_of(evaluated, failing, threshold, status) -> None:
+    assert status_of(evaluated, failing, threshold)[0] == status
+
+
+def test_empty_table_is_not_applicable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
+    truth, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.0)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        conn.execute("DELETE FROM synthetic.KI_CCI_R")
+    results = [r for r in validate_source(tmp_path / "w.duckdb", source) if r["table_name"] == "KI_CCI_R"]
+    assert results and {r["status"] for r in results} == {"not applicable"}
+
+
+def test_regeneration_keeps_hand_edits(tmp_path: Path) -> None:
+    generated = [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": c},
+                  "meta": {"check": f"not_null:{c}", "category": "completeness", "generated": True}} for c in "ab"]
+    path = tmp_path / "s" / "t.json"
+    write_suite(path, "s.t", generated)
+    suite = json.loads(path.read_text())
+    suite["expectations"][0]["meta"] |= {"generated": False, "threshold_pct": 50}  # edited, kept
+    suite["expectations"].append({"type": "expect_column_values_to_be_unique", "kwargs": {"column": "a"},
+                                  "meta": {"check": "mine", "category": "conformance"}})  # added, kept
+    path.write_text(json.dumps(suite))
+    regenerated = [dict(e, kwargs=dict(e["kwargs"], mostly=0.9)) for e in generated]
+    write_suite(path, "s.t", regenerated)
+    after = {e["meta"]["check"]: e for e in json.loads(path.read_text())["expectations"]}
+    assert set(after) == {"not_null:a", "not_null:b", "mine"}
+    assert after["not_null:a"]["meta"]["threshold_pct"] == 50 and "mostly" not in after["not_null:a"]["kwargs"]
+    assert after["not_null:b"]["kwargs"]["mostly"] == 0.9
+    assert merge([], generated) == generated
+
+
+def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
+    _, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.0)
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
+        [people, *_] = write_suites(conn, source)  # ER_PRS_F first
+    suite = json.loads(people.read_text())
+    suite["expectations"] += [
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "NO_SUCH_COLUMN"}, "meta": {"check": "ghost"}},
+        {"type": "expect_the_moon", "kwargs": {}, "meta": {"check": "moon"}},
+        {"type": "expect_column_mean_to_be_between", "kwargs": {"column": "BEN_NIR_PSA", "min_value": 0},
+         "meta": {"check": "mean_of_text"}},
+    ]
+    people.write_text(json.dumps(suite))
+    (people.parent / "KI_CCI_R.json").write_text("{ not json")
+    results = {(r["table_name"], r["check_id"]): r for r in validate_source(tmp_path / "w.duckdb", source)}
+    assert results[("ER_PRS_F", "ghost")]["reason"] == "column NO_SUCH_COLUMN is not in table ER_PRS_F"
+    assert "not a valid expectation" in results[("ER_PRS_F", "moon")]["reason"]
+    assert results[("ER_PRS_F", "mean_of_text")]["status"] == "error"
+    assert "cannot be read" in results[("KI_CCI_R", "suite")]["reason"]
+    others = [r for (t, c), r in results.items() if t == "ER_PRS_F" and c not in ("ghost", "moon", "mean_of_text")]
+    assert others and all(r["status"] == "passed" for r in others)
+    assert any(t == "T_MCOaaB" and r["status"] == "passed" for (t, _), r in results.items())
