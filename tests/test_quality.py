@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -142,3 +143,14 @@ def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.Mon
     others = [r for (t, c), r in results.items() if t == "ER_PRS_F" and c not in ("ghost", "moon", "mean_of_text")]
     assert others and all(r["status"] == "passed" for r in others)
     assert any(t == "T_MCOaaB" and r["status"] == "passed" for (t, _), r in results.items())
+
+
+def test_data_docs_are_built_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
+    _, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.0)
+    validate_source(tmp_path / "w.duckdb", source, docs=tmp_path / "docs")
+    pages = list((tmp_path / "docs").rglob("*.html"))
+    assert (tmp_path / "docs" / "index.html") in pages and len(pages) >= 9  # index, 4 suites, 4 validations
+    fetching = re.compile(r'<(script|link|img)\b[^>]*(src|href)="https?://', re.I)
+    assert not [p for p in pages if fetching.search(p.read_text())]
+    assert "ER_PRS_F" in (tmp_path / "docs" / "index.html").read_text()

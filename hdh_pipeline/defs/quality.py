@@ -29,8 +29,9 @@ def build_quality_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
         pool=WRITER_POOL,
     )
     def _quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        docs = warehouse.quality_docs_dir(source.id)
         with lock(warehouse.path):
-            results = validate_source(warehouse.path, source)
+            results = validate_source(warehouse.path, source, docs)
         with warehouse.write() as conn:
             save_rows(conn, source.id, {"quality_results": results})
         failed = [r for r in results if r["status"] in FAILED]
@@ -38,6 +39,7 @@ def build_quality_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
             "dagster/row_count": len(results),
             "checks_failed": len(failed),
             "checks_in_error": sum(r["status"] == "error" for r in results),
+            "data_docs": dg.MetadataValue.path(str(docs / "index.html")),
         })
 
     return _quality
@@ -70,7 +72,8 @@ def build_quality_checks(source: Source, tables: dict[str, dg.AssetKey]) -> dg.A
             yield dg.AssetCheckResult(
                 asset_key=key, check_name="quality_suite", passed=not failed,
                 severity=dg.AssetCheckSeverity.ERROR if severe else dg.AssetCheckSeverity.WARN,
-                metadata={"checks": len(mine), "failed": len(failed), "failed_checks": dg.MetadataValue.md(_summary(mine))},
+                metadata={"checks": len(mine), "failed": len(failed), "failed_checks": dg.MetadataValue.md(_summary(mine)),
+                          "data_docs": dg.MetadataValue.path(str(warehouse.quality_docs_dir(source.id) / "index.html"))},
             )
 
     return _checks

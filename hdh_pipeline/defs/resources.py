@@ -26,6 +26,10 @@ class Warehouse(dg.ConfigurableResource):
         """Where the public catalogue is published (see catalogue/publish.py)."""
         return Path(self.data_dir) / "catalogue"
 
+    def quality_docs_dir(self, source_id: str) -> Path:
+        """Great Expectations Data Docs of a source's last validation."""
+        return Path(self.data_dir) / "quality" / source_id / "data_docs"
+
     def staging(self, source_id: str) -> Path:
         return Path(self.data_dir) / "staging" / source_id
 

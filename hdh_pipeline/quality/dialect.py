@@ -77,6 +77,7 @@ def close_all() -> None:
 
 class BufferedDuckDBDialect(Dialect):
     driver = "buffered"
+    supports_statement_cache = False  # as duckdb_engine's; said again so SQLAlchemy does not warn
 
     def connect(self, *args: Any, **kwargs: Any) -> BufferedConnection:
         """Connect; a `search_path` URL parameter (not a DuckDB start-up option) is set on the connection."""

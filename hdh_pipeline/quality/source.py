@@ -75,12 +75,13 @@ def _suite(path: Path, generated: list[dict]) -> tuple[list[dict], str | None]:
         return [], f"suite file {path} cannot be read: {error}"
 
 
-def validate_source(warehouse: Path, source: Source) -> list[dict]:
-    """Quality result rows for every loaded table of the source. The caller holds the warehouse lock;
-    GX opens the file through its own engine, so our planning connection is closed first."""
+def validate_source(warehouse: Path, source: Source, docs: Path | None = None) -> list[dict]:
+    """Quality result rows for every loaded table of the source, and GX Data Docs in `docs` if given.
+    The caller holds the warehouse lock; GX opens the file through its own engine, so our planning
+    connection is closed first."""
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         planned = plan(conn, source)
-    validator = Validator(warehouse, source.id)
+    validator = Validator(warehouse, source.id, docs)
     out = []
     try:
         for table, (columns, rows, generated) in planned.items():

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+import shutil
 from pathlib import Path
 
 import great_expectations as gx
@@ -55,22 +57,46 @@ def status_of(evaluated: int | None, failing: int | None, threshold: float) -> t
     return ("passed" if pct <= threshold else "failed"), pct
 
 
-class Validator:
-    """Validates tables of one DuckDB file through one GX data source (read-only)."""
+EXTERNAL_ASSET = re.compile(r'<(script|link|img)\b[^>]*(src|href)="https?://[^"]*"[^>]*>(\s*</script>)?', re.I)
+OFFLINE_STYLE = ("<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
+                 "td,th{border:1px solid #ccc;padding:2px 6px}</style>")
 
-    def __init__(self, warehouse: Path, schema: str):
+
+def make_offline(folder: Path) -> None:
+    """Remove the CDN scripts, styles and images GX Data Docs load: nothing may be fetched from the network.
+    The pages keep their content and links, with a minimal style instead."""
+    for page in folder.rglob("*.html"):
+        html = EXTERNAL_ASSET.sub("", page.read_text(encoding="utf-8"))
+        page.write_text(html.replace("</head>", OFFLINE_STYLE + "</head>", 1), encoding="utf-8")
+
+
+class Validator:
+    """Validates tables of one DuckDB file through one GX data source (read-only), and writes Data Docs."""
+
+    def __init__(self, warehouse: Path, schema: str, docs: Path | None = None):
         register()
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
-        self.schema = schema
+        self.schema, self.docs = schema, docs
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = {"globally": False}
+        if docs is not None:
+            self.context.add_data_docs_site(site_name="hdh", site_config={
+                "class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs)}})
         # GX names the table without its schema in some metric queries: make the source's schema the default
         self.source = self.context.data_sources.add_sql(
             "warehouse", connection_string=f"{URL_SCHEME}:///{warehouse}?access_mode=read_only&search_path={schema}")
 
     def close(self) -> None:
-        self.source.get_engine().dispose()
-        close_all()
+        """Build the Data Docs (if asked) and close every connection."""
+        try:
+            if self.docs is not None:
+                shutil.rmtree(self.docs, ignore_errors=True)
+                self.context.build_data_docs(site_names=["hdh"])
+                make_offline(self.docs)
+        finally:
+            self.source.get_engine().dispose()
+            close_all()
 
     def validate(self, table: str, expectations: list[dict], columns: set[str], rows: int) -> list[dict]:
         """One result row per expectation of the suite."""
@@ -98,10 +124,15 @@ class Validator:
                 continue
             runnable.append((row, expectation))
         if runnable:
-            asset = self.source.add_table_asset(table, table_name=table)
-            batch = asset.add_batch_definition_whole_table("all").get_batch()
-            suite = gx.ExpectationSuite(name=f"{self.schema}.{table}", expectations=[e for _, e in runnable])
-            results = {r.expectation_config.meta["check"]: r for r in batch.validate(suite, result_format="SUMMARY").results}
+            name = f"{self.schema}.{table}"
+            batches = self.source.add_table_asset(table, table_name=table).add_batch_definition_whole_table("all")
+            suite = self.context.suites.add(gx.ExpectationSuite(name=name, expectations=[e for _, e in runnable]))
+            definition = self.context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batches,
+                                                                                         suite=suite))
+            checkpoint = self.context.checkpoints.add(gx.Checkpoint(name=name, validation_definitions=[definition],
+                                                                    result_format="SUMMARY"))
+            [validation] = checkpoint.run().run_results.values()
+            results = {r.expectation_config.meta["check"]: r for r in validation.results}
             for row, _ in runnable:
                 result = results[row["check_id"]]
                 evaluated, failing = _counts(row["expectation"], result.result or {}, rows)
