@@ -8,8 +8,9 @@ of these runs in its own process on the same warehouse, so its peak RSS is its o
   summarize   DuckDB `SUMMARIZE` of every table (approximate distinct counts and quantiles)
   statistics  this project's two-scan statistics of every table (profile_table)
   catalogue   the whole source profile: statistics + keys, code lists, population (profile_source)
+  quality     every table's Great Expectations suite, run inside DuckDB (validate_source)
   ydata       ydata-profiling, minimal mode, on the claims table read into pandas, where it fits
-Targets: catalogue <= 2x summarize; peak RSS flat when rows grow 10x.
+Targets: catalogue <= 2x summarize; peak RSS flat when rows grow 10x; quality side by side.
 ydata-profiling pins its own pandas, so it runs from another environment: make one with
 `python3.11 -m venv /tmp/ydata && /tmp/ydata/bin/pip install ydata-profiling duckdb`.
 """
@@ -54,6 +55,8 @@ def prepare(folder: Path, claims: float) -> Path:
 
 
 def measure(what: str, folder: str, memory_limit: str | None) -> tuple[float, float]:
+    import os
+
     import duckdb
 
     from hdh_pipeline.profile.source import profile_source
@@ -61,6 +64,13 @@ def measure(what: str, folder: str, memory_limit: str | None) -> tuple[float, fl
     from hdh_pipeline.sources.loader import load_source
 
     source = load_source(Path(folder) / "source.yaml")
+    if what == "quality":  # GX opens the warehouse itself; suites generated from the declaration
+        from hdh_pipeline.quality.source import validate_source
+
+        os.environ["HDH_EXPECTATIONS_DIR"] = str(Path(folder) / "expectations")
+        started = time.perf_counter()
+        validate_source(Path(folder) / "warehouse.duckdb", source)
+        return time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with duckdb.connect(str(Path(folder) / "warehouse.duckdb"), read_only=True) as conn:
         if memory_limit:
             conn.execute(f"SET memory_limit = '{memory_limit}'")
@@ -92,7 +102,7 @@ def main() -> None:
                 rows = conn.execute("SELECT sum(estimated_size) FROM duckdb_tables() "
                                     "WHERE schema_name = 'synthetic'").fetchone()[0]
             results = {}
-            for what in ("summarize", "statistics", "catalogue"):
+            for what in ("summarize", "statistics", "catalogue", "quality"):
                 with ProcessPoolExecutor(1) as alone:
                     results[what] = alone.submit(measure, what, str(folder), args.memory_limit).result()
             if args.ydata_python:
