@@ -41,7 +41,8 @@ def test_generated_definitions(defs: dg.Definitions) -> None:
     assert graph.get(dg.AssetKey(["catalogue", "variables"])).parent_keys == {
         dg.AssetKey(["demo", "profile"]), dg.AssetKey(["demo", "quality"])}
     checks = sorted("/".join(c.asset_key.path) + ":" + c.name for c in graph.asset_check_keys)
-    assert checks == [f"demo/{t}:quality_suite" for t in ("ER_PRS_F", "IR_BEN_R", "KI_CCI_R", "T_MCOaaB")]
+    assert checks == [f"demo/{t}:{c}" for t in ("ER_PRS_F", "IR_BEN_R", "KI_CCI_R", "T_MCOaaB")
+                      for c in ("loaded", "quality_suite")]
     [schedule] = defs.schedules
     assert (schedule.name, schedule.cron_schedule) == ("demo_refresh", "0 3 * * 1")
     ben = graph.get(dg.AssetKey(["demo", "IR_BEN_R"]))
@@ -55,7 +56,7 @@ def test_demo_materialises(defs: dg.Definitions, tmp_path: Path) -> None:
     result = dg.materialize([*defs.assets, *defs.asset_checks], resources=defs.resources)
     assert result.success
     metadata = materializations(result)
-    checks = {e.asset_key.path[-1]: e for e in result.get_asset_check_evaluations()}
+    checks = {e.asset_key.path[-1]: e for e in result.get_asset_check_evaluations() if e.check_name == "quality_suite"}
     assert set(checks) == {"ER_PRS_F", "IR_BEN_R", "KI_CCI_R", "T_MCOaaB"}
     assert checks["KI_CCI_R"].passed and not checks["IR_BEN_R"].passed  # the demo has duplicate keys
     assert checks["IR_BEN_R"].severity == dg.AssetCheckSeverity.ERROR
@@ -75,6 +76,25 @@ def test_demo_materialises(defs: dg.Definitions, tmp_path: Path) -> None:
     assert metadata["demo/nomenclatures"]["dagster/row_count"].value == sum(
         len(p.read_text().splitlines()) - 1 for p in (REPO_ROOT / "assets" / "demo" / "nomenclatures").glob("*.csv"))
     assert (tmp_path / "out" / "warehouse.duckdb").exists()
+
+
+def test_a_table_with_every_line_rejected_blocks_its_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "files"
+    data.mkdir()
+    (data / "good.csv").write_text("x\n1\n")
+    (data / "bad.csv").write_text("n\nabc\ndef\n")
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "bad.json").write_text('{"name": "bad", "fields": [{"name": "n", "type": "integer"}]}')
+    (tmp_path / "s.yaml").write_text("id: s\ntitle: S\nproducer: {name: P}\nlicence: CC0\nlocation: files\n"
+                                     "dictionary: {path: schemas}\n")
+    monkeypatch.setenv("HDH_SOURCES", str(tmp_path / "s.yaml"))
+    monkeypatch.setenv("HDH_DATA_DIR", str(tmp_path / "out"))
+    defs = build_definitions()
+    result = dg.materialize([*defs.assets, *defs.asset_checks], resources=defs.resources,
+                            selection=dg.AssetSelection.groups("s"), raise_on_error=False)
+    checks = {e.asset_key.path[-1]: e for e in result.get_asset_check_evaluations() if e.check_name == "loaded"}
+    assert checks["good"].passed and not checks["bad"].passed
+    assert "s/profile" not in materializations(result)  # blocked: the catalogue would be wrong
 
 
 def test_missing_file_fails_only_its_asset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -103,7 +103,13 @@ def _materialize(context: dg.AssetExecutionContext, warehouse: Warehouse, declar
         metadata["dagster/column_schema"] = schema
     if loaded.warnings:
         metadata["warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in loaded.warnings))
-    return dg.MaterializeResult(metadata=metadata)
+    every_line_rejected = loaded.row_count == 0 and loaded.rejected_rows > 0
+    loaded_check = dg.AssetCheckResult(
+        check_name="loaded", passed=not every_line_rejected,
+        description=f"every line of {table.name} was rejected: check the dictionary's types and the reading "
+                    f"options against {declaration.id}._rejects" if every_line_rejected else None,
+        metadata={"rows": loaded.row_count, "rejected_rows": loaded.rejected_rows})
+    return dg.MaterializeResult(metadata=metadata, check_results=[loaded_check])
 
 def build_table_asset(source: Source, table: SourceTable) -> dg.AssetsDefinition:
     kinds = {"duckdb", source.declaration.format}
@@ -122,6 +128,10 @@ def build_table_asset(source: Source, table: SourceTable) -> dg.AssetsDefinition
         description=_description(source, table),
         metadata=definition_metadata,
         pool=WRITER_POOL,
+        check_specs=[dg.AssetCheckSpec(
+            "loaded", asset=[source.id, table.name], blocking=True,
+            description="Fails, and stops what depends on the table, when every line of its files was rejected: "
+                        "the catalogue would describe an empty table")],
     )
     def _table(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         return _materialize(context, warehouse, source.declaration, table)

@@ -115,9 +115,12 @@ def plan_csv(table: SourceTable, declaration: SourceDeclaration, header: list[st
     if spec is None:
         return CsvPlan(tuple(names), None, tuple(warnings))
     types = {}
+    forced = declaration.tables.get(table.name).types if table.name in declaration.tables else {}
     for name in names:
         column = spec.column(name)
-        if column is None:
+        if name in forced:
+            types[name] = ColumnType(forced[name], forced[name])
+        elif column is None:
             warnings.append(f"column {name!r} of {first_file} is not in the dictionary: loaded as text")
             types[name] = ColumnType("VARCHAR", "VARCHAR")
         else:

@@ -105,11 +105,24 @@ class SexCodes(Strict):
     female: list[str] = Field(default_factory=lambda: ["2", "F", "8532"])
 
 
+def _duckdb_types(value: dict[str, str]) -> dict[str, str]:
+    for name, duck in value.items():
+        if duck.upper() not in DUCKDB_TYPES:
+            raise ValueError(f"{name}: {duck!r} is not one of {sorted(DUCKDB_TYPES)}")
+    return {k: v.upper() for k, v in value.items()}
+
+
 class TableDeclaration(Strict):
     files: str | None = Field(None, description="glob of this table's files, relative to the location")
     title: str | None = None
     description: str | None = None
     roles: Roles = Field(default_factory=Roles)
+    types: dict[str, str] = Field(default_factory=dict, description="column -> DuckDB type, over the dictionary")
+
+    @field_validator("types")
+    @classmethod
+    def _types(cls, value: dict[str, str]) -> dict[str, str]:
+        return _duckdb_types(value)
 
 
 class SourceDeclaration(Strict):
@@ -167,11 +180,8 @@ class SourceDeclaration(Strict):
 
     @field_validator("type_overrides")
     @classmethod
-    def _duckdb_types(cls, value: dict[str, str]) -> dict[str, str]:
-        for declared, duck in value.items():
-            if duck.upper() not in DUCKDB_TYPES:
-                raise ValueError(f"{declared}: {duck!r} is not one of {sorted(DUCKDB_TYPES)}")
-        return {k: v.upper() for k, v in value.items()}
+    def _type_overrides(cls, value: dict[str, str]) -> dict[str, str]:
+        return _duckdb_types(value)
 
     @model_validator(mode="after")
     def _parquet_has_no_csv_options(self) -> SourceDeclaration:
