@@ -38,7 +38,7 @@ print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru
 
 def prepare(folder: Path, claims: float) -> Path:
     from hdh_pipeline.generator.generate import Settings, generate
-    from hdh_pipeline.ingest.load import load_table
+    from hdh_pipeline.ingest.load import load_source_tables
     from hdh_pipeline.ingest.warehouse import write_connection
     from hdh_pipeline.sources.loader import load_source
 
@@ -47,10 +47,7 @@ def prepare(folder: Path, claims: float) -> Path:
     source = load_source(folder / "source.yaml")
     warehouse = folder / "warehouse.duckdb"
     with write_connection(warehouse) as conn:
-        for table in source.tables:
-            load_table(conn, source.declaration, table, folder / "staging")
-        for table in source.nomenclatures:
-            load_table(conn, source.declaration.for_nomenclatures(), table, folder / "staging")
+        load_source_tables(conn, source, folder / "staging")
     return warehouse
 
 

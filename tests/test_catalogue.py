@@ -12,7 +12,7 @@ from hdh_pipeline.catalogue.public import public_rows
 from hdh_pipeline.catalogue.publish import KEEP, current, publish, read_published
 from hdh_pipeline.catalogue.schema import TABLES
 from hdh_pipeline.generator.generate import Settings, generate
-from hdh_pipeline.ingest.load import load_table
+from hdh_pipeline.ingest.load import load_source_tables
 from hdh_pipeline.profile.source import profile_source
 from hdh_pipeline.profile.store import load_profiles, save_rows
 from hdh_pipeline.sources.loader import load_source
@@ -28,10 +28,7 @@ def catalogued(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, di
                      folder / "g" / "source.yaml")
     source = load_source(folder / "g" / "source.yaml")
     with duckdb.connect(str(folder / "w.duckdb")) as conn:
-        for table in source.tables:
-            load_table(conn, source.declaration, table, folder / "staging")
-        for table in source.nomenclatures:
-            load_table(conn, source.declaration.for_nomenclatures(), table, folder / "staging")
+        load_source_tables(conn, source, folder / "staging")
         save_rows(conn, source.id, profile_source(conn, source, K).rows)
         exact = load_profiles(conn, [source.id])
     return truth, exact, public_rows(exact, {source.id: K})

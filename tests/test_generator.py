@@ -11,7 +11,7 @@ import pytest
 from hdh_pipeline.generator import cli
 from hdh_pipeline.generator.defects import SLOTS
 from hdh_pipeline.generator.generate import Settings, generate
-from hdh_pipeline.ingest.load import load_table
+from hdh_pipeline.ingest.load import load_source_tables
 from hdh_pipeline.ingest.warehouse import write_connection
 from hdh_pipeline.settings import REPO_ROOT
 from hdh_pipeline.sources.loader import load_source
@@ -21,13 +21,8 @@ SMALL = dict(beneficiaries=3000, chunk_size=1000)  # three chunks
 
 def ingest(out: Path, warehouse: Path) -> duckdb.DuckDBPyConnection:
     """Load every table and code list of a generated source with the pipeline; return a connection."""
-    source = load_source(out / "source.yaml")
-    codes = source.declaration.for_nomenclatures()
     with write_connection(warehouse) as conn:
-        for table in source.tables:
-            load_table(conn, source.declaration, table, warehouse.parent / "staging")
-        for table in source.nomenclatures:
-            load_table(conn, codes, table, warehouse.parent / "staging")
+        load_source_tables(conn, load_source(out / "source.yaml"), warehouse.parent / "staging")
     return duckdb.connect(str(warehouse), read_only=True)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from hdh_pipeline.generator.defects import LINE_KINDS, SLOTS
 from hdh_pipeline.generator.generate import Settings, generate
-from hdh_pipeline.ingest.load import load_table
+from hdh_pipeline.ingest.load import load_source_tables
 from hdh_pipeline.quality.source import validate_source, write_suites
 from hdh_pipeline.quality.suites import merge, write_suite
 from hdh_pipeline.quality.validate import status_of
@@ -38,10 +38,7 @@ def ingest(folder: Path, **settings) -> tuple[dict, object]:
     truth = generate(Settings(out=folder / "g", **settings), folder / "g" / "source.yaml")
     source = load_source(folder / "g" / "source.yaml")
     with duckdb.connect(str(folder / "w.duckdb")) as conn:
-        for table in source.tables:
-            load_table(conn, source.declaration, table, folder / "staging")
-        for table in source.nomenclatures:
-            load_table(conn, source.declaration.for_nomenclatures(), table, folder / "staging")
+        load_source_tables(conn, source, folder / "staging")
     return truth, source
 
 

@@ -13,6 +13,7 @@ import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -20,6 +21,9 @@ from hdh_pipeline.ingest.types import ColumnType, column_type
 from hdh_pipeline.ingest.warehouse import literal, quote
 from hdh_pipeline.sources.declaration import CsvOptions, SourceDeclaration
 from hdh_pipeline.sources.discovery import SourceTable
+
+if TYPE_CHECKING:
+    from hdh_pipeline.sources.loader import Source
 
 REJECTS = "_rejects"
 REJECTS_COLUMNS = (
@@ -256,3 +260,12 @@ def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, 
         "ORDER BY column_index", [schema, table.name]
     ).fetchall()
     return LoadResult(schema, table.name, tuple(map(str, paths)), row_count, rejected, tuple(columns), warnings)
+
+
+def load_source_tables(conn: duckdb.DuckDBPyConnection, source: Source, staging: Path) -> list[LoadResult]:
+    """Every table and code list of a source, in one go (outside Dagster: tests, benchmarks)."""
+    results = [load_table(conn, source.declaration, table, staging / source.id) for table in source.tables]
+    if source.nomenclatures:
+        codes = source.declaration.for_nomenclatures()
+        results += [load_table(conn, codes, table, staging / codes.id) for table in source.nomenclatures]
+    return results
