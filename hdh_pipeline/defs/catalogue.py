@@ -8,6 +8,7 @@ import dagster as dg
 from hdh_pipeline.catalogue.public import public_rows
 from hdh_pipeline.catalogue.publish import publish, read_published
 from hdh_pipeline.catalogue.schema import TABLES
+from hdh_pipeline.defs.quality import quality_key
 from hdh_pipeline.defs.resources import WRITER_POOL, Warehouse
 from hdh_pipeline.profile.source import profile_source
 from hdh_pipeline.profile.store import load_profiles, save_rows
@@ -54,7 +55,7 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
     specs = [
         dg.AssetSpec(
             key=[GROUP, table], group_name=GROUP, kinds={"duckdb", "parquet"}, tags={"hdh/layer": "catalogue"},
-            deps=[key for s in sources for key in (profile_key(s), dg.AssetKey([s.id, "quality"]))],
+            deps=[key for s in sources for key in (profile_key(s), quality_key(s))],
             description=f"Public catalogue table `{table}`, under disclosure control (see docs/catalogue.md).",
             metadata={"dagster/column_schema": _column_schema(table)},
         )

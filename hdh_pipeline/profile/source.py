@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from hdh_pipeline.ingest.load import REJECTS
-from hdh_pipeline.ingest.warehouse import quote
+from hdh_pipeline.ingest.warehouse import literal, quote
 from hdh_pipeline.profile.statistics import VariableProfile, profile_table
 from hdh_pipeline.sources.discovery import SourceTable
 from hdh_pipeline.sources.loader import Source
@@ -235,8 +235,8 @@ def _population(conn: duckdb.DuckDBPyConnection, source: Source, k: int, referen
             continue
         person = "(" + ", ".join(quote(c) for c in roles.person_id) + ")"
         sex = f"CAST({quote(roles.sex)} AS VARCHAR)"
-        male = ", ".join(f"'{v}'" for v in declaration.sex_codes.male)
-        female = ", ".join(f"'{v}'" for v in declaration.sex_codes.female)
+        male = ", ".join(literal(v) for v in declaration.sex_codes.male)
+        female = ", ".join(literal(v) for v in declaration.sex_codes.female)
         if roles.age:
             age = f"CAST({quote(roles.age)} AS DOUBLE)"
         elif roles.birth_year:
