@@ -1,0 +1,1 @@
+"""Reading source files into the DuckDB warehouse."""

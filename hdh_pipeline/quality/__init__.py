@@ -1,0 +1,1 @@
+"""Quality indicators: Great Expectations suites run inside DuckDB."""

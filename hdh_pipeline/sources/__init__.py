@@ -1,0 +1,1 @@
+"""Source declarations, their data dictionaries, and the tables they yield."""
