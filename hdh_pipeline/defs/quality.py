@@ -72,6 +72,8 @@ def build_quality_checks(source: Source, tables: dict[str, dg.AssetKey]) -> dg.A
             yield dg.AssetCheckResult(
                 asset_key=key, check_name="quality_suite", passed=not failed,
                 severity=dg.AssetCheckSeverity.ERROR if severe else dg.AssetCheckSeverity.WARN,
+                description=f"{len(failed)} of {len(mine)} checks failed: "
+                            f"{', '.join(r['check_id'] for r in failed)}" if failed else f"{len(mine)} checks passed",
                 metadata={"checks": len(mine), "failed": len(failed), "failed_checks": dg.MetadataValue.md(_summary(mine)),
                           "data_docs": dg.MetadataValue.path(str(warehouse.quality_docs_dir(source.id) / "index.html"))},
             )

@@ -44,9 +44,12 @@ def _expectation(check: str, kind: str, kwargs: dict, category: str, variable: s
     if override.get("enabled", True) is False:
         return None
     threshold = 0.0 if required else (rules.get("thresholds") or {}).get(category, DEFAULT_THRESHOLDS[category])
+    threshold = float(override.get("threshold_pct", threshold))
+    if threshold and kind != "unexpected_rows_expectation":  # so GX's own verdict (Data Docs) agrees with ours
+        kwargs = kwargs | {"mostly": round(1 - threshold / 100, 6)}
     return {"type": kind, "kwargs": kwargs, "meta": {
         "check": check, "category": category, "variable": variable,
-        "threshold_pct": float(override.get("threshold_pct", threshold)),
+        "threshold_pct": threshold,
         "severity": override.get("severity", severity), "generated": True,
     }}
 
