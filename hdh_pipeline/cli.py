@@ -3,6 +3,7 @@ expectation suites."""
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 
@@ -42,6 +43,40 @@ def summary() -> str:
     return "\n".join(lines)
 
 
+def _terminal() -> io.TextIOBase:
+    """A copy of standard error: Dagster captures file descriptor 2 while steps run."""
+    try:
+        return os.fdopen(os.dup(sys.stderr.fileno()), "w")
+    except (OSError, ValueError, io.UnsupportedOperation):  # no real file behind it (tests)
+        return io.StringIO()
+
+
+def _materialize_with_progress(defs, instance):  # noqa: ANN001, ANN202 - Dagster objects
+    """Materialise every asset and check, with a progress bar over the steps (polled from the run's events)."""
+    import threading
+
+    import dagster as dg
+    from tqdm import tqdm
+
+    done_kinds = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE,
+                  dg.DagsterEventType.STEP_SKIPPED}
+    earlier = set(instance.get_run_ids())
+    outcome: dict = {}
+    worker = threading.Thread(target=lambda: outcome.update(result=dg.materialize(
+        [*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance, raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})))
+    steps = len(list(defs.assets)) + len(list(defs.asset_checks))
+    worker.start()
+    with _terminal() as terminal, tqdm(total=steps, unit=" steps", desc="materialising", disable=None, file=terminal) as bar:
+        while worker.is_alive():
+            worker.join(0.5)
+            runs = [r for r in instance.get_run_ids() if r not in earlier]
+            if runs:
+                done = len(instance.get_records_for_run(runs[0], of_type=done_kinds).records)
+                bar.update(done - bar.n)
+    return outcome["result"]
+
+
 def run() -> int:
     """Materialise every asset of every declared source, then say where the outputs are."""
     import dagster as dg
@@ -50,14 +85,13 @@ def run() -> int:
 
     defs = build_definitions()
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    result = dg.materialize([*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance,
-                            raise_on_error=False,
-                            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}})
+    result = _materialize_with_progress(defs, instance)
     failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     print("\n" + summary())
     print(f"\nWarehouse: {settings.warehouse_path()}   (rejected lines: table _rejects of each source schema)")
     print(f"Catalogue: {settings.data_dir() / 'catalogue' / 'current'}   (DuckDB, Parquet and CSV; columns in "
           "catalogue.md)")
+    print(f"Quality:   {settings.data_dir() / 'quality'}/<source>/data_docs/index.html   (Great Expectations Data Docs)")
     print("Open the Dagster UI:  make ui   then browse http://127.0.0.1:3000")
     if failed:
         print(f"\n{len(failed)} assets failed: {', '.join(failed)}. Their error is in the run's logs in the UI.",

@@ -1,0 +1,42 @@
+"""The command line: `sources`, `run` (the Quickstart's) and `suites`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hdh_pipeline import cli
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("HDH_SOURCES", raising=False)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("HDH_DATA_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
+    return tmp_path
+
+
+def test_sources_lists_the_demo(env: Path, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["sources"]) == 0
+    assert "demo: 4 tables (4 in the dictionary), 5 code lists" in capsys.readouterr().out
+
+
+def test_sources_reports_a_broken_declaration(env: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture) -> None:
+    (env / "bad.yaml").write_text("id: Bad\n")
+    monkeypatch.setenv("HDH_SOURCES", str(env / "bad.yaml"))
+    assert cli.main(["sources"]) == 2
+    assert f"{env / 'bad.yaml'}: invalid source declaration" in capsys.readouterr().err
+
+
+def test_run_then_suites(env: Path, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["run"]) == 0
+    out = capsys.readouterr().out
+    assert "demo                               4        72,139            140" in out
+    assert (env / "out" / "catalogue" / "current" / "catalogue.duckdb").exists()
+    assert (env / "out" / "quality" / "demo" / "data_docs" / "index.html").exists()
+    assert cli.main(["suites", "demo"]) == 0
+    assert sorted(p.name for p in (env / "expectations" / "demo").glob("*.json")) == [
+        "ER_PRS_F.json", "IR_BEN_R.json", "KI_CCI_R.json", "T_MCOaaB.json"]
+    assert cli.main(["suites", "nope"]) == 2
