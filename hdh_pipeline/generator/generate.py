@@ -155,7 +155,7 @@ def generate(settings: Settings, declaration: Path | None = None, source_id: str
         for index, first in enumerate(range(0, settings.beneficiaries, settings.chunk_size)):
             count = min(settings.chunk_size, settings.beneficiaries - first)
 
-            def rng(purpose: int) -> np.random.Generator:
+            def rng(purpose: int, index: int = index) -> np.random.Generator:
                 return np.random.default_rng([settings.seed, index, purpose])
 
             people = population.beneficiaries(rng(0), first, count, period)
