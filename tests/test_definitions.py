@@ -45,6 +45,8 @@ def test_generated_definitions(defs: dg.Definitions) -> None:
                       for c in ("loaded", "quality_suite")]
     [schedule] = defs.schedules
     assert (schedule.name, schedule.cron_schedule) == ("demo_refresh", "0 3 * * 1")
+    selected = schedule.target.resolvable_to_job.selection.resolve(graph)  # the source, then the catalogue
+    assert dg.AssetKey(["catalogue", "variables"]) in selected and dg.AssetKey(["demo", "IR_BEN_R"]) in selected
     ben = graph.get(dg.AssetKey(["demo", "IR_BEN_R"]))
     assert ben.description.startswith("Référentiel des bénéficiaires")
     declared = ben.metadata["dagster/column_schema"]

@@ -7,6 +7,7 @@ until an asset runs.
 import dagster as dg
 import duckdb
 
+from hdh_pipeline.defs.catalogue import GROUP as CATALOGUE_GROUP
 from hdh_pipeline.defs.catalogue import build_profile_asset
 from hdh_pipeline.defs.quality import build_quality_asset, build_quality_checks
 from hdh_pipeline.defs.resources import WRITER_POOL, Warehouse
@@ -189,7 +190,8 @@ def build_source_definitions(source: Source) -> dg.Definitions:
     refresh = dg.ScheduleDefinition(
         name=f"{source.id}_refresh",
         cron_schedule=source.declaration.update_frequency,
-        target=dg.AssetSelection.groups(source.id),
-        description=f"Refresh {source.declaration.title} ({source.declaration.update_frequency}).",
+        target=dg.AssetSelection.groups(source.id, CATALOGUE_GROUP),  # the source, then the catalogue
+        description=f"Refresh {source.declaration.title} and republish the catalogue "
+                    f"({source.declaration.update_frequency}).",
     )
     return dg.Definitions(assets=assets, asset_checks=[checks], schedules=[refresh])
