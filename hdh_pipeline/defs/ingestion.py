@@ -42,8 +42,7 @@ def column_schema(table: SourceTable, loaded: LoadResult | None = None) -> dg.Ta
     if loaded is None and spec is None:
         return None
     names_types = loaded.columns if loaded else tuple((c.name, c.type) for c in spec.columns)
-    roles = {column: role for role, value in table.roles.model_dump().items()
-             for column in ([value] if isinstance(value, str) else value or [])}
+    roles = table.roles.by_column()
     columns = []
     for name, duck_type in names_types:
         declared = spec.column(name) if spec else None

@@ -54,15 +54,6 @@ def _exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
                         [schema, table]).fetchone()[0] > 0
 
 
-def _roles_by_column(table: SourceTable, names: set[str]) -> dict[str, str]:
-    roles: dict[str, str] = {}
-    for role, value in table.roles.model_dump().items():
-        for column in [value] if isinstance(value, str) else value or []:
-            if column in names:
-                roles.setdefault(column, role)
-    return roles
-
-
 def _code_column(conn: duckdb.DuckDBPyConnection, schema: str, code_list: str, column: str | None) -> tuple[str, str | None]:
     """The code column of a code list and its label column (the first text column after it)."""
     columns = [r[0] for r in conn.execute(
@@ -265,7 +256,7 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
         persons = set(table.roles.person_id)
         rows, profiles = profile_table(conn, source.id, table.name, k, no_values=persons)
         names = {p.name for p in profiles}
-        roles = _roles_by_column(table, names)
+        roles = table.roles.by_column()
         relations = _relations(conn, source, table, names)
         result.rows["relations"] += relations
         result.rows["tables"].append(_table_row(conn, source, table, rows, profiles, roles, k))

@@ -70,7 +70,7 @@ def generated_expectations(source: Source, table: SourceTable, columns: dict[str
     spec, roles = table.spec, table.roles
     out: list[dict | None] = []
     add = out.append
-    role_of = {c: r for r, v in roles.model_dump().items() for c in ([v] if isinstance(v, str) else v or [])}
+    role_of = roles.by_column()
 
     for name, duck_type in columns.items():
         field = spec.column(name) if spec else None

@@ -72,13 +72,13 @@ class Roles(Strict):
     def _as_list(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
-    def columns(self) -> list[str]:
-        """Every column named by a role."""
-        named = [*self.person_id, *self.event_date]
-        for role in ("sex", "birth_year", "birth_date", "age", "death_date", "start_date", "end_date"):
-            if (value := getattr(self, role)) is not None:
-                named.append(value)
-        return named
+    def by_column(self) -> dict[str, str]:
+        """Column -> its role (the first declared one, person_id first, when a column has several)."""
+        roles: dict[str, str] = {}
+        for role, value in self.model_dump().items():
+            for column in [value] if isinstance(value, str) else value or []:
+                roles.setdefault(column, role)
+        return roles
 
     def merged_over(self, defaults: Roles) -> Roles:
         """These roles, falling back to `defaults` for every role left unset."""
