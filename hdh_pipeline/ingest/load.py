@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from hdh_pipeline.ingest.types import ColumnType, column_type
-from hdh_pipeline.ingest.warehouse import literal, quote
+from hdh_pipeline.ingest.warehouse import literal, quote, table_columns
 from hdh_pipeline.sources.declaration import CsvOptions, SourceDeclaration
 from hdh_pipeline.sources.discovery import SourceTable
 
@@ -255,11 +255,8 @@ def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, 
     rejected = conn.execute(
         f"SELECT count(DISTINCT (file, line)) FROM {quote(schema)}.{REJECTS} WHERE table_name = ?", [table.name]
     ).fetchone()[0]
-    columns = conn.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
-        "ORDER BY column_index", [schema, table.name]
-    ).fetchall()
-    return LoadResult(schema, table.name, tuple(map(str, paths)), row_count, rejected, tuple(columns), warnings)
+    columns = tuple(table_columns(conn, schema, table.name).items())
+    return LoadResult(schema, table.name, tuple(map(str, paths)), row_count, rejected, columns, warnings)
 
 
 def load_source_tables(conn: duckdb.DuckDBPyConnection, source: Source, staging: Path) -> list[LoadResult]:

@@ -27,6 +27,12 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def table_columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
+    """Column name -> DuckDB type, in order; empty when the table does not exist."""
+    return dict(conn.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? "
+                             "AND table_name = ? ORDER BY column_index", [schema, table]).fetchall())
+
+
 def lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> FileLock:
     """The cross-process lock every user of the warehouse file takes."""
     path.parent.mkdir(parents=True, exist_ok=True)

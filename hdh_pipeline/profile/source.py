@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from hdh_pipeline.ingest.load import REJECTS
-from hdh_pipeline.ingest.warehouse import literal, quote
+from hdh_pipeline.ingest.warehouse import literal, quote, table_columns
 from hdh_pipeline.profile.statistics import VariableProfile, profile_table
 from hdh_pipeline.sources.discovery import SourceTable
 from hdh_pipeline.sources.loader import Source
@@ -56,9 +56,7 @@ def _exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
 
 def _code_column(conn: duckdb.DuckDBPyConnection, schema: str, code_list: str, column: str | None) -> tuple[str, str | None]:
     """The code column of a code list and its label column (the first text column after it)."""
-    columns = [r[0] for r in conn.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
-        [schema, code_list]).fetchall()]
+    columns = list(table_columns(conn, schema, code_list))
     code = column if column in columns else columns[0]
     label = next((c for c in columns if c != code and c.upper().endswith(("_LIB", "LIB", "_LABEL", "NAME"))), None)
     return code, label or next((c for c in columns if c != code), None)
@@ -220,8 +218,7 @@ def _population(conn: duckdb.DuckDBPyConnection, source: Source, k: int, referen
         age_role = roles.age or roles.birth_year or roles.birth_date
         if not (roles.person_id and roles.sex and age_role) or not _exists(conn, source.id, table.name):
             continue
-        names = {r[0] for r in conn.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = ? "
-                                            "AND table_name = ?", [source.id, table.name]).fetchall()}
+        names = set(table_columns(conn, source.id, table.name))
         if not {*roles.person_id, roles.sex, age_role} <= names:
             continue
         person = "(" + ", ".join(quote(c) for c in roles.person_id) + ")"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from hdh_pipeline.ingest.warehouse import quote
+from hdh_pipeline.ingest.warehouse import quote, table_columns
 
 CATEGORICAL_MAX = 5000
 HISTOGRAM_BINS = 20
@@ -175,9 +175,7 @@ def profile_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str, k: i
     """(row count, a profile per column). Columns in `no_values`, and columns that look like identifiers,
     get no frequencies or bins."""
     target = f"{quote(schema)}.{quote(table)}"
-    columns = conn.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
-        "ORDER BY column_index", [schema, table]).fetchall()
+    columns = list(table_columns(conn, schema, table).items())
     parts, spans = ["count(*)"], []
     for name, duck_type in columns:
         expressions = _scan_one(name, kind_of(duck_type), k)

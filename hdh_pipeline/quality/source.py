@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from hdh_pipeline.ingest.warehouse import quote
+from hdh_pipeline.ingest.warehouse import quote, table_columns
 from hdh_pipeline.quality.suites import generated_expectations, read_rules, write_suite
 from hdh_pipeline.quality.validate import Validator
 from hdh_pipeline.settings import REPO_ROOT
@@ -19,18 +19,13 @@ def expectations_dir() -> Path:
     return Path(os.environ.get("HDH_EXPECTATIONS_DIR", REPO_ROOT / "expectations"))
 
 
-def _columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
-    return dict(conn.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? "
-                             "AND table_name = ? ORDER BY column_index", [schema, table]).fetchall())
-
-
 def _code_columns(conn: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:
     """Each loaded code list and its code column (its primary key, else its first column)."""
     schema = source.declaration.nomenclature_schema
     keys = {t.name: (t.spec.primary_key[0] if t.spec and t.spec.primary_key else None) for t in source.nomenclatures}
     out = {}
     for table, key in keys.items():
-        columns = list(_columns(conn, schema, table))
+        columns = list(table_columns(conn, schema, table))
         if columns:
             out[table] = key if key in columns else columns[0]
     return out
@@ -40,7 +35,7 @@ def plan(conn: duckdb.DuckDBPyConnection, source: Source) -> dict[str, tuple[dic
     """For each loaded table: its columns, its rows, and the expectations the declaration implies."""
     rules = read_rules(expectations_dir() / source.id)
     codes = _code_columns(conn, source)
-    columns = {t.name: _columns(conn, source.id, t.name) for t in source.tables}
+    columns = {t.name: table_columns(conn, source.id, t.name) for t in source.tables}
     loaded = {name for name, c in columns.items() if c}
     tables = {}
     for table in source.tables:
