@@ -23,11 +23,6 @@ def warehouse_path() -> Path:
     return data_dir() / "warehouse.duckdb"
 
 
-def staging_dir() -> Path:
-    """Files extracted from archives before DuckDB reads them."""
-    return data_dir() / "staging"
-
-
 def declaration_files() -> list[Path]:
     """The built-in declarations, then those named by `HDH_SOURCES` (paths or globs, `:`-separated)."""
     files = sorted(BUILTIN_SOURCES.glob("*.yaml"))

@@ -50,8 +50,7 @@ def _as_date(value: object) -> dt.date | None:
 
 
 def _exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                        [schema, table]).fetchone()[0] > 0
+    return bool(table_columns(conn, schema, table))
 
 
 def _code_column(conn: duckdb.DuckDBPyConnection, schema: str, code_list: str, column: str | None) -> tuple[str, str | None]:
