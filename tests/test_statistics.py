@@ -1,4 +1,4 @@
-"""Table statistics against an independent computation with numpy and pandas."""
+"""Table statistics against an independent computation with numpy and pandas, in both scan forms."""
 from __future__ import annotations
 
 import duckdb
@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hdh_pipeline.profile import statistics
 from hdh_pipeline.profile.statistics import profile_table
 
 K = 11
@@ -27,15 +28,29 @@ def frame() -> pd.DataFrame:
                          "day": day.date, "flag": rng.random(n) < 0.3})
 
 
-@pytest.fixture(scope="module")
-def profiles(frame: pd.DataFrame) -> dict:
-    with duckdb.connect() as conn:
+def _profile(frame: pd.DataFrame, long_form_max_rows: int) -> dict:
+    with duckdb.connect() as conn, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(statistics, "LONG_FORM_MAX_ROWS", long_form_max_rows)
         conn.execute("CREATE SCHEMA s")
         conn.execute("CREATE TABLE s.t AS SELECT amount, CAST(code AS BIGINT) AS code, text, "
                      "CAST(day AS DATE) AS day, flag FROM frame")
         rows, found = profile_table(conn, "s", "t", K)
     assert rows == len(frame)
     return {p.name: p for p in found}
+
+
+@pytest.fixture(scope="module", params=["long", "wide"])
+def profiles(frame: pd.DataFrame, request: pytest.FixtureRequest) -> dict:
+    """The table unpivoted (short tables) or read with every column's aggregates in one SELECT (long ones)."""
+    return _profile(frame, len(frame) if request.param == "long" else 0)
+
+
+def test_both_forms_agree(frame: pd.DataFrame) -> None:
+    long, wide = _profile(frame, len(frame)), _profile(frame, 0)
+    for name in long:
+        a, b = vars(long[name]), vars(wide[name])
+        assert a.pop("quantiles") == pytest.approx(b.pop("quantiles")) or name == "day"
+        assert a == b
 
 
 def test_numeric(frame: pd.DataFrame, profiles: dict) -> None:

@@ -33,6 +33,16 @@ def table_columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> d
                              "AND table_name = ? ORDER BY column_index", [schema, table]).fetchall())
 
 
+def schema_tables(conn: duckdb.DuckDBPyConnection, schema: str) -> dict[str, dict[str, str]]:
+    """Every table of a schema -> its columns (name -> DuckDB type, in order), in one query."""
+    tables: dict[str, dict[str, str]] = {}
+    for table, column, duck_type in conn.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = ? "
+            "ORDER BY table_name, column_index", [schema]).fetchall():
+        tables.setdefault(table, {})[column] = duck_type
+    return tables
+
+
 def lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> FileLock:
     """The cross-process lock every user of the warehouse file takes."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from hdh_pipeline.ingest.load import REJECTS
-from hdh_pipeline.ingest.warehouse import literal, quote, table_columns
+from hdh_pipeline.ingest.warehouse import literal, quote, schema_tables
 from hdh_pipeline.profile.statistics import VariableProfile, profile_table
 from hdh_pipeline.sources.discovery import SourceTable
 from hdh_pipeline.sources.loader import Source
@@ -49,16 +49,49 @@ def _as_date(value: object) -> dt.date | None:
     return value if isinstance(value, dt.date) else None
 
 
-def _exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(table_columns(conn, schema, table))
+@dataclass
+class _Loaded:
+    """What the warehouse holds of a source, read once: its tables' and code lists' columns, and labels."""
 
+    tables: dict[str, dict[str, str]]
+    code_lists: dict[str, dict[str, str]]
+    code_schema: str | None
+    labels: dict[tuple, dict[str, str]] = field(default_factory=dict)
+    keys: set[tuple[str, str]] = field(default_factory=set)  # code list keys in the temporary table
 
-def _code_column(conn: duckdb.DuckDBPyConnection, schema: str, code_list: str, column: str | None) -> tuple[str, str | None]:
-    """The code column of a code list and its label column (the first text column after it)."""
-    columns = list(table_columns(conn, schema, code_list))
-    code = column if column in columns else columns[0]
-    label = next((c for c in columns if c != code and c.upper().endswith(("_LIB", "LIB", "_LABEL", "NAME"))), None)
-    return code, label or next((c for c in columns if c != code), None)
+    @classmethod
+    def read(cls, conn: duckdb.DuckDBPyConnection, source: Source) -> _Loaded:
+        codes = source.declaration.nomenclature_schema if source.declaration.nomenclatures else None
+        return cls(schema_tables(conn, source.id), schema_tables(conn, codes) if codes else {}, codes)
+
+    def code_column(self, code_list: str, column: str | None) -> tuple[str, str | None]:
+        """The code column of a code list and its label column (the first text column after it)."""
+        columns = list(self.code_lists[code_list])
+        code = column if column in columns else columns[0]
+        label = next((c for c in columns if c != code and c.upper().endswith(("_LIB", "LIB", "_LABEL", "NAME"))),
+                     None)
+        return code, label or next((c for c in columns if c != code), None)
+
+    def code_keys(self, conn: duckdb.DuckDBPyConnection, refs: set[tuple[str, str]]) -> str:
+        """A temporary table (hdh_ref, hdh_key) holding the distinct codes of each (code list, column),
+        each read once per source: `hdh_ref` is "code list.column"."""
+        if not self.keys:
+            conn.execute("CREATE OR REPLACE TEMP TABLE hdh_code_keys (hdh_ref VARCHAR, hdh_key VARCHAR)")
+        for code_list, column in sorted(refs - self.keys):
+            conn.execute(f"INSERT INTO hdh_code_keys SELECT DISTINCT {literal(f'{code_list}.{column}')}, "
+                         f"CAST({quote(column)} AS VARCHAR) FROM {quote(self.code_schema)}.{quote(code_list)} "
+                         f"WHERE {quote(column)} IS NOT NULL")
+            self.keys.add((code_list, column))
+        return "hdh_code_keys"
+
+    def labels_of(self, conn: duckdb.DuckDBPyConnection, code_list: str, column: str | None) -> dict[str, str]:
+        """Code -> label of a loaded code list (read once per code list)."""
+        if (code_list, column) not in self.labels:
+            code, label = self.code_column(code_list, column)
+            target = f"{quote(self.code_schema)}.{quote(code_list)}"
+            self.labels[(code_list, column)] = {} if label is None else {
+                str(c): str(lbl) for c, lbl in conn.execute(f"SELECT {quote(code)}, {quote(label)} FROM {target}").fetchall()}
+        return self.labels[(code_list, column)]
 
 
 def _match(conn: duckdb.DuckDBPyConnection, target: str, columns: tuple[str, ...], referenced: str,
@@ -72,12 +105,31 @@ def _match(conn: duckdb.DuckDBPyConnection, target: str, columns: tuple[str, ...
         f"LEFT JOIN (SELECT DISTINCT {keys}, true AS found FROM {referenced}) r ON {on}").fetchone()
 
 
-def _relations(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTable, names: set[str]) -> list[dict]:
+def _code_matches(conn: duckdb.DuckDBPyConnection, target: str, checks: list[tuple[str, str]],
+                  keys: str) -> list[tuple[int, int]]:
+    """`_match` for many (column, code list key) pairs of a table at once: one query that unpivots the
+    columns and joins them with the code lists' keys, kept in the temporary table `keys`."""
+    if not checks:
+        return []
+    casts = ", ".join(f"CAST({quote(column)} AS VARCHAR) AS c{i}" for i, (column, _) in enumerate(checks))
+    wanted = ", ".join(f"('c{i}', {literal(ref)})" for i, (_, ref) in enumerate(checks))
+    found = dict.fromkeys(range(len(checks)), (0, 0)) | {
+        int(check[1:]): (checked, matched) for check, checked, matched in conn.execute(
+            f"SELECT u.hdh_check, count(*), count(k.hdh_key) FROM (SELECT {casts} FROM {target}) "
+            f"UNPIVOT (hdh_value FOR hdh_check IN ({', '.join(f'c{i}' for i in range(len(checks)))})) u "
+            f"JOIN (VALUES {wanted}) w(hdh_check, hdh_ref) USING (hdh_check) "
+            f"LEFT JOIN {keys} k ON k.hdh_ref = w.hdh_ref AND k.hdh_key = u.hdh_value "
+            "GROUP BY u.hdh_check").fetchall()}
+    return [found[i] for i in range(len(checks))]
+
+
+def _relations(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTable, names: set[str],
+               loaded: _Loaded) -> list[dict]:
     """Declared foreign keys and field nomenclatures, each checked once."""
     spec = table.spec
     if spec is None:
         return []
-    codes = source.declaration.nomenclature_schema if source.declaration.nomenclatures else None
+    codes = loaded.code_schema
     wanted: dict[tuple, str] = {}
     for fk in spec.foreign_keys:
         wanted[(fk.columns, fk.table, fk.referenced_columns)] = "fk"
@@ -88,14 +140,15 @@ def _relations(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTab
             if not already:
                 wanted[((column.name,), ref.table, (ref.column,) if ref.column else ())] = "field"
     target = f"{quote(source.id)}.{quote(table.name)}"
-    rows = []
+    rows, coded, joined = [], [], []
     for columns, referenced, referenced_columns in wanted:
-        is_table = _exists(conn, source.id, referenced)
-        is_code_list = codes is not None and _exists(conn, codes, referenced)
+        is_table = referenced in loaded.tables
+        is_code_list = referenced in loaded.code_lists
         row = {"source_id": source.id, "table_name": table.name, "columns": ", ".join(columns),
                "referenced_table": referenced, "referenced_columns": ", ".join(referenced_columns),
                "kind": "table" if is_table else "nomenclature", "checked_rows": None, "matched_rows": None,
                "match_pct": None}
+        rows.append(row)
         if not set(columns) <= names:
             row["status"] = "column not in the data"
         elif not (is_table or is_code_list):
@@ -104,25 +157,28 @@ def _relations(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTab
             schema = source.id if is_table else codes
             ref_columns = referenced_columns
             if not is_table and len(columns) == 1:
-                ref_columns = (_code_column(conn, codes, referenced, referenced_columns[0] if referenced_columns
-                                            else None)[0],)
-            checked, matched = _match(conn, target, columns, f"{quote(schema)}.{quote(referenced)}", ref_columns)
-            row |= {"referenced_columns": ", ".join(ref_columns), "checked_rows": checked, "matched_rows": matched,
-                    "match_pct": round(100.0 * matched / checked, 2) if checked else None, "status": "checked"}
-        rows.append(row)
+                ref_columns = (loaded.code_column(referenced, referenced_columns[0] if referenced_columns
+                                                  else None)[0],)
+            row["referenced_columns"] = ", ".join(ref_columns)
+            check = (row, columns, f"{quote(schema)}.{quote(referenced)}", ref_columns)
+            (coded if not is_table and len(columns) == 1 else joined).append(check)
+    counts = []
+    if coded:
+        keys = loaded.code_keys(conn, {(row["referenced_table"], ref_columns[0]) for row, _, _, ref_columns in coded})
+        counts = _code_matches(conn, target, [(columns[0], f"{row['referenced_table']}.{ref_columns[0]}")
+                                              for row, columns, _, ref_columns in coded], keys)
+    counts += [_match(conn, target, columns, ref, ref_columns) for _, columns, ref, ref_columns in joined]
+    for (row, *_), (checked, matched) in zip(coded + joined, counts):
+        row |= {"checked_rows": checked, "matched_rows": matched, "status": "checked",
+                "match_pct": round(100.0 * matched / checked, 2) if checked else None}
     return rows
 
 
-def _labels(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTable, variable: str) -> dict[str, str]:
+def _labels(conn: duckdb.DuckDBPyConnection, table: SourceTable, variable: str, loaded: _Loaded) -> dict[str, str]:
     column = table.spec.column(variable) if table.spec else None
-    codes = source.declaration.nomenclature_schema if source.declaration.nomenclatures else None
-    if column is None or column.nomenclature is None or codes is None or not _exists(conn, codes, column.nomenclature.table):
+    if column is None or column.nomenclature is None or column.nomenclature.table not in loaded.code_lists:
         return {}
-    code, label = _code_column(conn, codes, column.nomenclature.table, column.nomenclature.column)
-    if label is None:
-        return {}
-    target = f"{quote(codes)}.{quote(column.nomenclature.table)}"
-    return {str(c): str(lbl) for c, lbl in conn.execute(f"SELECT {quote(code)}, {quote(label)} FROM {target}").fetchall()}
+    return loaded.labels_of(conn, column.nomenclature.table, column.nomenclature.column)
 
 
 def _variable_row(source: Source, table: SourceTable, p: VariableProfile, role: str | None,
@@ -207,7 +263,8 @@ def _table_row(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTab
     }
 
 
-def _population(conn: duckdb.DuckDBPyConnection, source: Source, k: int, reference_year: int) -> dict:
+def _population(conn: duckdb.DuckDBPyConnection, source: Source, k: int, reference_year: int,
+                loaded: _Loaded) -> dict:
     """Individuals, sex and age, from the first table with person-id, sex and birth or age roles."""
     empty = {"individuals": None, "population_table": None, "men": None, "women": None, "sex_other": None,
              "age_low": None, "age_median": None, "age_high": None}
@@ -215,10 +272,9 @@ def _population(conn: duckdb.DuckDBPyConnection, source: Source, k: int, referen
     for table in source.tables:
         roles = table.roles
         age_role = roles.age or roles.birth_year or roles.birth_date
-        if not (roles.person_id and roles.sex and age_role) or not _exists(conn, source.id, table.name):
+        if not (roles.person_id and roles.sex and age_role):
             continue
-        names = set(table_columns(conn, source.id, table.name))
-        if not {*roles.person_id, roles.sex, age_role} <= names:
+        if not {*roles.person_id, roles.sex, age_role} <= set(loaded.tables.get(table.name, ())):
             continue
         person = "(" + ", ".join(quote(c) for c in roles.person_id) + ")"
         sex = f"CAST({quote(roles.sex)} AS VARCHAR)"
@@ -246,14 +302,16 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
     """Every loaded table of the source: variables, frequencies, histograms, relations, tables, database."""
     started = time.perf_counter()
     result = SourceProfile()
+    loaded = _Loaded.read(conn, source)
     for table in source.tables:
-        if not _exists(conn, source.id, table.name):
+        if table.name not in loaded.tables:
             continue
         persons = set(table.roles.person_id)
-        rows, profiles = profile_table(conn, source.id, table.name, k, no_values=persons)
+        rows, profiles = profile_table(conn, source.id, table.name, k, no_values=persons,
+                                       columns=loaded.tables[table.name])
         names = {p.name for p in profiles}
         roles = table.roles.by_column()
-        relations = _relations(conn, source, table, names)
+        relations = _relations(conn, source, table, names, loaded)
         result.rows["relations"] += relations
         result.rows["tables"].append(_table_row(conn, source, table, rows, profiles, roles, k))
         for p in profiles:
@@ -263,7 +321,7 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
                 continue
             categorical = p.kind in ("text", "boolean") or p.distinct <= TOP_VALUES or variable["nomenclature"]
             if categorical and p.frequencies is not None:
-                labels = _labels(conn, source, table, p.name)
+                labels = _labels(conn, table, p.name, loaded)
                 result.rows["value_frequencies"] += _frequency_rows(source, table, p, labels)
             elif p.bins is not None:
                 result.rows["histograms"] += _histogram_rows(source, table, p)
@@ -279,7 +337,7 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
         "licence": d.licence, "access": d.access or None, "update_frequency": d.update_frequency,
         "table_count": len(tables), "variable_count": len(result.rows["variables"]),
         "total_rows": sum(t["row_count"] for t in tables),
-        **_population(conn, source, k, reference_year),
+        **_population(conn, source, k, reference_year, loaded),
         "first_date": first, "last_date": last,
         "time_depth_years": round((last - first).days / 365.25, 1) if first and last else None,
         "quality_checks_passed_pct": None, "disclosure_k": k,
