@@ -51,8 +51,9 @@ def _terminal() -> io.TextIOBase:
         return io.StringIO()
 
 
-def _materialize_with_progress(defs, instance):  # noqa: ANN001, ANN202 - Dagster objects
-    """Materialise every asset and check, with a progress bar over the steps (polled from the run's events)."""
+def _materialize_with_progress(defs, instance, selection):  # noqa: ANN001, ANN202 - Dagster objects
+    """Materialise the selected assets and their checks, with a progress bar over the steps (polled from the
+    run's events)."""
     import threading
 
     import dagster as dg
@@ -62,30 +63,49 @@ def _materialize_with_progress(defs, instance):  # noqa: ANN001, ANN202 - Dagste
                   dg.DagsterEventType.STEP_SKIPPED}
     earlier = set(instance.get_run_ids())
     outcome: dict = {}
+    job = defs.resolve_implicit_global_asset_job_def()
+    steps = len(job.get_subset(asset_selection=selection.resolve(job.asset_layer.asset_graph)).all_node_defs)
     worker = threading.Thread(target=lambda: outcome.update(result=dg.materialize(
         [*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance, raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})))
-    steps = len(list(defs.assets)) + len(list(defs.asset_checks))
+        selection=selection, run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})))
     worker.start()
-    with _terminal() as terminal, tqdm(total=steps, unit=" steps", desc="materialising", disable=None, file=terminal) as bar:
+    cursor = None
+    with _terminal() as terminal, tqdm(total=steps, unit=" steps", desc="starting", disable=None, file=terminal) as bar:
         while worker.is_alive():
-            worker.join(0.5)
+            worker.join(1.0)
             runs = [r for r in instance.get_run_ids() if r not in earlier]
-            if runs:
-                done = len(instance.get_records_for_run(runs[0], of_type=done_kinds).records)
-                bar.update(done - bar.n)
+            if not runs:
+                continue
+            # only the events since the last poll: the bar names the step that started last
+            records = instance.get_records_for_run(runs[0], cursor=cursor, of_type={
+                dg.DagsterEventType.STEP_START, *done_kinds})
+            cursor = records.cursor
+            for record in records.records:
+                event = record.event_log_entry.dagster_event
+                if event.event_type == dg.DagsterEventType.STEP_START:
+                    bar.set_description(event.step_key)
+                else:
+                    bar.update(1)
     return outcome["result"]
 
 
-def run() -> int:
-    """Materialise every asset of every declared source, then say where the outputs are."""
+def run(source_ids: list[str]) -> int:
+    """Materialise every asset of the sources (all declared ones by default) and the catalogue, then say where
+    the outputs are."""
     import dagster as dg
 
+    from hdh_pipeline.defs.catalogue import GROUP as CATALOGUE_GROUP
     from hdh_pipeline.definitions import build_definitions
 
     defs = build_definitions()
+    known = {key.path[0] for key in defs.resolve_asset_graph().get_all_asset_keys()} - {CATALOGUE_GROUP}
+    if unknown := set(source_ids) - known:
+        print(f"unknown source ids: {', '.join(sorted(unknown))}; see `hdh-pipeline sources`", file=sys.stderr)
+        return 2
+    selection = (dg.AssetSelection.groups(*source_ids, CATALOGUE_GROUP) if source_ids
+                 else dg.AssetSelection.all())
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    result = _materialize_with_progress(defs, instance)
+    result = _materialize_with_progress(defs, instance, selection)
     failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     print("\n" + summary())
     print(f"\nWarehouse: {settings.warehouse_path()}   (rejected lines: table _rejects of each source schema)")
@@ -120,13 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hdh-pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("sources", help="validate the source declarations and list what they yield")
-    commands.add_parser("run", help="ingest, profile, check and catalogue every declared source")
+    run_parser = commands.add_parser("run", help="ingest, profile, check and catalogue the declared sources")
+    run_parser.add_argument("--source", dest="source_ids", action="append", default=[], metavar="ID",
+                            help="only this source (repeat for more; default: every declared source)")
     suites_parser = commands.add_parser("suites", help="(re)generate expectation suites, keeping hand edits")
     suites_parser.add_argument("source_ids", nargs="*", help="sources to regenerate (default: all)")
     args = parser.parse_args(argv)
-    if args.command == "suites":
-        return suites(args.source_ids)
-    return {"sources": list_sources, "run": run}[args.command]()
+    if args.command == "sources":
+        return list_sources()
+    return {"suites": suites, "run": run}[args.command](args.source_ids)
 
 
 if __name__ == "__main__":

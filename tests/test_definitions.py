@@ -99,7 +99,7 @@ def test_a_table_with_every_line_rejected_blocks_its_source(tmp_path: Path, monk
     assert "s/profile" not in materializations(result)  # blocked: the catalogue would be wrong
 
 
-def test_missing_file_fails_only_its_asset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_file_fails_only_its_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = tmp_path / "files"
     data.mkdir()
     (data / "a.csv").write_text("x\n1\n")
@@ -112,7 +112,7 @@ def test_missing_file_fails_only_its_asset(tmp_path: Path, monkeypatch: pytest.M
     defs = build_definitions()
     selection = dg.AssetSelection.groups("s")
     result = dg.materialize(list(defs.assets), resources=defs.resources, selection=selection, raise_on_error=False)
-    assert "s/a" in materializations(result)
+    assert "s/a" in materializations(result) and "s/b" not in materializations(result)
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert failure.step_key == "s__b"
-    assert "b.csv not found" in failure.event_specific_data.error.cause.message
+    assert failure.step_key == "s_tables"  # every table of a source is loaded by one step
+    assert "b.csv not found" in failure.event_specific_data.error.message

@@ -81,6 +81,21 @@ def test_thresholds_decide_the_status(checked) -> None:
     assert results[("IR_BEN_R", "not_null:BEN_SEX_COD")]["status"] == "passed"  # completeness: 5 % by default
 
 
+def test_checks_counted_together_agree_with_great_expectations_one_by_one(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The simple expectations of a table run in one query (table_checks.py); the same suites run as plain
+    Great Expectations expectations give the same evaluated and failing rows, and the same verdicts."""
+    monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
+    _, source = ingest(tmp_path, beneficiaries=400, defect_rate=0.03)
+    def counts(together: bool) -> dict:
+        return {(r["table_name"], r["check_id"]): (r["evaluated_rows"], r["failing_rows"], r["status"])
+                for r in validate_source(tmp_path / "w.duckdb", source, together=together)}
+    together, alone = counts(True), counts(False)
+    assert together == alone
+    assert sum(failing > 0 for _, failing, _ in together.values()) >= 10  # defects were there to be found
+    assert {status for *_, status in together.values()} == {"passed", "failed"}
+
+
 @pytest.mark.parametrize(
     ("evaluated", "failing", "threshold", "status"),
     [(100, 0, 0.0, "passed"), (100, 1, 0.0, "failed"), (100, 1, 1.0, "passed"), (1000, 11, 1.0, "failed"),

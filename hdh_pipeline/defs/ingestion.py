@@ -1,7 +1,9 @@
-"""Asset factory: one asset per source table, plus one for the source's code lists.
+"""Asset factory: one asset per source table, all loaded by one step, plus one for the source's code lists.
 
 Keys are `[source id, table]`, the group is the source id; nothing here opens DuckDB
-until an asset runs.
+until an asset runs. The tables of a source are one multi-asset (any subset can be
+materialised): one step per table would pay Dagster's step overhead hundreds of times for
+a wide source, and the single DuckDB writer loads one table at a time anyway.
 """
 
 import dagster as dg
@@ -79,12 +81,11 @@ def _description(source: Source, table: SourceTable) -> str:
     parts.append(f"Source: {source.declaration.title}.")
     return "\n\n".join(p for p in parts if p)
 
-def _materialize(context: dg.AssetExecutionContext, warehouse: Warehouse, declaration: SourceDeclaration,
-                 table: SourceTable) -> dg.MaterializeResult:
-    with warehouse.write() as conn:
-        loaded = load_table(conn, declaration, table, warehouse.staging(declaration.id))
-        masked = set(table.roles.person_id)
-        preview = _preview(conn, loaded.schema, loaded.table, masked)
+def _materialize(context: dg.AssetExecutionContext, conn: duckdb.DuckDBPyConnection, warehouse: Warehouse,
+                 declaration: SourceDeclaration, table: SourceTable) -> dg.MaterializeResult:
+    key = dg.AssetKey([declaration.id, table.name])
+    loaded = load_table(conn, declaration, table, warehouse.staging(declaration.id))
+    preview = _preview(conn, loaded.schema, loaded.table, set(table.roles.person_id))
     for warning in loaded.warnings:
         context.log.warning(warning)
     if loaded.rejected_rows:
@@ -105,38 +106,50 @@ def _materialize(context: dg.AssetExecutionContext, warehouse: Warehouse, declar
         metadata["warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in loaded.warnings))
     every_line_rejected = loaded.row_count == 0 and loaded.rejected_rows > 0
     loaded_check = dg.AssetCheckResult(
-        check_name="loaded", passed=not every_line_rejected,
+        asset_key=key, check_name="loaded", passed=not every_line_rejected,
         description=f"every line of {table.name} was rejected: check the dictionary's types and the reading "
                     f"options against {declaration.id}._rejects" if every_line_rejected else None,
         metadata={"rows": loaded.row_count, "rejected_rows": loaded.rejected_rows})
-    return dg.MaterializeResult(metadata=metadata, check_results=[loaded_check])
+    return dg.MaterializeResult(asset_key=key, metadata=metadata, check_results=[loaded_check])
 
-def build_table_asset(source: Source, table: SourceTable) -> dg.AssetsDefinition:
-    kinds = {"duckdb", source.declaration.format}
-    definition_metadata = {"source_declaration": dg.MetadataValue.path(str(source.file))}
-    if schema := column_schema(table):
-        definition_metadata["dagster/column_schema"] = schema
-    if table.spec:
-        definition_metadata["dictionary"] = dg.MetadataValue.path(str(table.spec.file))
-
-    @dg.asset(
-        key=[source.id, table.name],
-        group_name=source.id,
-        owners=source.declaration.owners,
-        kinds=kinds,
-        tags={"hdh/layer": "ingestion"},
-        description=_description(source, table),
-        metadata=definition_metadata,
-        pool=WRITER_POOL,
-        check_specs=[dg.AssetCheckSpec(
-            "loaded", asset=[source.id, table.name], blocking=True,
+def build_tables_asset(source: Source) -> dg.AssetsDefinition:
+    """Every table of the source; a table whose files cannot be read fails the step once the others are
+    loaded, naming the files."""
+    specs, checks, tables = [], [], {}
+    for table in source.tables:
+        key = dg.AssetKey([source.id, table.name])
+        metadata = {"source_declaration": dg.MetadataValue.path(str(source.file))}
+        if schema := column_schema(table):
+            metadata["dagster/column_schema"] = schema
+        if table.spec:
+            metadata["dictionary"] = dg.MetadataValue.path(str(table.spec.file))
+        specs.append(dg.AssetSpec(key, group_name=source.id, owners=source.declaration.owners,
+                                  kinds={"duckdb", source.declaration.format}, tags={"hdh/layer": "ingestion"},
+                                  description=_description(source, table), metadata=metadata, skippable=True))
+        checks.append(dg.AssetCheckSpec(
+            "loaded", asset=key, blocking=True,
             description="Fails, and stops what depends on the table, when every line of its files was rejected: "
-                        "the catalogue would describe an empty table")],
-    )
-    def _table(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-        return _materialize(context, warehouse, source.declaration, table)
+                        "the catalogue would describe an empty table"))
+        tables[key] = table
 
-    return _table
+    @dg.multi_asset(specs=specs, check_specs=checks, name=f"{source.id}_tables", can_subset=True, pool=WRITER_POOL)
+    def _tables(context: dg.AssetExecutionContext, warehouse: Warehouse):
+        failures = []
+        with warehouse.write() as conn:  # one connection: opening the file costs more than loading a small table
+            for key, table in tables.items():
+                if key not in context.selected_asset_keys:
+                    continue
+                try:
+                    yield _materialize(context, conn, warehouse, source.declaration, table)
+                except IngestionError as error:
+                    context.log.error(str(error))
+                    failures.append(str(error))
+        if failures:
+            raise dg.Failure(description=f"{len(failures)} tables failed to load: {'; '.join(failures)}",
+                             metadata={"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))})
+
+    return _tables
+
 
 def build_nomenclatures_asset(source: Source) -> dg.AssetsDefinition:
     """The source's code lists, each loaded as a table of schema `<source>_nomenclatures`."""
@@ -180,7 +193,7 @@ def build_nomenclatures_asset(source: Source) -> dg.AssetsDefinition:
     return _nomenclatures
 
 def build_source_definitions(source: Source) -> dg.Definitions:
-    assets = [build_table_asset(source, table) for table in source.tables]
+    assets = [build_tables_asset(source)]
     if source.nomenclatures:
         assets.append(build_nomenclatures_asset(source))
     loaded = [key for a in assets for key in a.keys]

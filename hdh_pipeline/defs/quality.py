@@ -64,9 +64,12 @@ def build_quality_checks(source: Source, tables: dict[str, dg.AssetKey]) -> dg.A
     @dg.multi_asset_check(specs=specs, name=f"{source.id}_quality_suites", pool=WRITER_POOL)
     def _checks(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
         with warehouse.read() as conn:
-            results = load_profiles(conn, [source.id])["quality_results"]
+            results = load_profiles(conn, [source.id], ("quality_results",))["quality_results"]
+        by_table: dict[str, list[dict]] = {}
+        for r in results:
+            by_table.setdefault(r["table_name"], []).append(r)
         for name, key in tables.items():
-            mine = [r for r in results if r["table_name"] == name]
+            mine = by_table.get(name, [])
             failed = [r for r in mine if r["status"] in FAILED]
             severe = any(r["severity"] == "error" for r in failed)
             yield dg.AssetCheckResult(

@@ -44,12 +44,13 @@ def _add_new_columns(conn: duckdb.DuckDBPyConnection, table: str, names: list[st
             conn.execute(f"ALTER TABLE {SCHEMA}.{quote(table)} ADD COLUMN {quote(name)} {types[name]}")
 
 
-def load_profiles(conn: duckdb.DuckDBPyConnection, source_ids: list[str]) -> dict[str, list[dict]]:
+def load_profiles(conn: duckdb.DuckDBPyConnection, source_ids: list[str],
+                  tables: tuple[str, ...] = tuple(PROFILED)) -> dict[str, list[dict]]:
     """The exact rows of the given sources, per catalogue table (empty before any profile)."""
-    rows: dict[str, list[dict]] = {name: [] for name in PROFILED}
+    rows: dict[str, list[dict]] = {name: [] for name in tables}
     known = {r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ?",
                                         [SCHEMA]).fetchall()}
-    for name in PROFILED:
+    for name in tables:
         if name not in known:
             continue
         cursor = conn.execute(f"SELECT * FROM {SCHEMA}.{quote(name)} WHERE list_contains(?, source_id)",

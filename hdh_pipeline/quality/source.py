@@ -70,13 +70,13 @@ def _suite(path: Path, generated: list[dict]) -> tuple[list[dict], str | None]:
         return [], f"suite file {path} cannot be read: {error}"
 
 
-def validate_source(warehouse: Path, source: Source, docs: Path | None = None) -> list[dict]:
+def validate_source(warehouse: Path, source: Source, docs: Path | None = None, together: bool = True) -> list[dict]:
     """Quality result rows for every loaded table of the source, and GX Data Docs in `docs` if given.
     The caller holds the warehouse lock; GX opens the file through its own engine, so our planning
-    connection is closed first."""
+    connection is closed first. `together=False` runs every expectation on its own (slow; for checks)."""
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         planned = plan(conn, source)
-    validator = Validator(warehouse, source.id, docs)
+    validator = Validator(warehouse, source.id, docs, together)
     out = []
     try:
         for table, (columns, rows, generated) in planned.items():
@@ -86,7 +86,8 @@ def validate_source(warehouse: Path, source: Source, docs: Path | None = None) -
                 out.append(base | {"check_id": "suite", "expectation": None, "variable": None, "category": "conformance",
                                    "threshold_pct": 0.0, "severity": "error", "status": "error", "reason": problem})
                 continue
-            out += [base | row for row in validator.validate(table, expectations, set(columns), rows)]
+            out += [(base, row) for row in validator.add(table, expectations, set(columns), rows)]
+        validator.run()
     finally:
         validator.close()
-    return out
+    return [item if isinstance(item, dict) else item[0] | item[1] for item in out]

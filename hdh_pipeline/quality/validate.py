@@ -17,8 +17,10 @@ import great_expectations as gx
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
 from hdh_pipeline.quality.dialect import URL_SCHEME, close_all, register
+from hdh_pipeline.quality.table_checks import ExpectTableChecks, compile_check
 
 COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
+TOGETHER = "hdh:table_checks"  # meta.check of the expectation that runs a table's simple checks in one query
 
 
 def _missing_columns(kwargs: dict, columns: set[str]) -> list[str]:
@@ -71,12 +73,16 @@ def make_offline(folder: Path) -> None:
 
 
 class Validator:
-    """Validates tables of one DuckDB file through one GX data source (read-only), and writes Data Docs."""
+    """Validates tables of one DuckDB file through one GX data source (read-only), and writes Data Docs.
 
-    def __init__(self, warehouse: Path, schema: str, docs: Path | None = None):
+    `add` each table's suite, then `run` validates them all through one checkpoint (GX's set-up
+    costs are paid once per source, not per table) and `close` writes the Data Docs."""
+
+    def __init__(self, warehouse: Path, schema: str, docs: Path | None = None, together: bool = True):
+        """`together`: run the simple expectations of a table in one query (see table_checks.py)."""
         register()
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
-        self.schema, self.docs = schema, docs
+        self.schema, self.docs, self.together = schema, docs, together
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = {"globally": False}
         if docs is not None:
@@ -86,6 +92,8 @@ class Validator:
         # GX names the table without its schema in some metric queries: make the source's schema the default
         self.source = self.context.data_sources.add_sql(
             "warehouse", connection_string=f"{URL_SCHEME}:///{warehouse}?access_mode=read_only&search_path={schema}")
+        self.pending: dict[str, tuple[int, list[tuple[dict, dict | None]]]] = {}  # suite name -> rows, runnable
+        self.definitions: list[gx.ValidationDefinition] = []
 
     def close(self) -> None:
         """Build the Data Docs (if asked) and close every connection."""
@@ -98,10 +106,10 @@ class Validator:
             self.source.get_engine().dispose()
             close_all()
 
-    def validate(self, table: str, expectations: list[dict], columns: set[str], rows: int) -> list[dict]:
-        """One result row per expectation of the suite."""
+    def add(self, table: str, expectations: list[dict], columns: set[str], rows: int) -> list[dict]:
+        """One result row per expectation of the suite, filled in by `run` where GX has to run it."""
         run_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        out, runnable = [], []
+        out, plain, together = [], [], []
         for position, raw in enumerate(expectations):
             meta = dict(raw.get("meta") or {})
             meta.setdefault("check", f"custom:{position}")
@@ -122,24 +130,45 @@ class Validator:
             if rows == 0:
                 row["status"], row["evaluated_rows"], row["failing_rows"] = "not applicable", 0, 0
                 continue
-            runnable.append((row, expectation))
-        if runnable:
+            check = compile_check(raw["type"], raw.get("kwargs", {})) if self.together else None
+            if check is None:
+                plain.append((row, expectation))
+            else:
+                together.append((row, check | {"check": row["check_id"], "threshold_pct": row["threshold_pct"]}))
+        if plain or together:
+            suite = [e for _, e in plain]
+            if together:
+                suite.append(ExpectTableChecks(checks=[c for _, c in together], meta={"check": TOGETHER}))
             name = f"{self.schema}.{table}"
             batches = self.source.add_table_asset(table, table_name=table).add_batch_definition_whole_table("all")
-            suite = self.context.suites.add(gx.ExpectationSuite(name=name, expectations=[e for _, e in runnable]))
-            definition = self.context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batches,
-                                                                                         suite=suite))
-            checkpoint = self.context.checkpoints.add(gx.Checkpoint(name=name, validation_definitions=[definition],
-                                                                    result_format="SUMMARY"))
-            [validation] = checkpoint.run().run_results.values()
+            self.definitions.append(self.context.validation_definitions.add(gx.ValidationDefinition(
+                name=name, data=batches, suite=self.context.suites.add(gx.ExpectationSuite(name=name,
+                                                                                           expectations=suite)))))
+            self.pending[name] = (rows, [(row, None) for row, _ in plain] + together)
+        return out
+
+    def run(self) -> None:
+        """Validate every added table through one checkpoint and fill in their rows."""
+        if not self.definitions:
+            return
+        checkpoint = self.context.checkpoints.add(gx.Checkpoint(
+            name=self.schema, validation_definitions=self.definitions, result_format="SUMMARY"))
+        for validation in checkpoint.run().run_results.values():
+            rows, runnable = self.pending[validation.suite_name]
             results = {r.expectation_config.meta["check"]: r for r in validation.results}
-            for row, _ in runnable:
-                result = results[row["check_id"]]
-                evaluated, failing = _counts(row["expectation"], result.result or {}, rows)
+            counted = {}
+            if TOGETHER in results:
+                details = (results[TOGETHER].result or {}).get("details") or {}
+                counted = {d["check"]: (d["evaluated_rows"], d["failing_rows"]) for d in details.get("checks", [])}
+            for row, check in runnable:
+                if check is None:
+                    result = results[row["check_id"]]
+                    evaluated, failing = _counts(row["expectation"], result.result or {}, rows)
+                else:
+                    result = results[TOGETHER]
+                    evaluated, failing = counted.get(row["check_id"], (None, None))
                 row["evaluated_rows"], row["failing_rows"] = evaluated, failing
                 row["status"], row["failing_pct"] = status_of(evaluated, failing, row["threshold_pct"])
                 if row["status"] == "error":
                     message = _exception(result.exception_info) or "Great Expectations returned no result"
                     row["reason"] = message.strip().split("\n")[0][:500]
-            self.source.delete_asset(table)
-        return out

@@ -1,0 +1,159 @@
+"""Wide sources: fixed costs per table, variable and check, against DuckDB's SUMMARIZE in one run.
+
+    python benchmarks/wide.py                         # the synthetic SNDS (if ../shared is here) and a
+                                                      # generated source of 200 tables x 25 columns
+    python benchmarks/wide.py --tables 400 --columns 30 --rows 50
+
+Each source is ingested once; then each of these runs in its own process on the same
+warehouse, so its time and peak RSS are its own:
+  summarize   DuckDB `SUMMARIZE` of every table (the reference)
+  ingest      every table and code list loaded (load_source_tables)
+  profile     the whole source profile (profile_source)
+  quality     every table's Great Expectations suite (validate_source, Data Docs included)
+  cli         `hdh-pipeline run --source ID` end to end in a fresh data folder (Dagster, in process)
+The demo's CLI run is measured too, for peak memory against width.
+Targets (issue 12): cli <= 60 s and <= 12x summarize, profile <= 2x, quality <= 4x.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SNDS = REPO / "assets" / "examples" / "synthetic-snds.yaml"
+KINDS = [("integer", "CAST(i * {j} % 97 AS VARCHAR)"), ("number", "CAST(round(i * 1.37 + {j}, 2) AS VARCHAR)"),
+         ("date", "strftime(DATE '2020-01-01' + CAST((i * {j}) % 1400 AS INTEGER), '%Y-%m-%d')"),
+         ("string", "'C' || CAST((i + {j}) % 13 AS VARCHAR)")]
+
+
+def generate_wide(folder: Path, tables: int, columns: int, rows: int) -> Path:
+    """`tables` CSV files of `rows` rows and `columns` typed columns, with Table Schemas and a declaration."""
+    import duckdb
+
+    (folder / "data").mkdir(parents=True)
+    (folder / "schemas").mkdir()
+    with duckdb.connect() as conn:
+        for t in range(tables):
+            fields, select = [{"name": "ID", "type": "integer"}], ["CAST(i AS VARCHAR) AS ID"]
+            for j in range(1, columns):
+                kind, sql = KINDS[(t + j) % len(KINDS)]
+                fields.append({"name": f"V{j:03d}", "type": kind, "description": f"variable {j}"})
+                select.append(f"CASE WHEN (i + {j}) % 17 = 0 THEN NULL ELSE {sql.format(j=j)} END AS V{j:03d}")
+            name = f"T{t:03d}"
+            conn.execute(f"COPY (SELECT {', '.join(select)} FROM range({rows}) r(i)) "
+                         f"TO '{folder / 'data' / name}.csv' (HEADER)")
+            (folder / "schemas" / f"{name}.json").write_text(json.dumps(
+                {"name": name, "fields": fields, "primaryKey": ["ID"]}))
+    declaration = folder / "source.yaml"
+    declaration.write_text(yaml.safe_dump({
+        "id": "wide", "title": "Wide source", "producer": {"name": "benchmark"}, "licence": "CC0",
+        "location": "data", "dictionary": {"path": "schemas"}, "reference_date": "2024-12-31"}))
+    return declaration
+
+
+def ingest(declaration: str, warehouse: str) -> tuple[float, float]:
+    from hdh_pipeline.ingest.load import load_source_tables
+    from hdh_pipeline.ingest.warehouse import write_connection
+    from hdh_pipeline.sources.loader import load_source
+
+    source = load_source(Path(declaration))
+    started = time.perf_counter()
+    with write_connection(Path(warehouse)) as conn:
+        load_source_tables(conn, source, Path(warehouse).parent / "staging")
+    return time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(what: str, declaration: str, warehouse: str) -> tuple[float, float]:
+    import duckdb
+
+    from hdh_pipeline.profile.source import profile_source
+    from hdh_pipeline.quality.source import validate_source
+    from hdh_pipeline.sources.loader import load_source
+
+    source = load_source(Path(declaration))
+    started = time.perf_counter()
+    if what == "quality":
+        os.environ["HDH_EXPECTATIONS_DIR"] = str(Path(warehouse).parent / "expectations")
+        validate_source(Path(warehouse), source, Path(warehouse).parent / "docs")
+    else:
+        with duckdb.connect(warehouse, read_only=True) as conn:
+            if what == "summarize":
+                for table in source.tables:
+                    conn.execute(f'SUMMARIZE "{source.id}"."{table.name}"').fetchall()
+            else:
+                profile_source(conn, source, source.declaration.disclosure_k)
+    return time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cli(declaration: Path | None, source_id: str, folder: Path) -> tuple[float, float]:
+    """`hdh-pipeline run --source ID` in a fresh data folder and Dagster home; (seconds, peak RSS MB)."""
+    env = os.environ | {"HDH_DATA_DIR": str(folder / "data"), "DAGSTER_HOME": str(folder / "home"),
+                        "HDH_EXPECTATIONS_DIR": str(folder / "expectations"),
+                        "HDH_SOURCES": str(declaration) if declaration else ""}
+    (folder / "home").mkdir(parents=True)
+    (folder / "home" / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "hdh_pipeline.cli", "run", "--source", source_id], env=env,
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        print(f"cli run of {source_id} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+    return seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def shape(declaration: Path) -> tuple[str, int, int]:
+    from hdh_pipeline.sources.loader import load_source
+
+    source = load_source(declaration)
+    variables = sum(len(t.spec.columns) for t in source.tables if t.spec)
+    return source.id, len(source.tables), variables
+
+
+def run(declaration: Path, folder: Path) -> None:
+    source_id, tables, variables = shape(declaration)
+    warehouse = str(folder / "warehouse.duckdb")
+    results = {}
+    with ProcessPoolExecutor(1) as alone:
+        results["ingest"] = alone.submit(ingest, str(declaration), warehouse).result()
+    for what in ("summarize", "profile", "quality"):
+        with ProcessPoolExecutor(1) as alone:  # a new process each: its own peak RSS
+            results[what] = alone.submit(measure, what, str(declaration), warehouse).result()
+    with ProcessPoolExecutor(1) as alone:
+        results["cli"] = alone.submit(cli, declaration, source_id, folder / "cli").result()
+    reference = results["summarize"][0]
+    for what, (seconds, rss) in results.items():
+        print(f"{source_id:<16}{tables:>7}{variables:>10}  {what:<10}{seconds:>9.2f}{rss:>13,.0f}"
+              f"{seconds / reference:>13.2f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tables", type=int, default=200)
+    parser.add_argument("--columns", type=int, default=25)
+    parser.add_argument("--rows", type=int, default=20)
+    parser.add_argument("--no-snds", action="store_true", help="skip the synthetic SNDS even if it is here")
+    args = parser.parse_args()
+    print(f"{'source':<16}{'tables':>7}{'variables':>10}  {'run':<10}{'seconds':>9}{'peak RSS MB':>13}"
+          f"{'x summarize':>13}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        with ProcessPoolExecutor(1) as alone:
+            seconds, rss = alone.submit(cli, None, "demo", Path(tmp) / "demo").result()
+        print(f"{'demo':<16}{4:>7}{33:>10}  {'cli':<10}{seconds:>9.2f}{rss:>13,.0f}{'':>13}", flush=True)
+        shared = REPO.parent / "shared" / "data" / "synthetic-snds"
+        if shared.exists() and not args.no_snds:
+            run(SNDS, Path(tmp) / "snds")
+        run(generate_wide(Path(tmp) / "wide", args.tables, args.columns, args.rows), Path(tmp) / "wide")
+
+
+if __name__ == "__main__":
+    main()
