@@ -54,8 +54,7 @@ def prepare(folder: Path, claims: float) -> Path:
 def measure(what: str, folder: str, memory_limit: str | None) -> tuple[float, float]:
     import os
 
-    import duckdb
-
+    from hdh_pipeline.ingest.warehouse import connect
     from hdh_pipeline.profile.source import profile_source
     from hdh_pipeline.profile.statistics import profile_table
     from hdh_pipeline.sources.loader import load_source
@@ -66,11 +65,9 @@ def measure(what: str, folder: str, memory_limit: str | None) -> tuple[float, fl
 
         os.environ["HDH_EXPECTATIONS_DIR"] = str(Path(folder) / "expectations")
         started = time.perf_counter()
-        validate_source(Path(folder) / "warehouse.duckdb", source)
+        validate_source(Path(folder) / "warehouse.duckdb", source, memory_limit=memory_limit)
         return time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    with duckdb.connect(str(Path(folder) / "warehouse.duckdb"), read_only=True) as conn:
-        if memory_limit:
-            conn.execute(f"SET memory_limit = '{memory_limit}'")
+    with connect(Path(folder) / "warehouse.duckdb", read_only=True, memory_limit=memory_limit) as conn:
         started = time.perf_counter()
         for table in source.tables:
             if what == "summarize":
@@ -87,7 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--claims", type=float, nargs="+", default=[1e6, 10e6])
     parser.add_argument("--ydata-python", help="a Python with ydata-profiling installed")
-    parser.add_argument("--memory-limit", help="DuckDB memory_limit for every run, e.g. 300MB")
+    parser.add_argument("--memory-limit", help="DuckDB memory_limit for every run, e.g. 1GB")
     args = parser.parse_args()
     print(f"{'claim rows':>12}{'all rows':>12}  {'run':<12}{'seconds':>9}{'peak RSS MB':>13}{'x summarize':>13}")
     for claims in args.claims:

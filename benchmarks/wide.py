@@ -11,6 +11,8 @@ warehouse, so its time and peak RSS are its own:
   profile     the whole source profile (profile_source)
   quality     every table's Great Expectations suite (validate_source, Data Docs included)
   cli         `hdh-pipeline run --source ID` end to end in a fresh data folder (Dagster, in process)
+  ui          the same selection launched as the UI does (GraphQL `launchRun` to `dagster dev`: webserver,
+              daemon, run queue), from the request to the run's end; then `ui / cli`
 The demo's CLI run is measured too, for peak memory against width.
 Targets (issue 12): cli <= 60 s and <= 12x summarize, profile <= 2x, quality <= 4x.
 """
@@ -111,6 +113,63 @@ def cli(declaration: Path | None, source_id: str, folder: Path) -> tuple[float, 
     return seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+GRAPHQL = "http://127.0.0.1:{port}/graphql"
+LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
+  __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
+STATUS = """query($id: ID!) { runOrError(runId: $id) { ... on Run { status startTime endTime } } }"""
+
+
+def _graphql(port: int, query: str, variables: dict) -> dict:
+    import urllib.request
+
+    request = urllib.request.Request(GRAPHQL.format(port=port), json.dumps(
+        {"query": query, "variables": variables}).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["data"]
+
+
+def ui(declaration: Path | None, source_id: str, folder: Path, port: int = 3917) -> tuple[float, float]:
+    """Launch the source's assets, checks and the catalogue from `dagster dev` as the UI's "Materialize" does;
+    (seconds from the request to the run's end, the run's own duration)."""
+    import signal
+
+    from hdh_pipeline.definitions import build_definitions
+
+    env = os.environ | {"HDH_DATA_DIR": str(folder / "data"), "DAGSTER_HOME": str(folder / "home"),
+                        "HDH_EXPECTATIONS_DIR": str(folder / "expectations"),
+                        "HDH_SOURCES": str(declaration) if declaration else ""}
+    (folder / "home").mkdir(parents=True)
+    (folder / "home" / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
+    os.environ.update({k: env[k] for k in ("HDH_SOURCES",)})
+    keys = [k for k in build_definitions().resolve_asset_graph().get_all_asset_keys()
+            if k.path[0] in (source_id, "catalogue")]
+    server = subprocess.Popen([str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(REPO / "workspace.yaml"),
+                               "-p", str(port), "-h", "127.0.0.1"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        for _ in range(240):  # the code location loads in the background
+            try:
+                launched = _graphql(port, LAUNCH, {"p": {"selector": {
+                    "repositoryLocationName": "hdh_pipeline.definitions", "repositoryName": "__repository__",
+                    "jobName": "__ASSET_JOB", "assetSelection": [{"path": k.path} for k in keys]}}})["launchRun"]
+                if launched["__typename"] == "LaunchRunSuccess":
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise RuntimeError(f"dagster dev did not accept the run: {launched}")
+        started = time.perf_counter()
+        while True:
+            run = _graphql(port, STATUS, {"id": launched["run"]["runId"]})["runOrError"]
+            if run["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
+                return time.perf_counter() - started, run["endTime"] - run["startTime"]
+            time.sleep(0.5)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(60)
+
+
 def shape(declaration: Path) -> tuple[str, int, int]:
     from hdh_pipeline.sources.loader import load_source
 
@@ -119,7 +178,7 @@ def shape(declaration: Path) -> tuple[str, int, int]:
     return source.id, len(source.tables), variables
 
 
-def run(declaration: Path, folder: Path) -> None:
+def run(declaration: Path, folder: Path, with_ui: bool) -> None:
     source_id, tables, variables = shape(declaration)
     warehouse = str(folder / "warehouse.duckdb")
     results = {}
@@ -134,6 +193,11 @@ def run(declaration: Path, folder: Path) -> None:
     for what, (seconds, rss) in results.items():
         print(f"{source_id:<16}{tables:>7}{variables:>10}  {what:<10}{seconds:>9.2f}{rss:>13,.0f}"
               f"{seconds / reference:>13.2f}", flush=True)
+    if with_ui:
+        with ProcessPoolExecutor(1) as alone:
+            seconds, in_run = alone.submit(ui, declaration, source_id, folder / "ui").result()
+        print(f"{source_id:<16}{tables:>7}{variables:>10}  {'ui':<10}{seconds:>9.2f}{'':>13}{seconds / reference:>13.2f}"
+              f"   (run {in_run:.1f} s; ui / cli = {seconds / results['cli'][0]:.2f})", flush=True)
 
 
 def main() -> None:
@@ -142,6 +206,7 @@ def main() -> None:
     parser.add_argument("--columns", type=int, default=25)
     parser.add_argument("--rows", type=int, default=20)
     parser.add_argument("--no-snds", action="store_true", help="skip the synthetic SNDS even if it is here")
+    parser.add_argument("--no-ui", action="store_true", help="skip the runs launched through `dagster dev`")
     args = parser.parse_args()
     print(f"{'source':<16}{'tables':>7}{'variables':>10}  {'run':<10}{'seconds':>9}{'peak RSS MB':>13}"
           f"{'x summarize':>13}", flush=True)
@@ -151,8 +216,8 @@ def main() -> None:
         print(f"{'demo':<16}{4:>7}{33:>10}  {'cli':<10}{seconds:>9.2f}{rss:>13,.0f}{'':>13}", flush=True)
         shared = REPO.parent / "shared" / "data" / "synthetic-snds"
         if shared.exists() and not args.no_snds:
-            run(SNDS, Path(tmp) / "snds")
-        run(generate_wide(Path(tmp) / "wide", args.tables, args.columns, args.rows), Path(tmp) / "wide")
+            run(SNDS, Path(tmp) / "snds", not args.no_ui)
+        run(generate_wide(Path(tmp) / "wide", args.tables, args.columns, args.rows), Path(tmp) / "wide", False)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ def build_definitions() -> dg.Definitions:
         dg.Definitions(assets=[build_catalogue_assets(sources)]),
         # One process per run: every writing step waits for the single DuckDB writer anyway, and a process per
         # step pays Dagster's and Great Expectations' import (about 6 s) each time.
-        dg.Definitions(resources={"warehouse": Warehouse(data_dir=str(settings.data_dir()))},
+        dg.Definitions(resources={"warehouse": Warehouse(data_dir=str(settings.data_dir()),
+                                                             memory_limit=settings.memory_limit())},
                        executor=dg.in_process_executor),
     )
 

@@ -23,6 +23,11 @@ def warehouse_path() -> Path:
     return data_dir() / "warehouse.duckdb"
 
 
+def memory_limit() -> str | None:
+    """`HDH_DUCKDB_MEMORY_LIMIT` (e.g. 1GB): the most memory DuckDB may take before spilling to disk."""
+    return os.environ.get("HDH_DUCKDB_MEMORY_LIMIT") or None
+
+
 def declaration_files() -> list[Path]:
     """The built-in declarations, then those named by `HDH_SOURCES` (paths or globs, `:`-separated)."""
     files = sorted(BUILTIN_SOURCES.glob("*.yaml"))

@@ -31,7 +31,9 @@ def test_sources_reports_a_broken_declaration(env: Path, monkeypatch: pytest.Mon
 
 
 def test_run_then_suites(env: Path, capsys: pytest.CaptureFixture) -> None:
-    assert cli.main(["run"]) == 0
+    assert cli.main(["run", "--source", "nope"]) == 2
+    assert "unknown source ids: nope" in capsys.readouterr().err
+    assert cli.main(["run", "--source", "demo"]) == 0
     out = capsys.readouterr().out
     assert "demo                               4        72,139            140" in out
     assert (env / "out" / "catalogue" / "current" / "catalogue.duckdb").exists()

@@ -13,6 +13,7 @@ from hdh_pipeline.generator.generate import Settings, generate
 from hdh_pipeline.ingest.load import load_source_tables
 from hdh_pipeline.quality.source import validate_source, write_suites
 from hdh_pipeline.quality.suites import merge, write_suite
+from hdh_pipeline.quality.table_checks import compile_check, counting_query
 from hdh_pipeline.quality.validate import status_of
 from hdh_pipeline.sources.loader import load_source
 
@@ -166,3 +167,11 @@ def test_data_docs_are_built_offline(tmp_path: Path, monkeypatch: pytest.MonkeyP
     fetching = re.compile(r'<(script|link|img)\b[^>]*(src|href)="https?://', re.I)
     assert not [p for p in pages if fetching.search(p.read_text())]
     assert "ER_PRS_F" in (tmp_path / "docs" / "index.html").read_text()
+
+
+def test_checks_counted_together_keep_braces_in_names() -> None:
+    checks = [compile_check("expect_column_values_to_be_between", {"column": "a{1}", "min_value": 0}),
+              compile_check("expect_column_values_to_not_be_null", {"column": "a{1}"})]
+    with duckdb.connect() as conn:
+        conn.execute('CREATE TABLE t AS SELECT * FROM (VALUES (1), (-1), (NULL)) v("a{1}")')
+        assert conn.execute(counting_query(checks).format(batch="t")).fetchone() == (2, 1, 3, 1)

@@ -31,7 +31,7 @@ def build_quality_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
     def _quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         docs = warehouse.quality_docs_dir(source.id)
         with lock(warehouse.path):
-            results = validate_source(warehouse.path, source, docs)
+            results = validate_source(warehouse.path, source, docs, memory_limit=warehouse.memory_limit)
         with warehouse.write() as conn:
             save_rows(conn, source.id, {"quality_results": results})
         failed = [r for r in results if r["status"] in FAILED]

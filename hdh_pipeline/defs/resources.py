@@ -16,6 +16,7 @@ class Warehouse(dg.ConfigurableResource):
     """The DuckDB warehouse under `data_dir` (`HDH_DATA_DIR`), with the staging and catalogue folders beside it."""
 
     data_dir: str
+    memory_limit: str | None = None  # DuckDB's memory_limit, e.g. "1GB" (`HDH_DUCKDB_MEMORY_LIMIT`); spills beyond
 
     @property
     def path(self) -> Path:
@@ -35,10 +36,10 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with write_connection(self.path) as connection:
+        with write_connection(self.path, memory_limit=self.memory_limit) as connection:
             yield connection
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with read_connection(self.path) as connection:
+        with read_connection(self.path, memory_limit=self.memory_limit) as connection:
             yield connection

@@ -49,10 +49,16 @@ def lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> FileLock:
     return FileLock(f"{path}.lock", timeout=timeout)
 
 
+def connect(path: Path, read_only: bool = False, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection; with a `memory_limit` (e.g. "1GB") DuckDB spills to `<file>.tmp/` beyond it."""
+    return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit} if memory_limit else {})
+
+
 @contextmanager
-def write_connection(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
+def write_connection(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS,
+                     memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     with lock(path, timeout):
-        connection = duckdb.connect(str(path))
+        connection = connect(path, memory_limit=memory_limit)
         try:
             yield connection
         finally:
@@ -60,12 +66,13 @@ def write_connection(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Itera
 
 
 @contextmanager
-def read_connection(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
+def read_connection(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS,
+                    memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection, taken under the lock: DuckDB refuses it while another process writes."""
     if not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: materialise the ingestion assets first")
     with lock(path, timeout):
-        connection = duckdb.connect(str(path), read_only=True)
+        connection = connect(path, read_only=True, memory_limit=memory_limit)
         try:
             yield connection
         finally:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from hdh_pipeline.ingest.warehouse import quote, table_columns
+from hdh_pipeline.ingest.warehouse import connect, quote, table_columns
 from hdh_pipeline.quality.suites import generated_expectations, read_rules, write_suite
 from hdh_pipeline.quality.validate import Validator
 from hdh_pipeline.settings import REPO_ROOT
@@ -70,13 +70,14 @@ def _suite(path: Path, generated: list[dict]) -> tuple[list[dict], str | None]:
         return [], f"suite file {path} cannot be read: {error}"
 
 
-def validate_source(warehouse: Path, source: Source, docs: Path | None = None, together: bool = True) -> list[dict]:
+def validate_source(warehouse: Path, source: Source, docs: Path | None = None, together: bool = True,
+                    memory_limit: str | None = None) -> list[dict]:
     """Quality result rows for every loaded table of the source, and GX Data Docs in `docs` if given.
     The caller holds the warehouse lock; GX opens the file through its own engine, so our planning
     connection is closed first. `together=False` runs every expectation on its own (slow; for checks)."""
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with connect(warehouse, read_only=True, memory_limit=memory_limit) as conn:
         planned = plan(conn, source)
-    validator = Validator(warehouse, source.id, docs, together)
+    validator = Validator(warehouse, source.id, docs, together, memory_limit)
     out = []
     try:
         for table, (columns, rows, generated) in planned.items():

@@ -43,67 +43,61 @@ def _value(value: object) -> str | None:
     return literal(value) if isinstance(value, str) else None
 
 
-def _outside(column: str, kwargs: dict) -> str | None:
-    """SQL true where a value lies outside [min_value, max_value]; None when the bounds are not plain."""
-    bounds = {k: kwargs.get(k) for k in ("min_value", "max_value") if kwargs.get(k) is not None}
-    sql = {k: _value(v) for k, v in bounds.items()}
-    if not bounds or None in sql.values():
+def _outside(expression: str, kwargs: dict) -> str | None:
+    """SQL true where the expression lies outside [min_value, max_value]; None when the bounds are not plain."""
+    bounds = {k: _value(kwargs[k]) for k in ("min_value", "max_value") if kwargs.get(k) is not None}
+    if not bounds or None in bounds.values():
         return None
-    parts = ([f"{column} < {sql['min_value']}"] if "min_value" in sql else []) + (
-        [f"{column} > {sql['max_value']}"] if "max_value" in sql else [])
+    parts = ([f"{expression} < {bounds['min_value']}"] if "min_value" in bounds else []) + (
+        [f"{expression} > {bounds['max_value']}"] if "max_value" in bounds else [])
     return " OR ".join(parts)
 
 
 def compile_check(kind: str, kwargs: dict) -> dict | None:
-    """{"evaluated": SQL condition or None (every row), "failing": SQL condition} or {"query": ...},
-    or None when the expectation must run on its own."""
+    """{"evaluated": SQL aggregate, "failing": SQL aggregate} over `{batch}` (braces of our own SQL doubled,
+    a query's `{batch}` kept), or None when the expectation must run on its own."""
     if kind == "unexpected_rows_expectation":
         query = kwargs.get("unexpected_rows_query")
         rest = set(kwargs) - {"unexpected_rows_query", "description", "result_format", "catch_exceptions"}
-        return {"query": query} if isinstance(query, str) and not rest else None
+        if not isinstance(query, str) or rest:
+            return None
+        return {"evaluated": "count(*)", "failing": f"(SELECT count(*) FROM ({query}) AS hdh_unexpected)"}
     if kind == "expect_column_pair_values_a_to_be_greater_than_b":
         if set(kwargs) - {"column_A", "column_B", "or_equal", "ignore_row_if", "mostly", "result_format"} or \
                 kwargs.get("ignore_row_if") != "either_value_is_missing":
             return None
         a, b = quote(kwargs["column_A"]), quote(kwargs["column_B"])
-        return {"evaluated": f"{a} IS NOT NULL AND {b} IS NOT NULL",
-                "failing": f"{a} < {b}" if kwargs.get("or_equal") else f"{a} <= {b}"}
+        both = f"{a} IS NOT NULL AND {b} IS NOT NULL"
+        wrong = f"{a} < {b}" if kwargs.get("or_equal") else f"{a} <= {b}"
+        return _escaped(f"count(*) FILTER (WHERE {both})", f"count(*) FILTER (WHERE {both} AND {wrong})")
     if "column" not in kwargs or not isinstance(kwargs["column"], str):
         return None
     column, rest = quote(kwargs["column"]), set(kwargs) - PLAIN_KWARGS
-    present = f"{column} IS NOT NULL"
     if kind == "expect_column_values_to_not_be_null" and not rest:
-        return {"evaluated": None, "failing": f"{column} IS NULL"}
+        return _escaped("count(*)", f"count(*) - count({column})")
+    outside = None
     if kind == "expect_column_values_to_be_between" and rest <= {"min_value", "max_value"}:
         outside = _outside(column, kwargs)
-        return {"evaluated": present, "failing": outside} if outside else None
-    if kind == "expect_column_value_lengths_to_be_between" and rest <= {"min_value", "max_value"}:
+    elif kind == "expect_column_value_lengths_to_be_between" and rest <= {"min_value", "max_value"}:
         outside = _outside(f"length({column})", kwargs)
-        return {"evaluated": present, "failing": outside} if outside else None
-    if kind == "expect_column_values_to_be_in_set" and rest == {"value_set"}:
+    elif kind == "expect_column_values_to_be_in_set" and rest == {"value_set"}:
         values = [_value(v) for v in kwargs["value_set"] or []]
-        if not values or None in values:
-            return None
-        return {"evaluated": present, "failing": f"{column} NOT IN ({', '.join(values)})"}
-    return None
+        if values and None not in values:
+            outside = f"{column} NOT IN ({', '.join(values)})"
+    # nulls are neither evaluated nor failing, as in Great Expectations
+    return _escaped(f"count({column})", f"count({column}) FILTER (WHERE {outside})") if outside else None
 
 
-def _escape(sql: str) -> str:
-    """Braces of our own SQL, doubled: the query goes through str.format to substitute {batch}."""
-    return sql.replace("{", "{{").replace("}", "}}")
+def _escaped(evaluated: str, failing: str) -> dict:
+    """Braces of our own SQL doubled: the query goes through str.format to substitute {batch}."""
+    return {"evaluated": evaluated.replace("{", "{{").replace("}", "}}"),
+            "failing": failing.replace("{", "{{").replace("}", "}}")}
 
 
 def counting_query(checks: list[dict]) -> str:
     """One SELECT over `{batch}`: for each check, its evaluated rows then its failing rows."""
-    parts = []
-    for check in checks:
-        if "query" in check:
-            parts += ["count(*)", f"(SELECT count(*) FROM ({check['query']}) AS hdh_unexpected)"]
-        else:
-            evaluated = check["evaluated"] or "true"
-            parts += [f"count(*) FILTER (WHERE {_escape(evaluated)})",
-                      f"count(*) FILTER (WHERE ({_escape(evaluated)}) AND ({_escape(check['failing'])}))"]
-    return f"SELECT {', '.join(parts)} FROM {{batch}}"
+    aggregates = ", ".join(f"{check['evaluated']}, {check['failing']}" for check in checks)
+    return f"SELECT {aggregates} FROM {{batch}}"
 
 
 class TableChecks(QueryMetricProvider):

@@ -78,8 +78,10 @@ class Validator:
     `add` each table's suite, then `run` validates them all through one checkpoint (GX's set-up
     costs are paid once per source, not per table) and `close` writes the Data Docs."""
 
-    def __init__(self, warehouse: Path, schema: str, docs: Path | None = None, together: bool = True):
-        """`together`: run the simple expectations of a table in one query (see table_checks.py)."""
+    def __init__(self, warehouse: Path, schema: str, docs: Path | None = None, together: bool = True,
+                 memory_limit: str | None = None):
+        """`together`: run the simple expectations of a table in one query (see table_checks.py);
+        `memory_limit`: DuckDB's, for GX's connections."""
         register()
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
         self.schema, self.docs, self.together = schema, docs, together
@@ -90,8 +92,10 @@ class Validator:
                 "class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
                 "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs)}})
         # GX names the table without its schema in some metric queries: make the source's schema the default
+        limit = f"&memory_limit={memory_limit}" if memory_limit else ""
         self.source = self.context.data_sources.add_sql(
-            "warehouse", connection_string=f"{URL_SCHEME}:///{warehouse}?access_mode=read_only&search_path={schema}")
+            "warehouse", connection_string=f"{URL_SCHEME}:///{warehouse}?access_mode=read_only&search_path={schema}"
+                                           f"{limit}")
         self.pending: dict[str, tuple[int, list[tuple[dict, dict | None]]]] = {}  # suite name -> rows, runnable
         self.definitions: list[gx.ValidationDefinition] = []
 
