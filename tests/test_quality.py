@@ -145,6 +145,8 @@ def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.Mon
         {"type": "expect_the_moon", "kwargs": {}, "meta": {"check": "moon"}},
         {"type": "expect_column_mean_to_be_between", "kwargs": {"column": "BEN_NIR_PSA", "min_value": 0},
          "meta": {"check": "mean_of_text"}},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "BEN_NIR_PSA", "min_value": 0},
+         "meta": {"check": "text_above_zero"}},  # counted with the others, its SQL fails: run alone again
     ]
     people.write_text(json.dumps(suite))
     (people.parent / "KI_CCI_R.json").write_text("{ not json")
@@ -152,8 +154,10 @@ def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.Mon
     assert results[("ER_PRS_F", "ghost")]["reason"] == "column NO_SUCH_COLUMN is not in table ER_PRS_F"
     assert "not a valid expectation" in results[("ER_PRS_F", "moon")]["reason"]
     assert results[("ER_PRS_F", "mean_of_text")]["status"] == "error"
+    assert results[("ER_PRS_F", "text_above_zero")]["status"] == "error"
     assert "cannot be read" in results[("KI_CCI_R", "suite")]["reason"]
-    others = [r for (t, c), r in results.items() if t == "ER_PRS_F" and c not in ("ghost", "moon", "mean_of_text")]
+    others = [r for (t, c), r in results.items()
+              if t == "ER_PRS_F" and c not in ("ghost", "moon", "mean_of_text", "text_above_zero")]
     assert others and all(r["status"] == "passed" for r in others)
     assert any(t == "T_MCOaaB" and r["status"] == "passed" for (t, _), r in results.items())
 

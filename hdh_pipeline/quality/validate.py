@@ -7,6 +7,7 @@ when the failing share is at most the threshold, else `failed`.
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import re
@@ -96,7 +97,8 @@ class Validator:
         self.source = self.context.data_sources.add_sql(
             "warehouse", connection_string=f"{URL_SCHEME}:///{warehouse}?access_mode=read_only&search_path={schema}"
                                            f"{limit}")
-        self.pending: dict[str, tuple[int, list[tuple[dict, dict | None]]]] = {}  # suite name -> rows, runnable
+        # suite name -> its batch definition, the table's rows, and (result row, expectation, compiled check or None)
+        self.pending: dict[str, tuple[object, int, list[tuple[dict, object, dict | None]]]] = {}
         self.definitions: list[gx.ValidationDefinition] = []
 
     def close(self) -> None:
@@ -113,7 +115,7 @@ class Validator:
     def add(self, table: str, expectations: list[dict], columns: set[str], rows: int) -> list[dict]:
         """One result row per expectation of the suite, filled in by `run` where GX has to run it."""
         run_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        out, plain, together = [], [], []
+        out, runnable = [], []
         for position, raw in enumerate(expectations):
             meta = dict(raw.get("meta") or {})
             meta.setdefault("check", f"custom:{position}")
@@ -135,36 +137,45 @@ class Validator:
                 row["status"], row["evaluated_rows"], row["failing_rows"] = "not applicable", 0, 0
                 continue
             check = compile_check(raw["type"], raw.get("kwargs", {})) if self.together else None
-            if check is None:
-                plain.append((row, expectation))
-            else:
-                together.append((row, check | {"check": row["check_id"], "threshold_pct": row["threshold_pct"]}))
-        if plain or together:
-            suite = [e for _, e in plain]
-            if together:
-                suite.append(ExpectTableChecks(checks=[c for _, c in together], meta={"check": TOGETHER}))
-            name = f"{self.schema}.{table}"
+            runnable.append((row, expectation, check and check | {"check": row["check_id"],
+                                                                  "threshold_pct": row["threshold_pct"]}))
+        if runnable:
             batches = self.source.add_table_asset(table, table_name=table).add_batch_definition_whole_table("all")
-            self.definitions.append(self.context.validation_definitions.add(gx.ValidationDefinition(
-                name=name, data=batches, suite=self.context.suites.add(gx.ExpectationSuite(name=name,
-                                                                                           expectations=suite)))))
-            self.pending[name] = (rows, [(row, None) for row, _ in plain] + together)
+            self._define(f"{self.schema}.{table}", batches, rows, runnable)
         return out
 
+    def _define(self, name: str, batches: object, rows: int, runnable: list[tuple[dict, object, dict | None]]) -> None:
+        """A validation definition for these expectations: the compiled ones as one ExpectTableChecks."""
+        expectations = [copy.copy(expectation) for _, expectation, check in runnable if check is None]
+        if together := [check for _, _, check in runnable if check is not None]:
+            expectations.append(ExpectTableChecks(checks=together, meta={"check": TOGETHER}))
+        suite = self.context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+        self.definitions.append(self.context.validation_definitions.add(
+            gx.ValidationDefinition(name=name, data=batches, suite=suite)))
+        self.pending[name] = (batches, rows, runnable)
+
     def run(self) -> None:
-        """Validate every added table through one checkpoint and fill in their rows."""
+        """Validate every added table through one checkpoint and fill in their rows. A table whose checks
+        counted together fail as a whole (a check's SQL does not run) is validated again one expectation
+        at a time, so that only the broken check is in error."""
         if not self.definitions:
             return
+        definitions, self.definitions = self.definitions, []
         checkpoint = self.context.checkpoints.add(gx.Checkpoint(
-            name=self.schema, validation_definitions=self.definitions, result_format="SUMMARY"))
+            name=f"{self.schema}:{len(self.context.checkpoints.all())}", validation_definitions=definitions,
+            result_format="SUMMARY"))
         for validation in checkpoint.run().run_results.values():
-            rows, runnable = self.pending[validation.suite_name]
+            batches, rows, runnable = self.pending.pop(validation.suite_name)
             results = {r.expectation_config.meta["check"]: r for r in validation.results}
+            if TOGETHER in results and _exception(results[TOGETHER].exception_info):
+                self._define(f"{validation.suite_name} (one by one)", batches, rows,
+                             [(row, expectation, None) for row, expectation, _ in runnable])
+                continue
             counted = {}
             if TOGETHER in results:
                 details = (results[TOGETHER].result or {}).get("details") or {}
                 counted = {d["check"]: (d["evaluated_rows"], d["failing_rows"]) for d in details.get("checks", [])}
-            for row, check in runnable:
+            for row, _, check in runnable:
                 if check is None:
                     result = results[row["check_id"]]
                     evaluated, failing = _counts(row["expectation"], result.result or {}, rows)
@@ -176,3 +187,4 @@ class Validator:
                 if row["status"] == "error":
                     message = _exception(result.exception_info) or "Great Expectations returned no result"
                     row["reason"] = message.strip().split("\n")[0][:500]
+        self.run()
