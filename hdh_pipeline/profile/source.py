@@ -13,7 +13,7 @@ import duckdb
 
 from hdh_pipeline.ingest.load import REJECTS
 from hdh_pipeline.ingest.warehouse import literal, quote, schema_tables
-from hdh_pipeline.profile.statistics import VariableProfile, profile_table
+from hdh_pipeline.profile.statistics import LONG_FORM_MAX_ROWS, VariableProfile, profile_table
 from hdh_pipeline.sources.discovery import SourceTable
 from hdh_pipeline.sources.loader import Source
 
@@ -124,8 +124,9 @@ def _code_matches(conn: duckdb.DuckDBPyConnection, target: str, checks: list[tup
 
 
 def _relations(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTable, names: set[str],
-               loaded: _Loaded) -> list[dict]:
-    """Declared foreign keys and field nomenclatures, each checked once."""
+               loaded: _Loaded, short: bool) -> list[dict]:
+    """Declared foreign keys and field nomenclatures, each checked once. The code lists of a `short` table
+    (see statistics.LONG_FORM_MAX_ROWS) are checked in one query; a long table's, one join each."""
     spec = table.spec
     if spec is None:
         return []
@@ -161,7 +162,7 @@ def _relations(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTab
                                                   else None)[0],)
             row["referenced_columns"] = ", ".join(ref_columns)
             check = (row, columns, f"{quote(schema)}.{quote(referenced)}", ref_columns)
-            (coded if not is_table and len(columns) == 1 else joined).append(check)
+            (coded if short and not is_table and len(columns) == 1 else joined).append(check)
     counts = []
     if coded:
         keys = loaded.code_keys(conn, {(row["referenced_table"], ref_columns[0]) for row, _, _, ref_columns in coded})
@@ -311,7 +312,7 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
                                        columns=loaded.tables[table.name])
         names = {p.name for p in profiles}
         roles = table.roles.by_column()
-        relations = _relations(conn, source, table, names, loaded)
+        relations = _relations(conn, source, table, names, loaded, short=rows <= LONG_FORM_MAX_ROWS)
         result.rows["relations"] += relations
         result.rows["tables"].append(_table_row(conn, source, table, rows, profiles, roles, k))
         for p in profiles:
