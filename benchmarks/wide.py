@@ -167,7 +167,11 @@ def ui(declaration: Path | None, source_id: str, folder: Path, port: int = 3917)
             time.sleep(0.5)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(60)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
 
 
 def shape(declaration: Path) -> tuple[str, int, int]:

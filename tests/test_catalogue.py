@@ -68,6 +68,9 @@ def test_keys_and_codes_match_the_injected_defects(catalogued) -> None:
     assert tables["IR_BEN_R"]["duplicate_key_rows"] == truth["tables"]["IR_BEN_R"]["defects"]["BEN_NIR_PSA"]["duplicate_key"]
     assert tables["T_MCOaaB"]["duplicate_key_rows"] == truth["tables"]["T_MCOaaB"]["defects"]["RSA_NUM"]["duplicate_key"]
     assert tables["T_MCOaaB"]["primary_key_unique"] is False and tables["KI_CCI_R"]["primary_key_unique"] is True
+    variables = by(exact["variables"], "table_name", "variable")
+    assert variables[("KI_CCI_R", "BEN_IDT_ANO")]["is_unique"] is True  # its one-column key: exactly unique
+    assert variables[("T_MCOaaB", "RSA_NUM")]["is_unique"] is False
 
 
 def test_database_level(catalogued) -> None:
@@ -80,7 +83,8 @@ def test_database_level(catalogued) -> None:
     assert database["population_table"] == "IR_BEN_R"
     assert 0.45 < database["men"] / database["individuals"] < 0.52  # INSEE sex ratio
     assert 40 <= database["age_median"] <= 45
-    assert database["age_high"] > 120  # 1 % of birth years are 121-130 years back: more than k people
+    # 1 % of birth years are 121-130 years back, 1 % after the reference date: counted apart, not in the ages
+    assert 0 <= database["age_low"] and database["age_high"] <= 120 and database["implausible_ages"] > K
     tables = by(exact["tables"], "table_name")
     assert database["first_date"] == min(t["first_date"] for t in tables.values() if t["first_date"])
     starts = by(public["variables"], "table_name", "variable")[("ER_PRS_F", "EXE_SOI_DTD")]
@@ -162,3 +166,23 @@ def test_column_dictionary_is_current() -> None:
 
     assert (REPO_ROOT / "docs" / "catalogue.md").read_text() == markdown(), \
         "run: python -m hdh_pipeline.catalogue.schema > docs/catalogue.md"
+
+
+def test_population_counts_each_person_once_at_the_reference_date(write_source, load, tmp_path: Path) -> None:
+    """Men + women + other = individuals (two codes: other); ages at the reference date; implausible apart."""
+    lines, born = ["ID,SEX,BIRTH"], {}
+    for i in range(1, 31):
+        sex = "1" if i <= 12 or i in (28, 30) else "2" if i <= 24 or i == 29 else {25: "1", 26: "9", 27: ""}[i]
+        born[i] = {28: 2030, 29: 1890, 30: 2000}.get(i, 1950 + i if i <= 12 else 1980 + i if i <= 24 else 1970)
+        lines.append(f"{i},{sex},{born[i]}")
+    lines.append("25,2,1970")  # person 25 recorded with both codes
+    source = write_source({"p.csv": "\n".join(lines) + "\n"}, reference_date="2024-12-31",
+                          tables={"p": {"roles": {"person_id": ["ID"], "sex": "SEX", "birth_year": "BIRTH"}}})
+    load(source, "p")
+    k = 3
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
+        [database] = profile_source(conn, source, k).rows["databases"]
+    ages = sorted(2024 - year for year in born.values() if 0 <= 2024 - year <= 120)
+    assert (database["individuals"], database["men"], database["women"], database["sex_other"]) == (30, 14, 13, 3)
+    assert database["implausible_ages"] == 2 and str(database["reference_date"]) == "2024-12-31"
+    assert (database["age_low"], database["age_high"]) == (ages[k - 1], ages[-k])

@@ -102,3 +102,19 @@ def test_dates(frame: pd.DataFrame, profiles: dict) -> None:
 def test_boolean(frame: pd.DataFrame, profiles: dict) -> None:
     assert profiles["flag"].true_count == frame["flag"].sum()
     assert profiles["flag"].frequencies == {True: frame["flag"].sum(), False: (~frame["flag"]).sum()}
+
+
+@pytest.mark.parametrize("long_form_max_rows", [10**6, 0])
+def test_distinct_counts_of_near_unique_columns_are_exact(long_form_max_rows: int) -> None:
+    """HyperLogLog misses by a few on small identifier-like columns: they are recounted exactly."""
+    with duckdb.connect() as conn, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(statistics, "LONG_FORM_MAX_ROWS", long_form_max_rows)
+        conn.execute("CREATE SCHEMA s")
+        conn.execute("CREATE TABLE s.t AS SELECT 'P' || lpad(CAST(i AS VARCHAR), 5, '0') AS pid, i AS n, "
+                     "CASE WHEN i = 7 THEN 'Q8' ELSE 'Q' || CAST(i AS VARCHAR) END AS almost "
+                     "FROM range(1, 101) r(i) UNION ALL SELECT NULL, NULL, NULL")
+        _, found = profile_table(conn, "s", "t", K, {"pid"})
+    p = {v.name: v for v in found}
+    assert (p["pid"].distinct, p["pid"].distinct_exact) == (100, True)
+    assert (p["n"].distinct, p["n"].distinct_exact) == (100, True)
+    assert (p["almost"].distinct, p["almost"].distinct_exact) == (99, True)  # one value twice: not unique

@@ -5,7 +5,7 @@ Rules, per table (k is the source's `disclosure_k`):
   identifiers publish counts and completeness only; min and max are the k-th smallest and
   largest values (no extreme value is published; quasi-identifiers are flagged), quantiles
   are clamped inside them; a variable with fewer than k values publishes no statistic of
-  its values;
+  its values, one with fewer than 2k no bounds and no quantiles;
 - value_frequencies: values seen fewer than k times are folded into `(other)` (and more,
   until `(other)` is not in 1..k-1), so no rare value is named; the missing row repeats
   the variable's controlled missing_count;
@@ -55,12 +55,18 @@ def _variable(row: dict, k: int, relation: dict | None) -> dict:
     count, missing = controlled_partition([row["count"], row["missing_count"]], k)
     out["count"], out["missing_count"] = count, missing
     out["completeness_pct"] = safe_share(row["count"], row["count"] + row["missing_count"], k)
-    out["distinct_count"] = publishable(row["distinct_count"], k)
+    # a count of values, not of people (2 sexes, 1 constant value), unless the values are people or records
+    out["distinct_count"] = (None if count is None else publishable(row["distinct_count"], k)
+                             if row["is_identifier"] else row["distinct_count"])
     out["zeros"], out["negatives"] = publishable(row["zeros"], k), publishable(row["negatives"], k)
     if relation and relation.get("checked_rows") is not None:
         out["nomenclature_conformance_pct"] = safe_share(relation["matched_rows"], relation["checked_rows"], k)
     if row["is_identifier"] or row["count"] < k:
         for name in VALUE_STATISTICS:
+            out[name] = None
+        out["bounds_coarsened"] = False
+    elif row["count"] < 2 * k:  # the k-th smallest value would lie above the k-th largest: no bounds, no quantiles
+        for name in ("min", "max", *QUANTILES):
             out[name] = None
         out["bounds_coarsened"] = False
     else:  # no extreme value is published: fewer than k rows lie beyond min and max
@@ -193,6 +199,7 @@ def public_rows(internal: dict[str, list[dict]], k_by_source: dict[str, int]) ->
             "quality_checks_passed_pct": round(100.0 * sum(r["status"] == "passed" for r in judged) / len(judged), 2)
             if judged else None,
             "total_rows": publishable(row["total_rows"], k), "individuals": publishable(row["individuals"], k),
+            "implausible_ages": publishable(row["implausible_ages"], k),
             "men": men, "women": women, "sex_other": other,
             "age_low": None if few else row["age_low"], "age_median": None if few else row["age_median"],
             "age_high": None if few else row["age_high"],

@@ -45,10 +45,18 @@ TABLES: dict[str, list[Column]] = {
         _c("population_table", "VARCHAR", "Table the population figures come from"),
         _c("men", "BIGINT", "Individuals coded male", count=True),
         _c("women", "BIGINT", "Individuals coded female", count=True),
-        _c("sex_other", "BIGINT", "Individuals with another, unknown or missing sex code", count=True),
-        _c("age_low", "DOUBLE", "Age below which fewer than k individuals are (k-th smallest age)"),
-        _c("age_median", "DOUBLE", "Median age (at the end of the time coverage)"),
-        _c("age_high", "DOUBLE", "Age above which fewer than k individuals are (k-th largest age)"),
+        _c("sex_other", "BIGINT", "Individuals with another, unknown or missing sex code, or with both a male and "
+                                  "a female code (each individual counts once: men + women + sex_other = individuals)",
+           count=True),
+        _c("reference_date", "DATE", "Date the ages are computed at: the declaration's reference_date, else the "
+                                     "last event date (raw, never after the refresh), else the refresh date"),
+        _c("age_low", "DOUBLE", "Age at reference_date below which fewer than k individuals are (k-th smallest "
+                                "plausible age; none with fewer than 2k plausible ages)"),
+        _c("age_median", "DOUBLE", "Median plausible age at reference_date"),
+        _c("age_high", "DOUBLE", "Age at reference_date above which fewer than k individuals are (k-th largest "
+                                 "plausible age; none with fewer than 2k plausible ages)"),
+        _c("implausible_ages", "BIGINT", "Individuals whose age at reference_date is below 0 or above 120 "
+                                         "(left out of the ages above)", count=True),
         _c("first_date", "DATE", "Start of the time coverage (k-th earliest event date)"),
         _c("last_date", "DATE", "End of the time coverage (k-th latest event date)"),
         _c("time_depth_years", "DOUBLE", "Years between first_date and last_date"),
@@ -86,7 +94,10 @@ TABLES: dict[str, list[Column]] = {
         _c("count", "BIGINT", "Non-null values", count=True),
         _c("missing_count", "BIGINT", "Null values", count=True),
         _c("completeness_pct", "DOUBLE", "Non-null values / rows", share=True),
-        _c("distinct_count", "BIGINT", "Distinct values (exact up to 5000, else approximate)", count=True),
+        _c("distinct_count", "BIGINT", "Distinct values (exact up to 5000 and for (nearly) unique columns, else "
+                                       "approximate, never above count). Not a count of people, so published below "
+                                       "k too, except for identifiers (whose values are people or records) and where "
+                                       "the variable's count is suppressed"),
         _c("distinct_exact", "BOOLEAN", "Whether distinct_count is exact"),
         _c("mean", "DOUBLE", "Mean (numeric)"),
         _c("std", "DOUBLE", "Sample standard deviation (numeric)"),
@@ -104,7 +115,7 @@ TABLES: dict[str, list[Column]] = {
         _c("max_length", "INTEGER", "Longest text"),
         _c("mean_length", "DOUBLE", "Mean text length"),
         _c("is_constant", "BOOLEAN", "One distinct non-null value"),
-        _c("is_unique", "BOOLEAN", "Every non-null value distinct"),
+        _c("is_unique", "BOOLEAN", "Every non-null value distinct (exact)"),
         _c("is_mostly_missing", "BOOLEAN", "More than half the values are null"),
         _c("is_identifier", "BOOLEAN", "Identifier (role or detected): no value is published"),
         _c("is_quasi_identifier", "BOOLEAN", "Birth, age or event date: could help re-identify someone"),

@@ -246,8 +246,10 @@ def _table_row(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTab
         duplicates = conn.execute(f"SELECT count(*) - count(DISTINCT ({columns})) FROM {target}").fetchone()[0]
     rejected = conn.execute(f"SELECT count(DISTINCT (file, line)) FROM {quote(source.id)}.{REJECTS} "
                             "WHERE table_name = ?", [table.name]).fetchone()[0]
-    # time coverage: the k-th earliest and latest event dates, over event columns with at least k values
-    events = [p for p in profiles if roles.get(p.name) in EVENT_ROLES and p.kind == "date" and p.non_null >= k]
+    # time coverage: the k-th earliest and latest event dates, over event columns with at least 2k values
+    # (with fewer, the k-th earliest would come after the k-th latest)
+    dated = [p for p in profiles if roles.get(p.name) in EVENT_ROLES and p.kind == "date"]
+    events = [p for p in dated if p.non_null >= 2 * k]
     join_keys = "; ".join(f"{', '.join(fk.columns)} -> {fk.table}({', '.join(fk.referenced_columns)})"
                           for fk in (spec.foreign_keys if spec else ()))
     return {
@@ -259,16 +261,29 @@ def _table_row(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTab
         "first_date": min((_as_date(p.smallest[-1]) for p in events), default=None),
         "last_date": max((_as_date(p.largest[-1]) for p in events), default=None),
         "completeness_pct": None,  # computed from the published variables
-        "raw_first_date": min((_as_date(p.min) for p in events), default=None),
-        "raw_last_date": max((_as_date(p.max) for p in events), default=None),
+        "raw_first_date": min((_as_date(p.min) for p in dated if p.min is not None), default=None),
+        "raw_last_date": max((_as_date(p.max) for p in dated if p.max is not None), default=None),
     }
 
 
-def _population(conn: duckdb.DuckDBPyConnection, source: Source, k: int, reference_year: int,
+def reference_date(source: Source, raw_last: dt.date | None) -> dt.date:
+    """The date ages are computed at: the declaration's `reference_date`, else the last event date found
+    (never after today), else today."""
+    today = dt.date.today()
+    return source.declaration.reference_date or (min(raw_last, today) if raw_last else today)
+
+
+def _population(conn: duckdb.DuckDBPyConnection, source: Source, k: int, reference: dt.date,
                 loaded: _Loaded) -> dict:
-    """Individuals, sex and age, from the first table with person-id, sex and birth or age roles."""
+    """Individuals, sex and age, from the first table with person-id, sex and birth or age roles.
+
+    Each person counts once: as a man when all their sex codes are male codes, a woman when all are
+    female codes, else (both, another code, none) in `sex_other`, so men + women + other = individuals.
+    Ages are at `reference` (a person's highest age where an age role has several); ages below 0 or
+    above 120 are implausible: counted in `implausible_ages`, left out of the typical ages. The k-th
+    smallest and largest ages need 2k plausible ages (with fewer, they would cross)."""
     empty = {"individuals": None, "population_table": None, "men": None, "women": None, "sex_other": None,
-             "age_low": None, "age_median": None, "age_high": None}
+             "age_low": None, "age_median": None, "age_high": None, "implausible_ages": None}
     declaration = source.declaration
     for table in source.tables:
         roles = table.roles
@@ -277,25 +292,29 @@ def _population(conn: duckdb.DuckDBPyConnection, source: Source, k: int, referen
             continue
         if not {*roles.person_id, roles.sex, age_role} <= set(loaded.tables.get(table.name, ())):
             continue
-        person = "(" + ", ".join(quote(c) for c in roles.person_id) + ")"
+        person = ", ".join(quote(c) for c in roles.person_id)
         sex = f"CAST({quote(roles.sex)} AS VARCHAR)"
         male = ", ".join(literal(v) for v in declaration.sex_codes.male)
         female = ", ".join(literal(v) for v in declaration.sex_codes.female)
         if roles.age:
             age = f"CAST({quote(roles.age)} AS DOUBLE)"
         elif roles.birth_year:
-            age = f"({reference_year} - CAST({quote(roles.birth_year)} AS DOUBLE))"
+            age = f"({reference.year} - CAST({quote(roles.birth_year)} AS DOUBLE))"
         else:
-            age = f"({reference_year} - year({quote(roles.birth_date)}))"
-        # distinct persons per sex: someone recorded with two codes counts in both
-        individuals, men, women, other, low, median, high = conn.execute(
-            f"SELECT count(DISTINCT {person}), count(DISTINCT {person}) FILTER (WHERE {sex} IN ({male})), "
-            f"count(DISTINCT {person}) FILTER (WHERE {sex} IN ({female})), "
-            f"count(DISTINCT {person}) FILTER (WHERE {sex} IS NULL OR {sex} NOT IN ({male}, {female})), "
-            f"min({age}, {k}), median({age}), max({age}, {k}) FROM {quote(source.id)}.{quote(table.name)}").fetchone()
+            age = f"({reference.year} - year({quote(roles.birth_date)}))"
+        plausible = "age BETWEEN 0 AND 120"
+        individuals, men, women, other, implausible, ages, low, median, high = conn.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE male AND NOT female), count(*) FILTER (WHERE female AND NOT male), "
+            f"count(*) FILTER (WHERE male = female), count(*) FILTER (WHERE age IS NOT NULL AND NOT ({plausible})), "
+            f"count(*) FILTER (WHERE {plausible}), min(age, {k}) FILTER (WHERE {plausible}), "
+            f"median(age) FILTER (WHERE {plausible}), max(age, {k}) FILTER (WHERE {plausible}) "
+            f"FROM (SELECT coalesce(bool_or({sex} IN ({male})), false) AS male, "
+            f"coalesce(bool_or({sex} IN ({female})), false) AS female, max({age}) AS age "
+            f"FROM {quote(source.id)}.{quote(table.name)} GROUP BY {person})").fetchone()
+        bounded = ages >= 2 * k
         return {"individuals": individuals, "population_table": table.name, "men": men, "women": women,
-                "sex_other": other,
-                "age_low": low[-1] if low else None, "age_median": median, "age_high": high[-1] if high else None}
+                "sex_other": other, "implausible_ages": implausible, "age_median": median,
+                "age_low": low[-1] if bounded else None, "age_high": high[-1] if bounded else None}
     return empty
 
 
@@ -328,7 +347,7 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
                 result.rows["histograms"] += _histogram_rows(source, table, p)
     tables = result.rows["tables"]
     raw_last = max((t["raw_last_date"] for t in tables if t["raw_last_date"]), default=None)
-    reference_year = min(raw_last.year, dt.date.today().year) if raw_last else dt.date.today().year
+    reference = reference_date(source, raw_last)
     first = min((t["first_date"] for t in tables if t["first_date"]), default=None)
     last = max((t["last_date"] for t in tables if t["last_date"]), default=None)
     d = source.declaration
@@ -338,7 +357,7 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
         "licence": d.licence, "access": d.access or None, "update_frequency": d.update_frequency,
         "table_count": len(tables), "variable_count": len(result.rows["variables"]),
         "total_rows": sum(t["row_count"] for t in tables),
-        **_population(conn, source, k, reference_year, loaded),
+        **_population(conn, source, k, reference, loaded), "reference_date": reference,
         "first_date": first, "last_date": last,
         "time_depth_years": round((last - first).days / 365.25, 1) if first and last else None,
         "quality_checks_passed_pct": None, "disclosure_k": k,

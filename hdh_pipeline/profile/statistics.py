@@ -13,9 +13,11 @@ aggregates (a 157-column table of 10 rows takes 1.5 s that way), so a short tabl
 aggregates are written once and grouped by column name. Both forms compute the same values.
 
 Exact: counts, nulls, min, max, k-th smallest/largest, mean, std, zeros, negatives,
-lengths, frequencies, histogram bins, distinct counts up to CATEGORICAL_MAX values.
-Approximate: quantiles (DuckDB's t-digest `approx_quantile`) and distinct counts above
-CATEGORICAL_MAX (HyperLogLog `approx_count_distinct`, about 2 % error).
+lengths, frequencies, histogram bins, distinct counts up to CATEGORICAL_MAX values and of
+(nearly) unique columns (so uniqueness is exact).
+Approximate: quantiles (DuckDB's t-digest `approx_quantile`) and other distinct counts above
+CATEGORICAL_MAX (HyperLogLog `approx_count_distinct`, about 2 % error, never above the
+number of values).
 These are internal (private) figures; `catalogue/` decides what is published.
 """
 from __future__ import annotations
@@ -28,6 +30,8 @@ import duckdb
 from hdh_pipeline.ingest.warehouse import quote, table_columns
 
 CATEGORICAL_MAX = 5000
+DISTINCT_EXACT_MAX = 5500  # HyperLogLog estimates up to this are recounted exactly (its error is about 2 %)
+NEARLY_UNIQUE = 0.97       # so are columns whose estimate is this share of their values or more
 LONG_FORM_MAX_ROWS = 100_000
 HISTOGRAM_BINS = 20
 QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
@@ -222,19 +226,27 @@ def profile_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str, k: i
         _read_scan_one(profile, first[name])
         profiles.append(profile)
 
-    frequencies, bins = {}, {}
+    frequencies, bins, distinct = {}, {}, {}
     for profile in profiles:
-        if profile.name in no_values or profile.non_null == 0 or profile.looks_like_identifier:
+        if profile.non_null == 0:
             continue
-        if profile.distinct <= CATEGORICAL_MAX and profile.kind != "date":
+        valued = profile.name not in no_values and not profile.looks_like_identifier
+        if valued and profile.distinct <= CATEGORICAL_MAX and profile.kind != "date":
             frequencies[profile.name] = (profile.duckdb_type, ["histogram({c})"])
-        if profile.kind in ("numeric", "date") and (binning := _bin_edges(profile)):
+        elif profile.distinct <= DISTINCT_EXACT_MAX or profile.distinct >= NEARLY_UNIQUE * profile.non_null:
+            # the estimate could be wrong where it matters: few values, or (nearly) all different
+            distinct[profile.name] = (profile.duckdb_type, ["count(DISTINCT {c})"])
+        if valued and profile.kind in ("numeric", "date") and (binning := _bin_edges(profile)):
             bins[profile.name] = (profile.duckdb_type, [f"histogram({_bin_expression('{c}', *binning)})"])
     by_name = {p.name: p for p in profiles}
+    for profile in profiles:  # an estimate never says more distinct values than values
+        profile.distinct = min(profile.distinct, profile.non_null)
     for name, (value,) in _aggregate(conn, target, frequencies, long_form).items():
         profile = by_name[name]
         profile.frequencies = {v: n for v, n in (value or {}).items() if v is not None}
         profile.distinct, profile.distinct_exact = len(profile.frequencies), True
+    for name, (value,) in _aggregate(conn, target, distinct, long_form).items():
+        by_name[name].distinct, by_name[name].distinct_exact = value, True
     # each column has its own bin edges: one aggregate per column, in the wide form
     for name, (value,) in _aggregate(conn, target, bins, long_form=False).items():
         profile = by_name[name]
