@@ -1,6 +1,7 @@
 """The catalogue against the generator's ground truth, and its atomic publication."""
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -186,3 +187,17 @@ def test_population_counts_each_person_once_at_the_reference_date(write_source, 
     assert (database["individuals"], database["men"], database["women"], database["sex_other"]) == (30, 14, 13, 3)
     assert database["implausible_ages"] == 2 and str(database["reference_date"]) == "2024-12-31"
     assert (database["age_low"], database["age_high"]) == (ages[k - 1], ages[-k])
+
+
+def test_foreign_key_to_a_table_not_loaded_is_named_so(write_source, load, tmp_path: Path) -> None:
+    schemas = {"a": [{"name": "id", "type": "integer"}, {"name": "b_id", "type": "integer"}],
+               "b": [{"name": "id", "type": "integer"}]}
+    source = write_source({"a.csv": "id,b_id\n1,1\n"}, schemas=schemas)
+    spec = json.loads((tmp_path / "schemas" / "a.json").read_text())
+    spec["foreignKeys"] = [{"fields": ["b_id"], "reference": {"resource": "b", "fields": ["id"]}}]
+    (tmp_path / "schemas" / "a.json").write_text(json.dumps(spec))
+    source = load_source(source.file)
+    load(source, "a")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
+        [relation] = profile_source(conn, source, K).rows["relations"]
+    assert (relation["kind"], relation["status"]) == ("table", "referenced table not loaded")

@@ -142,12 +142,17 @@ def _relations(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTab
                 wanted[((column.name,), ref.table, (ref.column,) if ref.column else ())] = "field"
     target = f"{quote(source.id)}.{quote(table.name)}"
     rows, coded, joined = [], [], []
-    for columns, referenced, referenced_columns in wanted:
+    declared = {t.name for t in source.tables}
+    code_lists = {t.name for t in source.nomenclatures} | set(loaded.code_lists)
+    for (columns, referenced, referenced_columns), origin in wanted.items():
         is_table = referenced in loaded.tables
         is_code_list = referenced in loaded.code_lists
+        # a foreign key names a table of the source, loaded or not, unless it names a code list
+        kind = "table" if referenced in declared or (origin == "fk" and referenced not in code_lists) \
+            else "nomenclature"
         row = {"source_id": source.id, "table_name": table.name, "columns": ", ".join(columns),
                "referenced_table": referenced, "referenced_columns": ", ".join(referenced_columns),
-               "kind": "table" if is_table else "nomenclature", "checked_rows": None, "matched_rows": None,
+               "kind": kind, "checked_rows": None, "matched_rows": None,
                "match_pct": None}
         rows.append(row)
         if not set(columns) <= names:
