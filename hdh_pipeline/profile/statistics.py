@@ -187,8 +187,13 @@ def _bin_expression(c: str, edges: list, closed: bool) -> str:
     """SQL giving each value of the column expression `c` its bin: -1 below the first edge, len(edges)-1 at
     or above the last (or, when `closed`, above it: the last edge is then the k-th largest value, inside
     the last bin)."""
-    cases = " ".join(f"WHEN {c} < {_literal(edge)} THEN {i - 1}" for i, edge in enumerate(edges))
     last = len(edges) - 1
+    # whole years and whole numbers: the bin is a difference (a 20-branch CASE costs more per row)
+    if not closed and all(isinstance(e, dt.date) and (e.month, e.day) == (1, 1) for e in edges):
+        return f"CASE WHEN {c} IS NULL THEN NULL ELSE least(greatest(year({c}) - {edges[0].year}, -1), {last}) END"
+    if not closed and all(isinstance(e, int) for e in edges):
+        return f"CASE WHEN {c} IS NULL THEN NULL ELSE least(greatest({c} - {edges[0]}, -1), {last}) END"
+    cases = " ".join(f"WHEN {c} < {_literal(edge)} THEN {i - 1}" for i, edge in enumerate(edges))
     closing = f"WHEN {c} = {_literal(edges[-1])} THEN {last - 1} " if closed else ""
     return f"CASE WHEN {c} IS NULL THEN NULL {cases} {closing}ELSE {last} END"
 
