@@ -58,6 +58,7 @@ class _Loaded:
     code_schema: str | None
     labels: dict[tuple, dict[str, str]] = field(default_factory=dict)
     keys: set[tuple[str, str]] = field(default_factory=set)  # code list keys in the temporary table
+    codes: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, conn: duckdb.DuckDBPyConnection, source: Source) -> _Loaded:
@@ -83,6 +84,14 @@ class _Loaded:
                          f"WHERE {quote(column)} IS NOT NULL")
             self.keys.add((code_list, column))
         return "hdh_code_keys"
+
+    def code_set(self, conn: duckdb.DuckDBPyConnection, code_list: str, column: str) -> set[str]:
+        """The codes of a code list column, as text (read once per source)."""
+        if (code_list, column) not in self.codes:
+            self.codes[(code_list, column)] = {code for (code,) in conn.execute(
+                f"SELECT DISTINCT CAST({quote(column)} AS VARCHAR) FROM {quote(self.code_schema)}.{quote(code_list)} "
+                f"WHERE {quote(column)} IS NOT NULL").fetchall()}
+        return self.codes[(code_list, column)]
 
     def labels_of(self, conn: duckdb.DuckDBPyConnection, code_list: str, column: str | None) -> dict[str, str]:
         """Code -> label of a loaded code list (read once per code list)."""
@@ -123,10 +132,19 @@ def _code_matches(conn: duckdb.DuckDBPyConnection, target: str, checks: list[tup
     return [found[i] for i in range(len(checks))]
 
 
-def _relations(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTable, names: set[str],
-               loaded: _Loaded, short: bool) -> list[dict]:
-    """Declared foreign keys and field nomenclatures, each checked once. The code lists of a `short` table
-    (see statistics.LONG_FORM_MAX_ROWS) are checked in one query; a long table's, one join each."""
+def _as_duckdb_text(value: object) -> str:
+    """A value as DuckDB's CAST(... AS VARCHAR) writes it (what `_match` compares)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else str(value)
+
+
+def _relations(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTable,
+               profiles: dict[str, VariableProfile], loaded: _Loaded, short: bool) -> list[dict]:
+    """Declared foreign keys and field nomenclatures, each checked once. A code list of a column whose
+    exact frequencies are known is checked against them (no query); the other code lists of a `short`
+    table (see statistics.LONG_FORM_MAX_ROWS) in one query; the rest one join each."""
+    names = set(profiles)
     spec = table.spec
     if spec is None:
         return []
@@ -166,6 +184,12 @@ def _relations(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTab
                 ref_columns = (loaded.code_column(referenced, referenced_columns[0] if referenced_columns
                                                   else None)[0],)
             row["referenced_columns"] = ", ".join(ref_columns)
+            frequencies = profiles[columns[0]].frequencies if len(columns) == 1 else None
+            if not is_table and len(columns) == 1 and frequencies is not None:
+                known = loaded.code_set(conn, referenced, ref_columns[0])
+                matched = sum(n for value, n in frequencies.items() if _as_duckdb_text(value) in known)
+                _checked(row, sum(frequencies.values()), matched)
+                continue
             check = (row, columns, f"{quote(schema)}.{quote(referenced)}", ref_columns)
             (coded if short and not is_table and len(columns) == 1 else joined).append(check)
     counts = []
@@ -175,9 +199,13 @@ def _relations(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTab
                                               for row, columns, _, ref_columns in coded], keys)
     counts += [_match(conn, target, columns, ref, ref_columns) for _, columns, ref, ref_columns in joined]
     for (row, *_), (checked, matched) in zip(coded + joined, counts):
-        row |= {"checked_rows": checked, "matched_rows": matched, "status": "checked",
-                "match_pct": round(100.0 * matched / checked, 2) if checked else None}
+        _checked(row, checked, matched)
     return rows
+
+
+def _checked(row: dict, checked: int, matched: int) -> None:
+    row |= {"checked_rows": checked, "matched_rows": matched, "status": "checked",
+            "match_pct": round(100.0 * matched / checked, 2) if checked else None}
 
 
 def _labels(conn: duckdb.DuckDBPyConnection, table: SourceTable, variable: str, loaded: _Loaded) -> dict[str, str]:
@@ -334,9 +362,9 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
         persons = set(table.roles.person_id)
         rows, profiles = profile_table(conn, source.id, table.name, k, no_values=persons,
                                        columns=loaded.tables[table.name])
-        names = {p.name for p in profiles}
         roles = table.roles.by_column()
-        relations = _relations(conn, source, table, names, loaded, short=rows <= LONG_FORM_MAX_ROWS)
+        relations = _relations(conn, source, table, {p.name: p for p in profiles}, loaded,
+                               short=rows <= LONG_FORM_MAX_ROWS)
         result.rows["relations"] += relations
         result.rows["tables"].append(_table_row(conn, source, table, rows, profiles, roles, k))
         for p in profiles:
