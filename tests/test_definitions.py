@@ -116,3 +116,11 @@ def test_missing_file_fails_only_its_table(tmp_path: Path, monkeypatch: pytest.M
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert failure.step_key == "s_tables"  # every table of a source is loaded by one step
     assert "b.csv not found" in failure.event_specific_data.error.message
+
+
+def test_one_table_without_its_check(defs: dg.Definitions) -> None:
+    """The tables of a source are one step that any subset of tables and checks can be selected from."""
+    result = dg.materialize(list(defs.assets), resources=defs.resources,
+                            selection=dg.AssetSelection.assets(["demo", "KI_CCI_R"]).without_checks())
+    assert result.success and set(materializations(result)) == {"demo/KI_CCI_R"}
+    assert not result.get_asset_check_evaluations()
