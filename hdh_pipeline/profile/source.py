@@ -79,9 +79,8 @@ class _Loaded:
         if not self.keys:
             conn.execute("CREATE OR REPLACE TEMP TABLE hdh_code_keys (hdh_ref VARCHAR, hdh_key VARCHAR)")
         for code_list, column in sorted(refs - self.keys):
-            conn.execute(f"INSERT INTO hdh_code_keys SELECT DISTINCT {literal(f'{code_list}.{column}')}, "
-                         f"CAST({quote(column)} AS VARCHAR) FROM {quote(self.code_schema)}.{quote(code_list)} "
-                         f"WHERE {quote(column)} IS NOT NULL")
+            conn.execute("INSERT INTO hdh_code_keys SELECT ?, unnest(?)",
+                         [f"{code_list}.{column}", sorted(self.code_set(conn, code_list, column))])
             self.keys.add((code_list, column))
         return "hdh_code_keys"
 
@@ -204,8 +203,8 @@ def _relations(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTab
 
 
 def _checked(row: dict, checked: int, matched: int) -> None:
-    row |= {"checked_rows": checked, "matched_rows": matched, "status": "checked",
-            "match_pct": round(100.0 * matched / checked, 2) if checked else None}
+    row.update(checked_rows=checked, matched_rows=matched, status="checked",
+               match_pct=round(100.0 * matched / checked, 2) if checked else None)
 
 
 def _labels(conn: duckdb.DuckDBPyConnection, table: SourceTable, variable: str, loaded: _Loaded) -> dict[str, str]:

@@ -100,6 +100,7 @@ class Validator:
         # suite name -> its batch definition, the table's rows, and (result row, expectation, compiled check or None)
         self.pending: dict[str, tuple[object, int, list[tuple[dict, object, dict | None]]]] = {}
         self.definitions: list[gx.ValidationDefinition] = []
+        self.checkpoints = 0  # a second one validates again, one by one, the tables whose combined query failed
 
     def close(self) -> None:
         """Build the Data Docs (if asked) and close every connection."""
@@ -161,8 +162,9 @@ class Validator:
         if not self.definitions:
             return
         definitions, self.definitions = self.definitions, []
+        self.checkpoints += 1
         checkpoint = self.context.checkpoints.add(gx.Checkpoint(
-            name=f"{self.schema}:{len(self.context.checkpoints.all())}", validation_definitions=definitions,
+            name=f"{self.schema} #{self.checkpoints}", validation_definitions=definitions,
             result_format="SUMMARY"))
         for validation in checkpoint.run().run_results.values():
             batches, rows, runnable = self.pending.pop(validation.suite_name)
