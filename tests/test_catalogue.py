@@ -17,6 +17,7 @@ from hdh_pipeline.ingest.load import load_source_tables
 from hdh_pipeline.profile.source import profile_source
 from hdh_pipeline.profile.store import load_profiles, save_rows
 from hdh_pipeline.sources.loader import load_source
+from tests.attacker import leaks
 
 K = 11
 
@@ -33,6 +34,12 @@ def catalogued(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, di
         save_rows(conn, source.id, profile_source(conn, source, K).rows)
         exact = load_profiles(conn, [source.id])
     return truth, exact, public_rows(exact, {source.id: K})
+
+
+def test_nothing_is_recovered_by_subtraction(catalogued) -> None:
+    _, _, public = catalogued
+    [database] = public["databases"]
+    assert leaks(public, {database["source_id"]: K}) == []
 
 
 def by(rows: list[dict], *keys: str) -> dict:

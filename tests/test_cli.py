@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from hdh_pipeline import cli
+from tests import attacker
 
 
 @pytest.fixture
@@ -36,7 +37,8 @@ def test_run_then_suites(env: Path, capsys: pytest.CaptureFixture) -> None:
     assert cli.main(["run", "--source", "demo"]) == 0
     out = capsys.readouterr().out
     assert "demo                               4        72,139            140" in out
-    assert (env / "out" / "catalogue" / "current" / "catalogue.duckdb").exists()
+    public = attacker.read(env / "out" / "catalogue" / "current" / "catalogue.duckdb")
+    assert public["quality_results"] and attacker.leaks(public, {"demo": 11}) == []
     assert (env / "out" / "quality" / "demo" / "data_docs" / "index.html").exists()
     assert cli.main(["suites", "demo"]) == 0
     assert sorted(p.name for p in (env / "expectations" / "demo").glob("*.json")) == [

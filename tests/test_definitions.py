@@ -75,6 +75,12 @@ def test_demo_materialises(defs: dg.Definitions, tmp_path: Path) -> None:
     preview = ben["preview"].value
     assert preview.count("\n") == 11  # header, rule, 10 rows
     assert "P0000" not in preview and "•••" in preview  # identifiers show no values
+    stays = metadata["demo/T_MCOaaB"]["preview"].value.splitlines()
+    header = [c.strip() for c in stays[0].strip("|").split("|")]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in stays[2:]]
+    # RSA_NUM has no role but nearly all its values differ (detected, as in the catalogue): masked too
+    assert {row[header.index("RSA_NUM")] for row in rows} == {"•••"}
+    assert {row[header.index("SEJ_NBJ")] for row in rows} != {"•••"}
     assert metadata["demo/nomenclatures"]["dagster/row_count"].value == sum(
         len(p.read_text().splitlines()) - 1 for p in (REPO_ROOT / "assets" / "demo" / "nomenclatures").glob("*.csv"))
     assert (tmp_path / "out" / "warehouse.duckdb").exists()

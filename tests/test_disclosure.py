@@ -1,6 +1,8 @@
-"""Disclosure control: the rules, and a property over generated data: no published count in 1..k-1."""
+"""Disclosure control: the ledger's rules, and an attacker with every public table at once
+(tests/attacker.py) against catalogues of generated sources with many small groups."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import duckdb
@@ -9,12 +11,22 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hdh_pipeline.catalogue.disclosure import controlled_partition, safe_share, suppressed_cells
+from hdh_pipeline.catalogue.disclosure import Ledger
 from hdh_pipeline.catalogue.public import public_rows
 from hdh_pipeline.catalogue.schema import TABLES
 from hdh_pipeline.ingest.load import load_table
 from hdh_pipeline.profile.source import profile_source
+from hdh_pipeline.quality.table_checks import compile_check
 from hdh_pipeline.sources.loader import load_source
+from tests.attacker import leaks
+
+
+def partition(cells: list[int], k: int = 11) -> set[int]:
+    """Indexes of the hidden cells of one published total and its parts."""
+    ledger = Ledger(k)
+    ledger.cell("total", sum(cells))
+    ledger.sum("total", [ledger.cell(i, c) for i, c in enumerate(cells)])
+    return {c for c in ledger.hidden() if c != "total"}
 
 
 @pytest.mark.parametrize(
@@ -24,69 +36,129 @@ from hdh_pipeline.sources.loader import load_source
         ([5, 100, 200], 11, {0, 1}),        # one small cell: the next smallest goes too
         ([3, 4, 100], 11, {0, 1, 2}),       # 3 + 4 < 11: keep going
         ([0, 5, 50, 60], 11, {1, 2}),       # zeros reveal nobody and protect nobody
-        ([5], 11, {0}),
         ([10, 11], 11, {0, 1}),
         ([2, 3], 3, {0, 1}),
     ],
 )
-def test_suppressed_cells(cells: list[int], k: int, hidden: set[int]) -> None:
-    assert suppressed_cells(cells, k) == hidden
+def test_one_partition(cells: list[int], k: int, hidden: set[int]) -> None:
+    assert partition(cells, k) == hidden
 
 
-def test_partition_keeps_unknown_cells() -> None:
-    assert controlled_partition([None, 5, 40, 60], 11) == [None, None, None, 60]
+def test_hidden_totals_hide_a_part_of_every_partition_below() -> None:
+    """Rows 1000 = 995 values + 5 missing: the 995 go too, so one of its listed values must go as well."""
+    ledger = Ledger(11)
+    ledger.cell("rows", 1000)
+    ledger.sum(ledger.cell("database", 1500), ["rows", ledger.cell("other table", 500)])
+    ledger.sum("rows", [ledger.cell("count", 995), ledger.cell("missing", 5)])
+    ledger.sum("count", [ledger.cell("a", 600), ledger.cell("b", 395)])
+    assert ledger.hidden() == {"count", "missing", "b"}
+    assert ledger.published("rows") == 1000 and ledger.share("a", "rows") == 60.0 and ledger.share("b", "rows") is None
 
 
-@pytest.mark.parametrize(
-    ("part", "total", "share"),
-    [(50, 100, 50.0), (5, 100, None), (95, 100, None), (0, 100, 0.0), (100, 100, 100.0), (None, 100, None),
-     (3, 0, None)],
-)
-def test_safe_share(part, total, share) -> None:
-    assert safe_share(part, total, 11) == share
+def test_a_small_derived_count_is_protected() -> None:
+    """100 rows evaluated, 95 failing: the 5 passing rows follow by subtraction unless a count goes."""
+    ledger = Ledger(11)
+    ledger.cell("evaluated", 100)
+    ledger.cell("failing", 95)
+    ledger.cell("passing", 5, derived=True)
+    ledger.sum("evaluated", ["failing", "passing"])
+    assert ledger.published("failing") is None and ledger.published("passing") is None
+    assert ledger.share("failing", "evaluated") is None
+
+
+def test_the_cheapest_complement_is_chosen() -> None:
+    """A small table's rows hide the database total (one sum) rather than another table's rows (many sums)."""
+    ledger = Ledger(11)
+    ledger.cell("total", 1005)
+    ledger.sum("total", [ledger.cell("small", 5), ledger.cell("big", 1000)])
+    for i in range(3):
+        ledger.sum("big", [ledger.cell(("count", i), 990), ledger.cell(("missing", i), 10)])
+    assert ledger.published("big") == 1000 and ledger.published("total") is None
+
+
+def test_same_cells_are_one() -> None:
+    """A not-null check evaluates the table's rows: its count is the row count, hidden with it."""
+    ledger = Ledger(11)
+    ledger.cell("rows", 7)
+    assert ledger.cell("evaluated", 7, same_as=["rows"]) == "rows"
+    assert ledger.cell("other", 8, same_as=["rows"]) == "other"
+    assert ledger.published("evaluated") is None
 
 
 COUNT_COLUMNS = {table: [c.name for c in columns if c.count] for table, columns in TABLES.items()}
+CHECKS = [  # (table, check id, expectation, kwargs, category): counted with the pipeline's own SQL
+    ("people", "code_not_null", "expect_column_values_to_not_be_null", {"column": "code"}, "completeness"),
+    ("people", "amount_range", "expect_column_values_to_be_between",
+     {"column": "amount", "min_value": 0, "max_value": 1000}, "plausibility"),
+    ("people", "sex_codes", "expect_column_values_to_be_in_set", {"column": "sex", "value_set": ["1", "2"]},
+     "conformance"),
+    ("visits", "cost_not_null", "expect_column_values_to_not_be_null", {"column": "cost"}, "completeness"),
+]
 
-rows_strategy = st.lists(
+people_strategy = st.lists(
     st.tuples(
         st.integers(0, 400),                                   # person
         st.sampled_from(["1", "2", "9", ""]),                  # sex code, with missing
-        st.one_of(st.none(), st.integers(1900, 2024)),        # birth year
-        st.one_of(st.none(), st.dates(min_value=__import__("datetime").date(2015, 1, 1),
-                                      max_value=__import__("datetime").date(2024, 12, 31))),
-        st.one_of(st.none(), st.floats(-50, 5000, allow_nan=False).map(lambda x: round(x, 2))),
+        st.one_of(st.none(), st.integers(1890, 2030)),         # birth year (some implausible)
+        st.one_of(st.none(), st.dates(min_value=dt.date(2015, 1, 1), max_value=dt.date(2024, 12, 31))),
+        st.one_of(st.none(), st.integers(-50, 5000)),          # amount
         st.sampled_from(["A01", "B20", "C30", "D45", "E11", "Z99", ""]),
     ),
-    min_size=0, max_size=400,
+    min_size=0, max_size=300,
 )
+visits_strategy = st.lists(st.tuples(st.integers(0, 420), st.one_of(st.none(), st.integers(0, 30))), max_size=60)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=rows_strategy, k=st.sampled_from([3, 5, 11]))
-def test_no_published_count_below_k(tmp_path_factory: pytest.TempPathFactory, rows: list[tuple], k: int) -> None:
-    folder = tmp_path_factory.mktemp("source")
+def write_csv(path, header: str, rows: list[tuple]) -> None:
+    lines = [header] + [",".join("" if v is None else str(v) for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def catalogue(folder, people: list[tuple], visits: list[tuple], k: int) -> tuple[dict, dict]:
+    """(exact rows, public rows) of a two-table source: people, and their visits (a join key)."""
     (folder / "data").mkdir()
-    lines = ["pid,sex,birth_year,visit,amount,code"]
-    lines += [",".join("" if v is None else str(v) for v in (f"P{p:05d}", s, b, d, a, c))
-              for p, s, b, d, a, c in rows]
-    (folder / "data" / "people.csv").write_text("\n".join(lines) + "\n")
+    write_csv(folder / "data" / "people.csv", "pid,sex,birth_year,visit,amount,code",
+              [(f"P{p:05d}", *rest) for p, *rest in people])
+    write_csv(folder / "data" / "visits.csv", "pid,cost", [(f"P{p:05d}", c) for p, c in visits])
     (folder / "schemas").mkdir()
-    fields = [{"name": "pid", "type": "string"}, {"name": "sex", "type": "string"},
-              {"name": "birth_year", "type": "year"}, {"name": "visit", "type": "date"},
-              {"name": "amount", "type": "number"}, {"name": "code", "type": "string"}]
-    (folder / "schemas" / "people.json").write_text(json.dumps({"name": "people", "fields": fields}))
+    fields = {"people": [{"name": "pid", "type": "string"}, {"name": "sex", "type": "string"},
+                         {"name": "birth_year", "type": "year"}, {"name": "visit", "type": "date"},
+                         {"name": "amount", "type": "integer"}, {"name": "code", "type": "string"}],
+              "visits": [{"name": "pid", "type": "string"}, {"name": "cost", "type": "integer"}]}
+    keys = {"people": {"primaryKey": ["pid"]},
+            "visits": {"foreignKeys": [{"fields": ["pid"], "reference": {"resource": "people", "fields": ["pid"]}}]}}
+    for table, columns in fields.items():
+        (folder / "schemas" / f"{table}.json").write_text(json.dumps({"name": table, "fields": columns} | keys[table]))
     (folder / "source.yaml").write_text(yaml.safe_dump({
         "id": "p", "title": "P", "producer": {"name": "x"}, "licence": "x", "location": "data",
-        "dictionary": {"path": "schemas"}, "disclosure_k": k,
+        "dictionary": {"path": "schemas"}, "disclosure_k": k, "reference_date": "2025-01-01",
         "tables": {"people": {"roles": {"person_id": "pid", "sex": "sex", "birth_year": "birth_year",
                                         "event_date": ["visit"]}}},
     }))
     source = load_source(folder / "source.yaml")
     with duckdb.connect(str(folder / "w.duckdb")) as conn:
-        load_table(conn, source.declaration, source.tables[0], folder / "staging")
+        for table in source.tables:
+            load_table(conn, source.declaration, table, folder / "staging")
         internal = profile_source(conn, source, k).rows
-    public = public_rows(internal, {"p": k})
+        internal["quality_results"] = []
+        for table, check, kind, kwargs, category in CHECKS:
+            sql = compile_check(kind, kwargs)
+            query = f"SELECT {sql['evaluated']}, {sql['failing']} FROM {{batch}}".format(batch=f"p.{table}")
+            evaluated, failing = conn.execute(query).fetchone()
+            internal["quality_results"].append({
+                "source_id": "p", "table_name": table, "variable": kwargs["column"], "check_id": check,
+                "expectation": kind, "category": category, "threshold_pct": 0.0, "severity": "warning",
+                "evaluated_rows": evaluated, "failing_rows": failing, "status": "failed" if failing else "passed",
+                "reason": None, "run_at": None,
+                "failing_pct": round(100.0 * failing / evaluated, 2) if evaluated else None})
+    return internal, public_rows(internal, {"p": k})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(people=people_strategy, visits=visits_strategy, k=st.sampled_from([3, 5, 11]))
+def test_no_count_below_k_and_nothing_recovered(tmp_path_factory: pytest.TempPathFactory, people: list[tuple],
+                                               visits: list[tuple], k: int) -> None:
+    internal, public = catalogue(tmp_path_factory.mktemp("source"), people, visits, k)
     for table, columns in COUNT_COLUMNS.items():
         for row in public.get(table, []):
             for column in columns:
@@ -94,18 +166,41 @@ def test_no_published_count_below_k(tmp_path_factory: pytest.TempPathFactory, ro
                 assert value is None or value == 0 or value >= k, (table, column, row)
     for row in public["value_frequencies"]:  # no rare value is named
         if row["value"] not in (None, "(other)"):
-            assert row["frequency"] is not None and row["frequency"] >= k
-    # Complementary suppression: what a reader recovers by subtracting published bins from a published
-    # total is the sum of the hidden bins; it must cover at least two bins and k rows.
-    exact = {(h["variable"], h["bin"]): h["frequency"] for h in internal["histograms"]}
-    totals = {v["variable"]: v["count"] for v in public["variables"]}
-    for variable in {h["variable"] for h in public["histograms"]}:
-        hidden = [exact[(variable, h["bin"])] for h in public["histograms"]
-                  if h["variable"] == variable and h["frequency"] is None]
-        if hidden and totals[variable] is not None:
-            assert len(hidden) >= 2 and sum(hidden) >= k, (variable, hidden)
-    [database], [exact_database] = public["databases"], internal["databases"]
-    parts = ("men", "women", "sex_other")
-    hidden = [exact_database[p] for p in parts if database[p] is None]
-    if hidden and database["individuals"] is not None:
-        assert len(hidden) >= 2 and sum(hidden) >= k
+            exact = next(r for r in internal["value_frequencies"] if (r["table_name"], r["variable"], r["value"])
+                         == (row["table_name"], row["variable"], row["value"]))
+            assert exact["frequency"] >= k
+    assert leaks(public, {"p": k}) == []
+
+
+def test_values_seen_k_times_stay_listed(tmp_path) -> None:
+    """The issue's sex variable: 2 invalid codes must not push "men" into (other)."""
+    people = [(i, "1" if i < 60 else "2" if i < 118 else "9", 1980, None, 1, "A01") for i in range(120)]
+    internal, public = catalogue(tmp_path, people, [], 11)
+    sex = {r["value"]: r["frequency"] for r in public["value_frequencies"] if r["variable"] == "sex"}
+    assert set(sex) == {"1", "2", "(other)", None}
+    assert sex["(other)"] is None and sex[None] == 0     # 2 in (other): hidden, and one listed count with it
+    assert [sex["1"], sex["2"]].count(None) == 1
+    assert leaks(public, {"p": 11}) == []
+
+
+def cell_by_cell(internal: dict, k: int) -> dict:
+    """The naive rule, for the attacker to beat: every count in 1..k-1 hidden, nothing else."""
+    public = {}
+    for table, rows in internal.items():
+        counts = COUNT_COLUMNS.get(table, [])
+        public[table] = [{**r, **{c: None if r.get(c) is not None and 0 < r[c] < k else r.get(c) for c in counts}}
+                         for r in rows]
+    return public
+
+
+def test_the_attacker_beats_cell_by_cell_suppression(tmp_path) -> None:
+    """Each leak the disclosure issue named, recovered from a naive catalogue of the same source."""
+    people = [(i, "1" if i % 2 else "2", 1980, None, 10 if i < 3 else 2000, "A01" if i < 97 else "")
+              for i in range(100)]
+    internal, public = catalogue(tmp_path, people, [(i, 5) for i in range(7)], 11)
+    found = dict(leaks(cell_by_cell(internal, 11), {"p": 11}))
+    assert found[("missing", "p", "people", "code")] == 3            # rows - count, and rows - listed - other
+    assert found[("passing", "p", "people", "amount_range")] == 3     # evaluated - failing
+    assert found[("rows", "p", "visits")] == 7                        # a hidden table size, from its variables
+    assert found[("evaluated", "p", "visits", "cost_not_null")] == 7  # ... and from its checks
+    assert leaks(public, {"p": 11}) == []

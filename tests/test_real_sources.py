@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from hdh_pipeline.definitions import build_definitions
+from tests import attacker
 from tests.conftest import EXAMPLES, SHARED_DATA, needs_shared
 
 
@@ -81,6 +82,8 @@ def test_synthetic_snds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert failing > 0 and status == "failed"
     errors = conn.execute("SELECT count(*) FROM catalogue_internal.quality_results WHERE status = 'error'").fetchone()
     assert errors == (0,)
+    assert attacker.leaks(attacker.read(tmp_path / "catalogue" / "current" / "catalogue.duckdb"),
+                          {"synthetic_snds": 11}) == []
 
 
 @needs_shared("omop-synthea27nj")
@@ -101,3 +104,5 @@ def test_omop_synthea(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     statuses = dict(conn.execute("SELECT status, count(*) FROM catalogue_internal.quality_results "
                                  "GROUP BY ALL").fetchall())
     assert statuses.get("error", 0) == 0 and statuses["passed"] > 100
+    assert attacker.leaks(attacker.read(tmp_path / "catalogue" / "current" / "catalogue.duckdb"),
+                          {"omop_synthea27nj": 11}) == []

@@ -1,48 +1,139 @@
-"""Disclosure control: which published numbers could single out fewer than k people.
+"""Disclosure control: which published counts could single out fewer than k people.
 
-- primary suppression: a count in 1..k-1 is not published;
-- complementary suppression: in a set of counts whose total is known (the frequencies of a
-  variable, the bins of a histogram, men/women/other), once a cell is suppressed, more are
-  suppressed, smallest first, until at least two are and they add up to k or more, so no
-  cell can be recovered by subtraction;
-- a percentage is published only when neither its part nor the rest is in 1..k-1.
+A reader holds every public file at once, so counts are not controlled one by one but
+together, in a `Ledger` per source: every count the catalogue could publish or imply
+(`cell`), and every sum that ties counts together (`sum`: the rows of a table are its
+variable's values plus its missing values, the values are the listed values plus
+`(other)`, the bins, and so on, across tables up to the database's total). A cell that is
+never published but follows from others (the passing rows of a check: evaluated - failing)
+is a *derived* cell, controlled like the others.
+
+- primary suppression: a count in 1..k-1 is hidden (a derived one must not be derivable);
+- complementary suppression: no sum may leave exactly one hidden cell unknown (it would
+  come back by subtraction), and the hidden parts of a published total add up to k or more;
+  the cell hidden to protect another is the one tied to the fewest other sums, then the
+  smallest (so a database's total goes before a table's rows, a value's count before its
+  variable's);
+- a share is published only when its part and its whole both are (it then tells nothing more).
+
+The sums of a source form a hierarchy (database, tables, variables, values), in which
+"every sum with a hidden cell has two unknown cells" is enough for no hidden cell to be
+recoverable by any combination of sums; `tests/test_disclosure.py` attacks the published
+catalogues with every relation of `docs/catalogue.md` to check it.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Hashable, Iterable
 
 DEFAULT_K = 11
+
+Cell = Hashable
 
 
 def is_small(count: int | None, k: int) -> bool:
     return count is not None and 0 < count < k
 
 
-def publishable(count: int | None, k: int) -> int | None:
-    """The count, or None where it is in 1..k-1."""
-    return None if is_small(count, k) else count
+class Ledger:
+    """The counts of one source that a reader could tie together, and the sums that tie them."""
 
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.values: dict[Cell, int] = {}
+        self.derived: set[Cell] = set()
+        self.sums: list[tuple[Cell, tuple[Cell, ...]]] = []
+        self._alias: dict[Cell, Cell] = {}
+        self._hidden: set[Cell] | None = None
 
-def suppressed_cells(cells: Sequence[int], k: int) -> set[int]:
-    """Indexes of the cells of a partition to suppress (primary, then complementary)."""
-    hidden = {i for i, c in enumerate(cells) if is_small(c, k)}
-    if not hidden:
-        return hidden
-    candidates = sorted((c, i) for i, c in enumerate(cells) if i not in hidden and c > 0)
-    while candidates and (len(hidden) < 2 or sum(cells[i] for i in hidden) < k):
-        hidden.add(candidates.pop(0)[1])
-    return hidden
+    def cell(self, key: Cell, value: int | None, *, derived: bool = False, same_as: Iterable[Cell] = ()) -> Cell:
+        """Record a count (None: unknown to everyone, so not a cell). `same_as`: cells this count is
+        the same number of the same rows as, when their values are equal (a check that evaluates
+        every row of a table counts the table's rows): they are then one cell."""
+        if value is None:
+            return key
+        for other in same_as:
+            other = self.resolve(other)
+            if self.values.get(other) == value:
+                self._alias[key] = other
+                return other
+        self.values[key] = int(value)
+        if derived:
+            self.derived.add(key)
+        return key
 
+    def resolve(self, key: Cell) -> Cell:
+        return self._alias.get(key, key)
 
-def controlled_partition(cells: Sequence[int | None], k: int) -> list[int | None]:
-    """The cells as published: None where suppressed. Unknown cells (None) stay unknown."""
-    known = [(i, c) for i, c in enumerate(cells) if c is not None]
-    hidden = {known[j][0] for j in suppressed_cells([c for _, c in known], k)}
-    return [None if i in hidden else c for i, c in enumerate(cells)]
+    def sum(self, total: Cell, parts: Iterable[Cell]) -> None:
+        """total = sum of parts (ignored when one of them is unknown)."""
+        cells = (self.resolve(total), *(self.resolve(p) for p in parts))
+        if all(c in self.values for c in cells) and len(cells) > 1:
+            self.sums.append((cells[0], cells[1:]))
+            self._hidden = None
 
+    def published(self, key: Cell) -> int | None:
+        """The count as published: None when hidden, derived or unknown."""
+        key = self.resolve(key)
+        if key not in self.values or key in self.derived or key in self.hidden():
+            return None
+        return self.values[key]
 
-def safe_share(part: int | None, total: int | None, k: int, digits: int = 2) -> float | None:
-    """part / total in %, unless part or total - part is in 1..k-1 (it would give that count away)."""
-    if part is None or total in (None, 0) or is_small(part, k) or is_small(total - part, k):
-        return None
-    return round(100.0 * part / total, digits)
+    def share(self, part: Cell, whole: Cell, digits: int = 2) -> float | None:
+        """part / whole in %, when both are published (and whole is not 0)."""
+        p, w = self.published(part), self.published(whole)
+        return None if p is None or not w else round(100.0 * p / w, digits)
+
+    def hidden(self) -> set[Cell]:
+        """The cells to hide: primary, then complementary until no sum gives one back."""
+        if self._hidden is None:
+            self._hidden = self._suppress()
+        return self._hidden
+
+    def _suppress(self) -> set[Cell]:
+        k, values = self.k, self.values
+        degree = Counter(c for total, parts in self.sums for c in (total, *parts))
+        hidden = {c for c, v in values.items() if is_small(v, k)}
+        while True:
+            determined = self._determined(hidden)
+            more = set()
+            for total, parts in self.sums:
+                unknown = [c for c in (total, *parts) if self._unknown(c, hidden, determined)]
+                exposed = len(unknown) == 1 and unknown[0] in hidden
+                too_few = (total not in unknown and unknown and all(c in hidden for c in unknown)
+                           and sum(values[c] for c in unknown) < k)
+                if exposed or too_few:
+                    candidates = self._candidates((total, *parts), hidden, determined, set())
+                    if candidates:
+                        more.add(min(candidates, key=lambda c: (degree[c], c in (total,), values[c], str(c))))
+            if not more:
+                return hidden
+            hidden |= more
+
+    def _unknown(self, cell: Cell, hidden: set[Cell], determined: dict[Cell, int]) -> bool:
+        return cell in hidden or (cell in self.derived and cell not in determined)
+
+    def _determined(self, hidden: set[Cell]) -> dict[Cell, int]:
+        """Derived cells (not small) that follow from published ones -> the sum they follow from."""
+        determined: dict[Cell, int] = {}
+        changed = True
+        while changed:
+            changed = False
+            for i, (total, parts) in enumerate(self.sums):
+                unknown = [c for c in (total, *parts) if self._unknown(c, hidden, determined)]
+                if len(unknown) == 1 and unknown[0] in self.derived and unknown[0] not in hidden:
+                    determined[unknown[0]] = i
+                    changed = True
+        return determined
+
+    def _candidates(self, cells: tuple[Cell, ...], hidden: set[Cell], determined: dict[Cell, int],
+                    seen: set[int]) -> list[Cell]:
+        """Published non-zero cells whose hiding would break this sum (directly, or through a derived cell)."""
+        out = [c for c in cells if c not in hidden and c not in self.derived and self.values[c] > 0]
+        for c in cells:
+            i = determined.get(c)
+            if i is not None and i not in seen:
+                seen.add(i)
+                total, parts = self.sums[i]
+                out += self._candidates((total, *parts), hidden, determined, seen)
+        return out

@@ -1,34 +1,28 @@
 """Exact (internal) catalogue rows -> public rows, under disclosure control.
 
-Rules, per table (k is the source's `disclosure_k`):
-- variables: `count` and `missing_count` are one partition (they add up to the rows);
-  identifiers publish counts and completeness only; min and max are the k-th smallest and
-  largest values (no extreme value is published; quasi-identifiers are flagged), quantiles
-  are clamped inside them; a variable with fewer than k values publishes no statistic of
-  its values, one with fewer than 2k no bounds and no quantiles;
-- value_frequencies: values seen fewer than k times are folded into `(other)` (and more,
-  until `(other)` is not in 1..k-1), so no rare value is named; the missing row repeats
-  the variable's controlled missing_count;
-- histograms: the bins of a variable are one partition;
-- tables: the row counts of a source's tables are one partition (with the total);
-  completeness is the mean over the variables whose completeness is published;
-- databases: men, women and other are one partition; totals are controlled counts;
-- relations: matched and unmatched rows are one partition;
-- quality_results: failing and evaluated rows are controlled counts, failing_pct a controlled
-  share; the per-variable conformance and plausibility shares and the per-table and
-  per-database summaries are computed from these published values only.
+Every count of a source goes into one `Ledger` with the sums that tie it to others (listed in
+`docs/catalogue.md`, "Relations between published numbers"); the ledger decides which counts
+are hidden, and a share is published only when its part and its whole are. Besides counts:
+- identifiers publish counts only; min and max are the k-th smallest and largest values (no
+  extreme value is published), quantiles are clamped inside them; a variable with fewer than
+  k values publishes no statistic of its values, one with fewer than 2k no bounds and no quantiles;
+- value_frequencies: values seen k times or more are listed by name (their count hidden if need
+  be), the others are folded into `(other)`, so no rare value is named;
+- the per-variable conformance and plausibility shares and the per-table and per-database
+  summaries are computed from published values only.
 """
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 
-from hdh_pipeline.catalogue.disclosure import controlled_partition, is_small, publishable, safe_share
+from hdh_pipeline.catalogue.disclosure import Ledger
 from hdh_pipeline.catalogue.schema import column_names
+from hdh_pipeline.profile.statistics import INTEGER_TYPES
 
-VALUE_STATISTICS = ("mean", "std", "min", "p01", "q1", "median", "q3", "p99", "max", "zeros", "negatives",
+VALUE_STATISTICS = ("mean", "std", "min", "p01", "q1", "median", "q3", "p99", "max",
                     "min_length", "max_length", "mean_length")
 QUANTILES = ("p01", "q1", "median", "q3", "p99")
+OTHER = "(other)"
 
 
 def _keep_public(row: dict, table: str) -> dict:
@@ -50,85 +44,208 @@ def _clamp(value: str | None, low: str | None, high: str | None) -> str | None:
     return high if _number(value) > _number(high) else value
 
 
-def _variable(row: dict, k: int, relation: dict | None) -> dict:
-    out = dict(row)
-    count, missing = controlled_partition([row["count"], row["missing_count"]], k)
-    out["count"], out["missing_count"] = count, missing
-    out["completeness_pct"] = safe_share(row["count"], row["count"] + row["missing_count"], k)
-    # a count of values, not of people (2 sexes, 1 constant value), unless the values are people or records
-    out["distinct_count"] = (None if count is None else publishable(row["distinct_count"], k)
-                             if row["is_identifier"] else row["distinct_count"])
-    out["zeros"], out["negatives"] = publishable(row["zeros"], k), publishable(row["negatives"], k)
-    if relation and relation.get("checked_rows") is not None:
-        out["nomenclature_conformance_pct"] = safe_share(relation["matched_rows"], relation["checked_rows"], k)
-    if row["is_identifier"] or row["count"] < k:
-        for name in VALUE_STATISTICS:
-            out[name] = None
-        out["bounds_coarsened"] = False
-    elif row["count"] < 2 * k:  # the k-th smallest value would lie above the k-th largest: no bounds, no quantiles
-        for name in ("min", "max", *QUANTILES):
-            out[name] = None
-        out["bounds_coarsened"] = False
-    else:  # no extreme value is published: fewer than k rows lie beyond min and max
-        low, high = row["k_smallest"], row["k_largest"]
-        out["min"], out["max"], out["bounds_coarsened"] = low, high, True
-        for name in QUANTILES:
-            out[name] = _clamp(row[name], low, high)
-    return _keep_public(out, "variables")
-
-
-def _frequencies(rows: list[dict], k: int, missing: int | None) -> list[dict]:
-    """One variable's top values and `(other)` (they add up to its count), and its missing row.
-
-    Values seen fewer than k times are folded into `(other)`; while `(other)` is itself in
-    1..k-1, the least frequent listed value joins it. No value is published with a small count."""
-    listed = sorted((r for r in rows if r["value"] not in (None, "(other)")), key=lambda r: -r["frequency"])
-    other = next(r for r in rows if r["value"] == "(other)")
-    total_other = other["frequency"] + sum(r["frequency"] for r in listed if r["frequency"] < k)
-    listed = [r for r in listed if r["frequency"] >= k]
-    while listed and is_small(total_other, k):
-        total_other += listed.pop()["frequency"]
-    missing_row = next(r for r in rows if r["value"] is None)
-    rows_total = sum(r["frequency"] for r in rows)
-    out = []
-    ordered = [*listed, other | {"frequency": total_other}]
-    for rank, row in enumerate(ordered, start=1):
-        frequency = publishable(row["frequency"], k)
-        share = safe_share(row["frequency"], rows_total, k) if frequency is not None else None
-        out.append(_keep_public(row | {"rank": rank, "frequency": frequency, "share_pct": share}, "value_frequencies"))
-    share = safe_share(missing_row["frequency"], rows_total, k) if missing is not None else None
-    out.append(_keep_public(missing_row | {"rank": len(ordered) + 1, "frequency": missing, "share_pct": share},
-                            "value_frequencies"))
-    return out
-
-
-def _partitioned(rows: Iterable[dict], key: tuple[str, ...], k: int) -> list[dict]:
-    """Histogram bins: every variable's bins form one partition."""
+def _group(rows: list[dict], *keys: str) -> dict[tuple, list[dict]]:
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
-        groups[tuple(row[name] for name in key)].append(row)
-    out = []
-    for group in groups.values():
-        for row, frequency in zip(group, controlled_partition([r["frequency"] for r in group], k)):
-            out.append(_keep_public(row | {"frequency": frequency}, "histograms"))
-    return out
+        groups[tuple(row[k] for k in keys)].append(row)
+    return groups
 
 
-def _relation(row: dict, k: int) -> dict:
-    out = dict(row)
-    if row["checked_rows"] is not None:
-        matched, _ = controlled_partition([row["matched_rows"], row["checked_rows"] - row["matched_rows"]], k)
-        out["checked_rows"] = publishable(row["checked_rows"], k)
-        out["matched_rows"] = matched
-        out["match_pct"] = safe_share(row["matched_rows"], row["checked_rows"], k)
-    return _keep_public(out, "relations")
+def _folded(rows: list[dict], k: int) -> list[dict]:
+    """A variable's listed values (seen k times or more), `(other)` (all the rest) and the missing row."""
+    listed = [r for r in rows if r["value"] not in (None, OTHER) and r["frequency"] >= k]
+    other = sum(r["frequency"] for r in rows if r["value"] is not None and r not in listed)
+    [other_row] = [r for r in rows if r["value"] == OTHER]
+    [missing_row] = [r for r in rows if r["value"] is None]
+    listed.sort(key=lambda r: (-r["frequency"], r["value"]))
+    return [*listed, other_row | {"frequency": other}, missing_row]
 
 
-def _quality_result(row: dict, k: int) -> dict:
-    return _keep_public(row | {
-        "evaluated_rows": publishable(row["evaluated_rows"], k), "failing_rows": publishable(row["failing_rows"], k),
-        "failing_pct": safe_share(row["failing_rows"], row["evaluated_rows"], k),
-    }, "quality_results")
+def _zero_edge(bins: list[dict]) -> bool:
+    return any(_number(b[edge]) == 0 for b in bins for edge in ("lower", "upper"))
+
+
+class _Source:
+    """One source's exact rows, its ledger, and its public rows."""
+
+    def __init__(self, rows: dict[str, list[dict]], k: int) -> None:
+        self.k, self.rows = k, rows
+        self.frequencies = {key: _folded(group, k) for key, group in
+                            _group(rows["value_frequencies"], "table_name", "variable").items()}
+        self.histograms = _group(rows["histograms"], "table_name", "variable")
+        self.code_lists = {(r["table_name"], r["columns"]): r for r in rows["relations"]
+                           if r["kind"] == "nomenclature" and r["checked_rows"] is not None}
+        self.ledger = self._ledger()
+
+    def _ledger(self) -> Ledger:
+        ledger = Ledger(self.k)
+        for t in self.rows["tables"]:
+            table = t["table_name"]
+            ledger.cell(("rows", table), t["row_count"])
+            ledger.cell(("rejected", table), t["rejected_rows"])
+            ledger.cell(("duplicates", table), t["duplicate_key_rows"])
+            if t["duplicate_key_rows"] is not None:
+                ledger.cell(("unique_keys", table), t["row_count"] - t["duplicate_key_rows"], derived=True)
+                ledger.sum(("rows", table), [("duplicates", table), ("unique_keys", table)])
+        for v in self.rows["variables"]:
+            self._variable_cells(ledger, v)
+        for r in self.rows["relations"]:
+            key = (r["table_name"], r["columns"], r["referenced_table"])
+            if r["checked_rows"] is None:
+                continue
+            single = [("count", r["table_name"], r["columns"])] if "," not in r["columns"] else []
+            checked = ledger.cell(("checked", *key), r["checked_rows"], same_as=single)
+            ledger.cell(("matched", *key), r["matched_rows"])
+            ledger.cell(("unmatched", *key), r["checked_rows"] - r["matched_rows"], derived=True)
+            ledger.sum(checked, [("matched", *key), ("unmatched", *key)])
+        for q in self.rows["quality_results"]:
+            self._check_cells(ledger, q)
+        for d in self.rows["databases"]:
+            ledger.cell(("total_rows",), d["total_rows"])
+            ledger.sum(("total_rows",), [("rows", t["table_name"]) for t in self.rows["tables"]])
+            for name in ("individuals", "men", "women", "sex_other", "implausible_ages"):
+                ledger.cell((name,), d[name])
+            ledger.sum(("individuals",), [("men",), ("women",), ("sex_other",)])
+            if d["individuals"] is not None and d["implausible_ages"] is not None:
+                ledger.cell(("other_ages",), d["individuals"] - d["implausible_ages"], derived=True)
+                ledger.sum(("individuals",), [("implausible_ages",), ("other_ages",)])
+        return ledger
+
+    def _variable_cells(self, ledger: Ledger, v: dict) -> None:
+        table, name = v["table_name"], v["variable"]
+        count = ledger.cell(("count", table, name), v["count"])
+        ledger.cell(("missing", table, name), v["missing_count"])
+        ledger.sum(("rows", table), [count, ("missing", table, name)])
+        if v["is_identifier"]:  # distinct identifiers are people or records
+            ledger.cell(("distinct", table, name), v["distinct_count"], same_as=[count])
+        frequencies = self.frequencies.get((table, name))
+        if frequencies:
+            ledger.sum(count, [ledger.cell(("frequency", table, name, r["value"]), r["frequency"])
+                               for r in frequencies[:-1]])
+        bins = self.histograms.get((table, name), [])
+        if bins:
+            ledger.sum(count, [ledger.cell(("bin", table, name, b["bin"]), b["frequency"]) for b in bins])
+        units = [("bin", table, name, b["bin"]) for b in bins if _number(b["lower"]) == 0
+                 and v["observed_type"] in INTEGER_TYPES and b["upper"] is not None and _number(b["upper"]) <= 1]
+        ledger.cell(("zeros", table, name), v["zeros"], same_as=units)
+        negatives = ledger.cell(("negatives", table, name), v["negatives"])
+        if bins and _zero_edge(bins):
+            ledger.sum(negatives, [("bin", table, name, b["bin"]) for b in bins
+                                   if b["upper"] is not None and _number(b["upper"]) <= 0])
+
+    def _check_cells(self, ledger: Ledger, q: dict) -> None:
+        table, check = q["table_name"], q["check_id"]
+        if q["evaluated_rows"] is None:
+            return
+        variable = [("count", table, q["variable"])] if q["variable"] else []
+        evaluated = ledger.cell(("evaluated", table, check), q["evaluated_rows"], same_as=[("rows", table), *variable])
+        nulls = ([("missing", table, q["variable"])]
+                 if q["expectation"] == "expect_column_values_to_not_be_null" and q["variable"] else [])
+        failing = ledger.cell(("failing", table, check), q["failing_rows"], same_as=nulls)
+        passing = ledger.cell(("passing", table, check), q["evaluated_rows"] - (q["failing_rows"] or 0), derived=True)
+        ledger.sum(evaluated, [failing, passing])
+
+    # -- public rows ------------------------------------------------------------------------------
+
+    def public(self) -> dict[str, list[dict]]:
+        quality = [self._quality_result(q) for q in self.rows["quality_results"]]
+        by_variable = _group(quality, "table_name", "variable")
+        variables = [self._variable(v, by_variable.get((v["table_name"], v["variable"]), []))
+                     for v in self.rows["variables"]]
+        variables_of, checks_of = _group(variables, "table_name"), _group(quality, "table_name")
+        return {
+            "databases": [self._database(d, quality) for d in self.rows["databases"]],
+            "tables": [self._table(t, variables_of.get((t["table_name"],), []), checks_of.get((t["table_name"],), []))
+                       for t in self.rows["tables"]],
+            "variables": variables,
+            "value_frequencies": [r for (table, name), rows in self.frequencies.items()
+                                  for r in self._frequencies(table, name, rows)],
+            "histograms": [_keep_public(h | {"frequency": self.ledger.published(
+                ("bin", h["table_name"], h["variable"], h["bin"]))}, "histograms") for h in self.rows["histograms"]],
+            "relations": [self._relation(r) for r in self.rows["relations"]],
+            "quality_results": quality,
+        }
+
+    def _variable(self, row: dict, checks: list[dict]) -> dict:
+        led, k = self.ledger, self.k
+        table, name = row["table_name"], row["variable"]
+        count = ("count", table, name)
+        out = row | {"count": led.published(count), "missing_count": led.published(("missing", table, name)),
+                     "completeness_pct": led.share(count, ("rows", table)),
+                     "zeros": led.published(("zeros", table, name)),
+                     "negatives": led.published(("negatives", table, name))}
+        if row["is_identifier"]:
+            out["distinct_count"] = led.published(("distinct", table, name))
+        elif out["count"] is None and row["is_unique"]:
+            out["distinct_count"] = None  # it would be the count
+        relation = self.code_lists.get((table, name))
+        if relation:
+            key = (table, name, relation["referenced_table"])
+            out["nomenclature_conformance_pct"] = led.share(("matched", *key), ("checked", *key))
+        if row["is_identifier"] or row["count"] < k:
+            for stat in VALUE_STATISTICS:
+                out[stat] = None
+            out["bounds_coarsened"] = False
+        elif row["count"] < 2 * k:  # the k-th smallest value would lie above the k-th largest
+            for stat in ("min", "max", *QUANTILES):
+                out[stat] = None
+            out["bounds_coarsened"] = False
+        else:  # no extreme value is published: fewer than k rows lie beyond min and max
+            low, high = row["k_smallest"], row["k_largest"]
+            out["min"], out["max"], out["bounds_coarsened"] = low, high, True
+            for stat in QUANTILES:
+                out[stat] = _clamp(row[stat], low, high)
+        out["conformance_pct"] = _worst_pct(checks, "conformance")
+        out["plausibility_pct"] = _worst_pct(checks, "plausibility")
+        return _keep_public(out, "variables")
+
+    def _frequencies(self, table: str, name: str, rows: list[dict]) -> list[dict]:
+        out = []
+        for rank, row in enumerate(rows, start=1):
+            key = ("frequency", table, name, row["value"]) if row["value"] is not None else ("missing", table, name)
+            out.append(_keep_public(row | {"rank": rank, "frequency": self.ledger.published(key),
+                                           "share_pct": self.ledger.share(key, ("rows", table))},
+                                    "value_frequencies"))
+        return out
+
+    def _relation(self, row: dict) -> dict:
+        key = (row["table_name"], row["columns"], row["referenced_table"])
+        led = self.ledger
+        return _keep_public(row | {"checked_rows": led.published(("checked", *key)),
+                                   "matched_rows": led.published(("matched", *key)),
+                                   "match_pct": led.share(("matched", *key), ("checked", *key))}, "relations")
+
+    def _quality_result(self, row: dict) -> dict:
+        key, led = (row["table_name"], row["check_id"]), self.ledger
+        return _keep_public(row | {"evaluated_rows": led.published(("evaluated", *key)),
+                                   "failing_rows": led.published(("failing", *key)),
+                                   "failing_pct": led.share(("failing", *key), ("evaluated", *key))},
+                            "quality_results")
+
+    def _table(self, row: dict, variables: list[dict], checks: list[dict]) -> dict:
+        """`variables` and `checks`: the table's, as published."""
+        table, led = row["table_name"], self.ledger
+        shares = [v["completeness_pct"] for v in variables if v["completeness_pct"] is not None]
+        return _keep_public(row | {
+            "row_count": led.published(("rows", table)), "rejected_rows": led.published(("rejected", table)),
+            "duplicate_key_rows": led.published(("duplicates", table)),
+            "completeness_pct": round(sum(shares) / len(shares), 2) if shares else None,
+            "quality_checks": len(checks) if checks else None,
+            "quality_checks_failed": sum(c["status"] in ("failed", "error") for c in checks) if checks else None,
+        }, "tables")
+
+    def _database(self, row: dict, quality: list[dict]) -> dict:
+        led = self.ledger
+        few = row["individuals"] is None or row["individuals"] < self.k
+        judged = [r for r in quality if r["status"] in ("passed", "failed")]
+        return _keep_public(row | {
+            "quality_checks_passed_pct": round(100.0 * sum(r["status"] == "passed" for r in judged) / len(judged), 2)
+            if judged else None,
+            **{name: led.published((name,)) for name in
+               ("total_rows", "individuals", "men", "women", "sex_other", "implausible_ages")},
+            "age_low": None if few else row["age_low"], "age_median": None if few else row["age_median"],
+            "age_high": None if few else row["age_high"],
+        }, "databases")
 
 
 def _worst_pct(results: list[dict], category: str) -> float | None:
@@ -141,71 +258,11 @@ def _worst_pct(results: list[dict], category: str) -> float | None:
 
 def public_rows(internal: dict[str, list[dict]], k_by_source: dict[str, int]) -> dict[str, list[dict]]:
     """The public catalogue from the exact one."""
-    k_of = lambda row: k_by_source[row["source_id"]]  # noqa: E731
-    quality = [_quality_result(r, k_of(r)) for r in internal.get("quality_results", [])]
-    by_variable: dict[tuple, list[dict]] = defaultdict(list)
-    by_table: dict[tuple, list[dict]] = defaultdict(list)
-    for r in quality:
-        by_variable[(r["source_id"], r["table_name"], r["variable"])].append(r)
-        by_table[(r["source_id"], r["table_name"])].append(r)
-    relations = {(r["source_id"], r["table_name"], r["columns"]): r for r in internal["relations"]
-                 if r["kind"] == "nomenclature"}
-    variables = []
-    for v in internal["variables"]:
-        key = (v["source_id"], v["table_name"], v["variable"])
-        public = _variable(v, k_of(v), relations.get(key))
-        public["conformance_pct"] = _worst_pct(by_variable[key], "conformance")
-        public["plausibility_pct"] = _worst_pct(by_variable[key], "plausibility")
-        variables.append(public)
-
-    frequencies: dict[tuple, list[dict]] = defaultdict(list)
-    for row in internal["value_frequencies"]:
-        frequencies[(row["source_id"], row["table_name"], row["variable"])].append(row)
-    missing = {(v["source_id"], v["table_name"], v["variable"]): v["missing_count"] for v in variables}
-    value_frequencies = [r for key, rows in frequencies.items()
-                         for r in _frequencies(rows, k_by_source[key[0]], missing[key])]
-    histograms = []
+    out: dict[str, list[dict]] = defaultdict(list)
     for source, k in k_by_source.items():
-        histograms += _partitioned((h for h in internal["histograms"] if h["source_id"] == source),
-                                   ("source_id", "table_name", "variable"), k)
-
-    completeness: dict[tuple, list[float]] = defaultdict(list)
-    for v in variables:
-        if v["completeness_pct"] is not None:
-            completeness[(v["source_id"], v["table_name"])].append(v["completeness_pct"])
-    tables = []
-    for source, k in k_by_source.items():
-        rows = [t for t in internal["tables"] if t["source_id"] == source]
-        counts = controlled_partition([t["row_count"] for t in rows], k)
-        for row, count in zip(rows, counts):
-            shares = completeness[(source, row["table_name"])]
-            checks = by_table[(source, row["table_name"])]
-            tables.append(_keep_public(row | {
-                "row_count": count, "rejected_rows": publishable(row["rejected_rows"], k),
-                "duplicate_key_rows": publishable(row["duplicate_key_rows"], k),
-                "completeness_pct": round(sum(shares) / len(shares), 2) if shares else None,
-                "quality_checks": len(checks) if checks else None,
-                "quality_checks_failed": sum(c["status"] in ("failed", "error") for c in checks) if checks else None,
-            }, "tables"))
-
-    databases = []
-    for row in internal["databases"]:
-        k = k_of(row)
-        men, women, other = (controlled_partition([row["men"], row["women"], row["sex_other"]], k)
-                             if row["individuals"] is not None else (None, None, None))
-        few = row["individuals"] is None or row["individuals"] < k
-        judged = [r for r in quality if r["source_id"] == row["source_id"] and r["status"] in ("passed", "failed")]
-        databases.append(_keep_public(row | {
-            "quality_checks_passed_pct": round(100.0 * sum(r["status"] == "passed" for r in judged) / len(judged), 2)
-            if judged else None,
-            "total_rows": publishable(row["total_rows"], k), "individuals": publishable(row["individuals"], k),
-            "implausible_ages": publishable(row["implausible_ages"], k),
-            "men": men, "women": women, "sex_other": other,
-            "age_low": None if few else row["age_low"], "age_median": None if few else row["age_median"],
-            "age_high": None if few else row["age_high"],
-        }, "databases"))
-    return {
-        "databases": databases, "tables": tables, "variables": variables, "value_frequencies": value_frequencies,
-        "histograms": histograms, "relations": [_relation(r, k_of(r)) for r in internal["relations"]],
-        "quality_results": quality,
-    }
+        mine = {name: [r for r in internal.get(name, []) if r["source_id"] == source]
+                for name in ("databases", "tables", "variables", "value_frequencies", "histograms", "relations",
+                             "quality_results")}
+        for name, rows in _Source(mine, k).public().items():
+            out[name] += rows
+    return dict(out)

@@ -1,9 +1,10 @@
-"""The catalogue tables' columns: a public interface, documented here and nowhere else.
+"""The catalogue tables' columns and the relations between their numbers: a public interface,
+documented here and nowhere else.
 
 `count=True` marks counts of rows or individuals: disclosure control applies to them
-(none is published in 1..k-1). `share=True` marks percentages derived from such counts:
-published only when neither the part nor the rest is in 1..k-1. `docs/catalogue.md`
-is generated from this module (`python -m hdh_pipeline.catalogue.schema`).
+(none is published in 1..k-1, nor recoverable through RELATIONS). `share=True` marks
+percentages derived from such counts: published only when their part and whole are.
+`docs/catalogue.md` is generated from this module (`python -m hdh_pipeline.catalogue.schema`).
 """
 from __future__ import annotations
 
@@ -96,8 +97,8 @@ TABLES: dict[str, list[Column]] = {
         _c("completeness_pct", "DOUBLE", "Non-null values / rows", share=True),
         _c("distinct_count", "BIGINT", "Distinct values (exact up to 5000 and for (nearly) unique columns, else "
                                        "approximate, never above count). Not a count of people, so published below "
-                                       "k too, except for identifiers (whose values are people or records) and where "
-                                       "the variable's count is suppressed"),
+                                       "k too, except for identifiers (whose values are people or records: "
+                                       "controlled like counts) and unique columns whose count is hidden"),
         _c("distinct_exact", "BOOLEAN", "Whether distinct_count is exact"),
         _c("mean", "DOUBLE", "Mean (numeric)"),
         _c("std", "DOUBLE", "Sample standard deviation (numeric)"),
@@ -127,7 +128,8 @@ TABLES: dict[str, list[Column]] = {
     "value_frequencies": VARIABLE_KEYS + [
         _c("rank", "INTEGER", "1 for the most frequent value; the `other` and `missing` rows come last"),
         _c("value", "VARCHAR", "The value; `(other)` for all values not listed (every value seen fewer than k "
-           "times among them), NULL for missing"),
+           "times, and those beyond the 20 most frequent), NULL for missing. Every value seen k times or more "
+           "among the 20 most frequent is listed, its count hidden if need be"),
         _c("label", "VARCHAR", "Label of the value in its nomenclature"),
         _c("frequency", "BIGINT", "Rows with this value", count=True),
         _c("share_pct", "DOUBLE", "frequency / rows of the table", share=True),
@@ -175,6 +177,31 @@ TABLES: dict[str, list[Column]] = {
 }
 
 
+# Every linear relation between published numbers (per source). Disclosure control treats each as
+# one partition: no sum may leave a single hidden cell unknown; `tests/attacker.py` uses them all.
+RELATIONS = [
+    ("databases.total_rows", "= the sum of the source's tables.row_count"),
+    ("databases.individuals", "= men + women + sex_other"),
+    ("databases.individuals", "= implausible_ages + individuals with a plausible or unknown age (not published)"),
+    ("tables.row_count", "= duplicate_key_rows + distinct primary keys (not published), where a key is declared"),
+    ("tables.row_count", "= count + missing_count, for each of its variables"),
+    ("variables.count", "= the sum of its value_frequencies rows but the missing one; that one = missing_count"),
+    ("variables.count", "= the sum of its histograms bins"),
+    ("variables.count", "= distinct_count, where is_unique"),
+    ("variables.negatives", "= the sum of the bins below 0, where 0 is a bin edge"),
+    ("variables.zeros", "= the bin [0, 1) of an integer variable"),
+    ("relations.checked_rows", "= matched_rows + unmatched rows (not published); = the column's count for a "
+                               "one-column key"),
+    ("quality_results.evaluated_rows", "= failing_rows + passing rows (not published); = the table's row_count "
+                                       "for not-null and unexpected-rows checks, the column's count for range, "
+                                       "set and length checks"),
+    ("quality_results.failing_rows", "= the column's missing_count for not-null checks"),
+    ("every share", "= part / whole: completeness_pct, share_pct (of the table's rows), match_pct, "
+                    "nomenclature_conformance_pct, failing_pct; conformance_pct and plausibility_pct come from "
+                    "failing_pct"),
+]
+
+
 def column_names(table: str) -> list[str]:
     return [c.name for c in TABLES[table]]
 
@@ -182,15 +209,21 @@ def column_names(table: str) -> list[str]:
 def markdown() -> str:
     """The catalogue's own data dictionary."""
     lines = ["# Catalogue tables", "", "Generated from `hdh_pipeline/catalogue/schema.py`; do not edit by hand.",
-             "Counts marked *controlled* are never published in 1..k-1 (k = 11 unless a source says otherwise);",
-             "percentages marked *controlled* are published only when neither part is in 1..k-1.", ""]
+             "Counts marked *controlled* are never published in 1..k-1 (k = 11 unless a source says otherwise),",
+             "nor can they be recovered by combining published numbers through the relations below;",
+             "percentages marked *controlled* are published only when their part and their whole are.", ""]
     for table, columns in TABLES.items():
         lines += [f"## {table}", "", "| column | type | description |", "|---|---|---|"]
         for column in columns:
             note = " *(controlled)*" if column.count or column.share else ""
             lines.append(f"| `{column.name}` | {column.type} | {column.description}{note} |")
         lines.append("")
-    return "\n".join(lines)
+    lines += ["## Relations between published numbers", "",
+              "Within a source, these hold exactly. A reader holding every published file can combine them;",
+              "disclosure control makes sure that no hidden count, and no unpublished count in 1..k-1, follows.", "",
+              "| number | relation |", "|---|---|"]
+    lines += [f"| `{number}` | {relation} |" for number, relation in RELATIONS]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

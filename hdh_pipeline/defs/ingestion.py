@@ -15,6 +15,7 @@ from hdh_pipeline.defs.quality import build_quality_asset, build_quality_checks
 from hdh_pipeline.defs.resources import WRITER_POOL, Warehouse
 from hdh_pipeline.ingest.load import IngestionError, LoadResult, load_table
 from hdh_pipeline.ingest.warehouse import quote
+from hdh_pipeline.profile.statistics import identifier_columns
 from hdh_pipeline.sources.declaration import SourceDeclaration
 from hdh_pipeline.sources.dictionary import ColumnSpec, TableSpec
 from hdh_pipeline.sources.discovery import SourceTable
@@ -85,7 +86,8 @@ def _materialize(context: dg.AssetExecutionContext, conn: duckdb.DuckDBPyConnect
                  declaration: SourceDeclaration, table: SourceTable) -> dg.MaterializeResult:
     key = dg.AssetKey([declaration.id, table.name])
     loaded = load_table(conn, declaration, table, warehouse.staging(declaration.id))
-    preview = _preview(conn, loaded.schema, loaded.table, set(table.roles.person_id))
+    masked = set(table.roles.person_id) | identifier_columns(conn, loaded.schema, loaded.table)
+    preview = _preview(conn, loaded.schema, loaded.table, masked)
     for warning in loaded.warnings:
         context.log.warning(warning)
     if loaded.rejected_rows:

@@ -34,6 +34,7 @@ from hdh_pipeline.ingest.warehouse import quote, table_columns
 CATEGORICAL_MAX = 5000
 DISTINCT_EXACT_MAX = 5500  # HyperLogLog estimates up to this are recounted exactly (its error is about 2 %)
 NEARLY_UNIQUE = 0.97       # so are columns whose estimate is this share of their values or more
+IDENTIFIER_SHARE = 0.95    # text or integer columns with this share of distinct values look like identifiers
 LONG_FORM_MAX_ROWS = 100_000
 HISTOGRAM_BINS = 20
 QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
@@ -95,9 +96,29 @@ class VariableProfile:
 
     @property
     def looks_like_identifier(self) -> bool:
-        """Text or integer values that are (nearly) all different: record or person identifiers."""
-        integer = self.duckdb_type.upper() in INTEGER_TYPES
-        return (self.kind == "text" or integer) and self.non_null > 1 and self.distinct >= 0.95 * self.non_null
+        return looks_like_identifier(self.duckdb_type, self.non_null, self.distinct)
+
+
+def looks_like_identifier(duckdb_type: str, non_null: int, distinct: int) -> bool:
+    """Text or integer values that are (nearly) all different: record or person identifiers. The one
+    rule, with the person-id role, for every output that could show values (catalogue, previews)."""
+    return _may_identify(duckdb_type) and non_null > 1 and distinct >= IDENTIFIER_SHARE * non_null
+
+
+def _may_identify(duckdb_type: str) -> bool:
+    return kind_of(duckdb_type) == "text" or duckdb_type.upper() in INTEGER_TYPES
+
+
+def identifier_columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    """The columns of a table that look like identifiers (approximate distinct counts, one scan)."""
+    target = f"{quote(schema)}.{quote(table)}"
+    columns = table_columns(conn, schema, table)
+    rows = conn.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+    wanted = {name: (duck_type, ["count({c})", "approx_count_distinct({c})"]) for name, duck_type in columns.items()
+              if _may_identify(duck_type)}
+    counts = _aggregate(conn, target, wanted, long_form=0 < rows <= LONG_FORM_MAX_ROWS)
+    return {name for name, (non_null, distinct) in counts.items()
+            if looks_like_identifier(columns[name], non_null, min(distinct, non_null))}
 
 
 def _scan_one(kind: str, k: int) -> list[str]:

@@ -1,0 +1,258 @@
+"""An attacker holding every public table of a catalogue at once.
+
+It writes down every linear relation between published numbers that the catalogue's
+documentation implies (docs/catalogue.md, "Relations between published numbers"), with a
+suppressed count as an unknown, plus the counts nobody publishes but anyone can derive
+(the passing rows of a check, the unmatched rows of a key, the distinct keys of a table,
+the individuals with a plausible or unknown age), and solves the system exactly (Gaussian
+elimination over the rationals). Published shares are used too: a share and its whole give
+the part (or a share and its part the whole) when only one integer fits the rounding.
+
+Written apart from `hdh_pipeline.catalogue` on purpose: it reads public rows only.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import duckdb
+
+INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+ROWS_CHECKS = {"expect_column_values_to_not_be_null", "unexpected_rows_expectation"}
+VALUE_CHECKS = {"expect_column_values_to_be_between", "expect_column_values_to_be_in_set",
+                "expect_column_value_lengths_to_be_between"}
+
+
+def _number(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class System:
+    known: dict = field(default_factory=dict)     # cell -> value
+    unknown: set = field(default_factory=set)     # cells suppressed (published as NULL)
+    derived: set = field(default_factory=set)     # cells nobody publishes
+    equations: list = field(default_factory=list)  # ({cell: coefficient}, constant): sum(coef * cell) = constant
+    shares: list = field(default_factory=list)    # (share %, part cell, whole cell)
+
+    def count(self, cell, value, derived: bool = False):
+        if derived:
+            self.derived.add(cell)
+        elif value is None:
+            self.unknown.add(cell)
+        else:
+            self.known[cell] = value
+        return cell
+
+    def equal(self, total, parts, minus=()) -> None:
+        """total = sum(parts) - sum(minus)."""
+        coefficients: dict = defaultdict(int)
+        coefficients[total] += 1
+        for p in parts:
+            coefficients[p] -= 1
+        for m in minus:
+            coefficients[m] += 1
+        self.equations.append(dict(coefficients))
+
+
+def relations(public: dict[str, list[dict]]) -> System:
+    """Every relation the documentation states between the published numbers."""
+    s = System()
+    tables = defaultdict(list)
+    for t in public["tables"]:
+        tables[t["source_id"]].append(t)
+        rows = s.count(("rows", t["source_id"], t["table_name"]), t["row_count"])
+        if t["primary_key"] and t["primary_key_unique"] is not None:
+            duplicates = s.count(("duplicates", t["source_id"], t["table_name"]), t["duplicate_key_rows"])
+            s.equal(rows, [duplicates, s.count(("distinct keys", t["source_id"], t["table_name"]), None, True)])
+    for d in public["databases"]:
+        src = d["source_id"]
+        total = s.count(("total_rows", src), d["total_rows"])
+        s.equal(total, [("rows", src, t["table_name"]) for t in tables[src]])
+        if d["population_table"]:
+            individuals = s.count(("individuals", src), d["individuals"])
+            s.equal(individuals, [s.count((sex, src), d[sex]) for sex in ("men", "women", "sex_other")])
+            s.equal(individuals, [s.count(("implausible_ages", src), d["implausible_ages"]),
+                                  s.count(("other ages", src), None, True)])
+    frequencies, bins = defaultdict(list), defaultdict(list)
+    for f in public["value_frequencies"]:
+        frequencies[(f["source_id"], f["table_name"], f["variable"])].append(f)
+    for b in public["histograms"]:
+        bins[(b["source_id"], b["table_name"], b["variable"])].append(b)
+    for v in public["variables"]:
+        key = (v["source_id"], v["table_name"], v["variable"])
+        rows = ("rows", *key[:2])
+        count = s.count(("count", *key), v["count"])
+        missing = s.count(("missing", *key), v["missing_count"])
+        s.equal(rows, [count, missing])
+        s.shares.append((v["completeness_pct"], count, rows))
+        if v["is_unique"]:
+            s.equal(count, [s.count(("distinct", *key), v["distinct_count"])])
+        listed = frequencies.get(key, [])
+        if listed:
+            cells = []
+            for f in listed:
+                cell = missing if f["value"] is None else s.count(("frequency", *key, f["value"]), f["frequency"])
+                if f["value"] is None:
+                    s.equal(missing, [s.count(("missing row", *key), f["frequency"])])
+                cells.append(cell)
+                s.shares.append((f["share_pct"], cell, rows))
+            s.equal(rows, cells)
+        histogram = bins.get(key, [])
+        if histogram:
+            cells = [s.count(("bin", *key, b["bin"]), b["frequency"]) for b in histogram]
+            s.equal(count, cells)
+            if any(_number(b[e]) == 0 for b in histogram for e in ("lower", "upper")):
+                s.equal(s.count(("negatives", *key), v["negatives"]),
+                        [c for c, b in zip(cells, histogram) if b["upper"] is not None and _number(b["upper"]) <= 0])
+            for c, b in zip(cells, histogram):
+                if (_number(b["lower"]) == 0 and b["upper"] is not None and _number(b["upper"]) <= 1
+                        and v["observed_type"] in INTEGER_TYPES):
+                    s.equal(s.count(("zeros", *key), v["zeros"]), [c])
+    for r in public["relations"]:
+        if r["status"] != "checked":
+            continue
+        key = (r["source_id"], r["table_name"], r["columns"], r["referenced_table"])
+        checked = s.count(("checked", *key), r["checked_rows"])
+        matched = s.count(("matched", *key), r["matched_rows"])
+        s.equal(checked, [matched, s.count(("unmatched", *key), None, True)])
+        s.shares.append((r["match_pct"], matched, checked))
+        if "," not in r["columns"]:
+            s.equal(checked, [("count", *key[:3])])
+    for v in public["variables"]:
+        if v["nomenclature_conformance_pct"] is not None:
+            key = (v["source_id"], v["table_name"], v["variable"], v["nomenclature"])
+            s.shares.append((v["nomenclature_conformance_pct"], ("matched", *key), ("checked", *key)))
+    for q in public["quality_results"]:
+        if q["status"] not in ("passed", "failed"):
+            continue
+        key = (q["source_id"], q["table_name"], q["check_id"])
+        evaluated = s.count(("evaluated", *key), q["evaluated_rows"])
+        failing = s.count(("failing", *key), q["failing_rows"])
+        s.equal(evaluated, [failing, s.count(("passing", *key), None, True)])
+        s.shares.append((q["failing_pct"], failing, evaluated))
+        column = (q["source_id"], q["table_name"], q["variable"])
+        if q["expectation"] in ROWS_CHECKS:
+            s.equal(evaluated, [("rows", *column[:2])])
+        if q["expectation"] in VALUE_CHECKS:
+            s.equal(evaluated, [("count", *column)])
+        if q["expectation"] == "expect_column_values_to_not_be_null":
+            s.equal(failing, [("missing", *column)])
+    return s
+
+
+def _solve(s: System) -> dict:
+    """Unknown cells the equations determine -> their value (reduced row echelon form, sparse)."""
+    pivots: dict = {}       # pivot cell -> (row {cell: coef}, constant), row[pivot] == 1, no other pivot in row
+    holders = defaultdict(set)  # cell -> pivots whose row holds it
+    variables = s.unknown | s.derived
+    for coefficients in s.equations:
+        row, constant = {}, Fraction(0)
+        for cell, c in coefficients.items():
+            if c == 0:
+                continue
+            if cell in variables:
+                row[cell] = row.get(cell, 0) + Fraction(c)
+            elif cell in s.known:
+                constant -= c * s.known[cell]
+            else:
+                row = None  # a cell absent from the public tables: the relation does not hold here
+                break
+        if row is None:
+            continue
+        for cell in [c for c in row if c in pivots]:
+            c = row.pop(cell, 0)
+            if c == 0:
+                continue
+            prow, pconstant = pivots[cell]
+            for other, a in prow.items():
+                if other != cell:
+                    row[other] = row.get(other, 0) - c * a
+                    if row[other] == 0:
+                        del row[other]
+            constant -= c * pconstant
+        if not row:
+            assert constant == 0, f"a documented relation does not hold: {coefficients}"
+            continue
+        pivot = min(row, key=lambda cell: len(holders[cell]))
+        scale = row[pivot]
+        row = {cell: c / scale for cell, c in row.items()}
+        constant /= scale
+        for other in list(holders[pivot]):  # keep every pivot row free of the new pivot
+            orow, oconstant = pivots[other]
+            c = orow.pop(pivot)
+            for cell, a in row.items():
+                if cell != pivot:
+                    value = orow.get(cell, 0) - c * a
+                    if value == 0:
+                        orow.pop(cell, None)
+                        holders[cell].discard(other)
+                    else:
+                        orow[cell] = value
+                        holders[cell].add(other)
+            pivots[other] = (orow, oconstant - c * constant)
+        holders[pivot] = set()
+        pivots[pivot] = (row, constant)
+        for cell in row:
+            if cell != pivot:
+                holders[cell].add(pivot)
+    return {cell: constant for cell, (row, constant) in pivots.items() if len(row) == 1}
+
+
+def _integers(low: float, high: float) -> list[int]:
+    return list(range(math.floor(low) + 1, math.ceil(high))) if high - low < 1e6 else []
+
+
+def recover(public: dict[str, list[dict]]) -> dict:
+    """Every suppressed or derived cell the attacker determines -> its value."""
+    s = relations(public)
+    while True:
+        found = _solve(s)
+        value = {**s.known, **found}
+        added = 0
+        for share, part, whole in s.shares:
+            if share is None:
+                continue
+            if whole in value and part not in value:  # part = share * whole / 100, share rounded to 0.01
+                fits = _integers(float(value[whole]) * (share - 0.005) / 100 - 1e-9,
+                                 float(value[whole]) * (share + 0.005) / 100 + 1e-9)
+                if len(fits) == 1:
+                    s.equations.append({part: 1, ("constant", part): -1})
+                    s.known[("constant", part)] = fits[0]
+                    added += 1
+            elif part in value and whole not in value and share > 0:
+                fits = _integers(float(value[part]) * 100 / (share + 0.005), float(value[part]) * 100 / (share - 0.005))
+                if len(fits) == 1:
+                    s.equations.append({whole: 1, ("constant", whole): -1})
+                    s.known[("constant", whole)] = fits[0]
+                    added += 1
+        if not added:
+            return found
+
+
+def leaks(public: dict[str, list[dict]], k_of: dict[str, int]) -> list[tuple]:
+    """(cell, value) for every suppressed count recovered, and every derived count in 1..k-1 recovered."""
+    s = relations(public)
+    out = []
+    for cell, value in recover(public).items():
+        source = cell[1]
+        if cell in s.unknown or (cell in s.derived and 0 < value < k_of[source]):
+            out.append((cell, value))
+    return sorted(out, key=str)
+
+
+def read(catalogue: Path) -> dict[str, list[dict]]:
+    """Every table of a published catalogue.duckdb."""
+    with duckdb.connect(str(catalogue), read_only=True) as conn:
+        out = {}
+        for (table,) in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall():
+            cursor = conn.execute(f'SELECT * FROM "{table}"')
+            names = [d[0] for d in cursor.description]
+            out[table] = [dict(zip(names, row)) for row in cursor.fetchall()]
+    return out
