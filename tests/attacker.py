@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+EVENT_ROLES = {"event_date", "start_date", "end_date", "death_date"}
 ROWS_CHECKS = {"expect_column_values_to_not_be_null", "unexpected_rows_expectation"}
 VALUE_CHECKS = {"expect_column_values_to_be_between", "expect_column_values_to_be_in_set",
                 "expect_column_value_lengths_to_be_between"}
@@ -31,6 +32,10 @@ def _number(text):
         return float(text)
     except (TypeError, ValueError):
         return None
+
+
+def _event_date(variable: dict) -> bool:
+    return variable["role"] in EVENT_ROLES and variable["observed_type"].startswith(("DATE", "TIMESTAMP"))
 
 
 @dataclass
@@ -80,6 +85,9 @@ def relations(public: dict[str, list[dict]]) -> System:
             s.equal(individuals, [s.count((sex, src), d[sex]) for sex in ("men", "women", "sex_other")])
             s.equal(individuals, [s.count(("implausible_ages", src), d["implausible_ages"]),
                                   s.count(("other ages", src), None, True)])
+        s.equal(s.count(("events_after_reference", src), d["events_after_reference"]),
+                [("after_reference", v["source_id"], v["table_name"], v["variable"]) for v in public["variables"]
+                 if v["source_id"] == src and _event_date(v)])
     frequencies, bins = defaultdict(list), defaultdict(list)
     for f in public["value_frequencies"]:
         frequencies[(f["source_id"], f["table_name"], f["variable"])].append(f)
@@ -92,6 +100,9 @@ def relations(public: dict[str, list[dict]]) -> System:
         missing = s.count(("missing", *key), v["missing_count"])
         s.equal(rows, [count, missing])
         s.shares.append((v["completeness_pct"], count, rows))
+        if _event_date(v):
+            s.equal(count, [s.count(("after_reference", *key), v["after_reference"]),
+                            s.count(("up to the reference date", *key), None, True)])
         if v["is_unique"]:
             s.equal(count, [s.count(("distinct", *key), v["distinct_count"])])
         listed = frequencies.get(key, [])

@@ -167,6 +167,21 @@ def test_readers_do_not_wait_for_the_warehouse_lock(tmp_path: Path) -> None:
         assert read_published(tmp_path / "catalogue", "databases")[0]["title"] == "t"
 
 
+def test_events_after_the_reference_date_are_counted_apart(catalogued) -> None:
+    """The generator moves some care episodes past its reference date (2024-12-31): they are counted,
+    per event column and in all, and left out of the time coverage."""
+    truth, exact, public = catalogued
+    variables = by(exact["variables"], "table_name", "variable")
+    moved = truth["tables"]["ER_PRS_F"]["defects"]["EXE_SOI_DTD"]["after_reference_date"]
+    assert moved > K and variables[("ER_PRS_F", "EXE_SOI_DTD")]["after_reference"] == moved
+    [database] = exact["databases"]
+    assert str(database["reference_date"]) == "2024-12-31"
+    assert database["events_after_reference"] == sum(v["after_reference"] or 0 for v in exact["variables"])
+    assert all(t["last_date"] is None or str(t["last_date"]) <= "2024-12-31" for t in exact["tables"])
+    assert str(database["raw_last_date"]) > "2024-12-31" >= str(database["last_date"])
+    assert by(public["variables"], "table_name", "variable")[("ER_PRS_F", "EXE_SOI_DTD")]["after_reference"] == moved
+
+
 def test_column_dictionary_is_current() -> None:
     """docs/catalogue.md is generated from catalogue/schema.py: regenerate it when a column changes."""
     from hdh_pipeline.catalogue.schema import markdown

@@ -103,8 +103,10 @@ class _Source:
         for d in self.rows["databases"]:
             ledger.cell(("total_rows",), d["total_rows"])
             ledger.sum(("total_rows",), [("rows", t["table_name"]) for t in self.rows["tables"]])
-            for name in ("individuals", "men", "women", "sex_other", "implausible_ages"):
+            for name in ("individuals", "men", "women", "sex_other", "implausible_ages", "events_after_reference"):
                 ledger.cell((name,), d[name])
+            ledger.sum(("events_after_reference",), [("after_reference", v["table_name"], v["variable"])
+                                                     for v in self.rows["variables"] if v["after_reference"] is not None])
             ledger.sum(("individuals",), [("men",), ("women",), ("sex_other",)])
             if d["individuals"] is not None and d["implausible_ages"] is not None:
                 ledger.cell(("other_ages",), d["individuals"] - d["implausible_ages"], derived=True)
@@ -116,6 +118,10 @@ class _Source:
         count = ledger.cell(("count", table, name), v["count"])
         ledger.cell(("missing", table, name), v["missing_count"])
         ledger.sum(("rows", table), [count, ("missing", table, name)])
+        after = ledger.cell(("after_reference", table, name), v["after_reference"])
+        if v["after_reference"] is not None:
+            ledger.cell(("up_to_reference", table, name), v["count"] - v["after_reference"], derived=True)
+            ledger.sum(count, [after, ("up_to_reference", table, name)])
         if v["is_identifier"]:  # distinct identifiers are people or records
             ledger.cell(("distinct", table, name), v["distinct_count"], same_as=[count])
         frequencies = self.frequencies.get((table, name))
@@ -173,6 +179,7 @@ class _Source:
         out = row | {"count": led.published(count), "missing_count": led.published(("missing", table, name)),
                      "completeness_pct": led.share(count, ("rows", table)),
                      "zeros": led.published(("zeros", table, name)),
+                     "after_reference": led.published(("after_reference", table, name)),
                      "negatives": led.published(("negatives", table, name))}
         if row["is_identifier"]:
             out["distinct_count"] = led.published(("distinct", table, name))
@@ -242,7 +249,8 @@ class _Source:
             "quality_checks_passed_pct": round(100.0 * sum(r["status"] == "passed" for r in judged) / len(judged), 2)
             if judged else None,
             **{name: led.published((name,)) for name in
-               ("total_rows", "individuals", "men", "women", "sex_other", "implausible_ages")},
+               ("total_rows", "individuals", "men", "women", "sex_other", "implausible_ages",
+                "events_after_reference")},
             "age_low": None if few else row["age_low"], "age_median": None if few else row["age_median"],
             "age_high": None if few else row["age_high"],
         }, "databases")

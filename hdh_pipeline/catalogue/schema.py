@@ -58,8 +58,10 @@ TABLES: dict[str, list[Column]] = {
                                  "plausible age; none with fewer than 2k plausible ages)"),
         _c("implausible_ages", "BIGINT", "Individuals whose age at reference_date is below 0 or above 120 "
                                          "(left out of the ages above)", count=True),
-        _c("first_date", "DATE", "Start of the time coverage (k-th earliest event date)"),
-        _c("last_date", "DATE", "End of the time coverage (k-th latest event date)"),
+        _c("first_date", "DATE", "Start of the time coverage (k-th earliest event date up to reference_date)"),
+        _c("last_date", "DATE", "End of the time coverage (k-th latest event date up to reference_date)"),
+        _c("events_after_reference", "BIGINT", "Event dates after reference_date, over all tables (implausible: "
+                                               "left out of the time coverage)", count=True),
         _c("time_depth_years", "DOUBLE", "Years between first_date and last_date"),
         _c("quality_checks_passed_pct", "DOUBLE", "Share of quality checks passed (with the quality indicators)"),
         _c("disclosure_k", "INTEGER", "Threshold k: no published count is in 1..k-1"),
@@ -76,8 +78,9 @@ TABLES: dict[str, list[Column]] = {
         _c("primary_key_unique", "BOOLEAN", "Whether the declared primary key is unique in the data"),
         _c("duplicate_key_rows", "BIGINT", "Rows whose primary key already appeared", count=True),
         _c("join_keys", "VARCHAR", "Declared foreign keys: `col -> TABLE(col)`, semicolon-separated"),
-        _c("first_date", "DATE", "k-th earliest value of the table's event dates"),
-        _c("last_date", "DATE", "k-th latest value of the table's event dates"),
+        _c("first_date", "DATE", "k-th earliest of the table's event dates up to the database's reference_date "
+                                 "(over event columns with 2k such dates or more)"),
+        _c("last_date", "DATE", "k-th latest of the table's event dates up to the database's reference_date"),
         _c("completeness_pct", "DOUBLE", "Mean completeness of the variables whose completeness is published"),
         _c("quality_checks", "INTEGER", "Quality checks run on the table"),
         _c("quality_checks_failed", "INTEGER", "Quality checks failed or in error"),
@@ -120,6 +123,8 @@ TABLES: dict[str, list[Column]] = {
         _c("is_mostly_missing", "BOOLEAN", "More than half the values are null"),
         _c("is_identifier", "BOOLEAN", "Identifier (role or detected): no value is published"),
         _c("is_quasi_identifier", "BOOLEAN", "Birth, age or event date: could help re-identify someone"),
+        _c("after_reference", "BIGINT", "Event dates after the database's reference_date (event date "
+                                        "variables only): implausible, left out of the time coverage", count=True),
         _c("conformance_pct", "DOUBLE", "Worst share of conforming rows over the variable's conformance checks",
            share=True),
         _c("plausibility_pct", "DOUBLE", "Worst share of plausible rows over the variable's plausibility checks",
@@ -183,11 +188,13 @@ RELATIONS = [
     ("databases.total_rows", "= the sum of the source's tables.row_count"),
     ("databases.individuals", "= men + women + sex_other"),
     ("databases.individuals", "= implausible_ages + individuals with a plausible or unknown age (not published)"),
+    ("databases.events_after_reference", "= the sum of its variables' after_reference"),
     ("tables.row_count", "= duplicate_key_rows + distinct primary keys (not published), where a key is declared"),
     ("tables.row_count", "= count + missing_count, for each of its variables"),
     ("variables.count", "= the sum of its value_frequencies rows but the missing one; that one = missing_count"),
     ("variables.count", "= the sum of its histograms bins"),
     ("variables.count", "= distinct_count, where is_unique"),
+    ("variables.count", "= after_reference + dates up to the reference date (not published), for event dates"),
     ("variables.negatives", "= the sum of the bins below 0, where 0 is a bin edge"),
     ("variables.zeros", "= the bin [0, 1) of an integer variable"),
     ("relations.checked_rows", "= matched_rows + unmatched rows (not published); = the column's count for a "

@@ -240,7 +240,7 @@ def _variable_row(source: Source, table: SourceTable, p: VariableProfile, role: 
         "mean_length": round(p.mean_length, 2) if p.mean_length is not None else None,
         "is_constant": p.distinct == 1, "is_unique": p.non_null > 0 and p.distinct_exact and p.distinct == p.non_null,
         "is_mostly_missing": p.rows > 0 and p.missing > p.rows / 2,
-        "is_identifier": identifier, "is_quasi_identifier": quasi,
+        "is_identifier": identifier, "is_quasi_identifier": quasi, "after_reference": None,
         "k_smallest": _text(p.smallest[-1]) if p.smallest else None,
         "k_largest": _text(p.largest[-1]) if p.largest else None,
     }
@@ -278,10 +278,7 @@ def _table_row(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTab
         duplicates = conn.execute(f"SELECT count(*) - count(DISTINCT ({columns})) FROM {target}").fetchone()[0]
     rejected = conn.execute(f"SELECT count(DISTINCT (file, line)) FROM {quote(source.id)}.{REJECTS} "
                             "WHERE table_name = ?", [table.name]).fetchone()[0]
-    # time coverage: the k-th earliest and latest event dates, over event columns with at least 2k values
-    # (with fewer, the k-th earliest would come after the k-th latest)
     dated = [p for p in profiles if roles.get(p.name) in EVENT_ROLES and p.kind == "date"]
-    events = [p for p in dated if p.non_null >= 2 * k]
     join_keys = "; ".join(f"{', '.join(fk.columns)} -> {fk.table}({', '.join(fk.referenced_columns)})"
                           for fk in (spec.foreign_keys if spec else ()))
     return {
@@ -290,12 +287,36 @@ def _table_row(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTab
         "column_count": len(profiles), "primary_key": ", ".join(spec.primary_key) if spec and spec.primary_key else None,
         "primary_key_unique": None if duplicates is None else duplicates == 0, "duplicate_key_rows": duplicates,
         "join_keys": join_keys or None,
-        "first_date": min((_as_date(p.smallest[-1]) for p in events), default=None),
-        "last_date": max((_as_date(p.largest[-1]) for p in events), default=None),
+        "first_date": None, "last_date": None,  # set by _coverage, once the reference date is known
         "completeness_pct": None,  # computed from the published variables
         "raw_first_date": min((_as_date(p.min) for p in dated if p.min is not None), default=None),
         "raw_last_date": max((_as_date(p.max) for p in dated if p.max is not None), default=None),
     }
+
+
+def _coverage(conn: duckdb.DuckDBPyConnection, target: str, profiles: list[VariableProfile],
+              roles: dict[str, str], reference: dt.date, k: int) -> tuple[dt.date | None, dt.date | None, dict]:
+    """A table's time coverage: the k-th earliest and latest event dates up to `reference`, over event
+    columns with at least 2k such dates (with fewer, the k-th earliest would come after the k-th latest);
+    and, per event column, its values after `reference` (implausible, left out)."""
+    dated = [p for p in profiles if roles.get(p.name) in EVENT_ROLES and p.kind == "date"]
+    # column -> (values up to the reference, k smallest, k largest, values after the reference)
+    bounds = {p.name: (p.non_null, p.smallest, p.largest, 0) for p in dated}
+    late = [p for p in dated if p.max is not None and _as_date(p.max) > reference]
+    if late:
+        parts = []
+        for p in late:
+            column, until = quote(p.name), f"CAST({quote(p.name)} AS DATE) <= DATE '{reference.isoformat()}'"
+            parts += [f"count({column}) FILTER (WHERE {until})", f"min({column}, {k}) FILTER (WHERE {until})",
+                      f"max({column}, {k}) FILTER (WHERE {until})"]
+        values = conn.execute(f"SELECT {', '.join(parts)} FROM {target}").fetchone()
+        for i, p in enumerate(late):
+            plausible, smallest, largest = values[3 * i:3 * i + 3]
+            bounds[p.name] = (plausible, smallest or [], largest or [], p.non_null - plausible)
+    events = [b for b in bounds.values() if b[0] >= 2 * k]
+    return (min((_as_date(b[1][-1]) for b in events), default=None),
+            max((_as_date(b[2][-1]) for b in events), default=None),
+            {name: b[3] for name, b in bounds.items()})
 
 
 def reference_date(source: Source, raw_last: dt.date | None) -> dt.date:
@@ -355,6 +376,7 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
     started = time.perf_counter()
     result = SourceProfile()
     loaded = _Loaded.read(conn, source)
+    dated = []  # (table row, profiles, roles, variable rows): time coverage once the reference date is known
     for table in source.tables:
         if table.name not in loaded.tables:
             continue
@@ -365,9 +387,11 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
         relations = _relations(conn, source, table, {p.name: p for p in profiles}, loaded,
                                short=rows <= LONG_FORM_MAX_ROWS)
         result.rows["relations"] += relations
-        result.rows["tables"].append(_table_row(conn, source, table, rows, profiles, roles, k))
+        table_row = _table_row(conn, source, table, rows, profiles, roles, k)
+        result.rows["tables"].append(table_row)
+        variables = {}
         for p in profiles:
-            variable = _variable_row(source, table, p, roles.get(p.name), relations)
+            variable = variables[p.name] = _variable_row(source, table, p, roles.get(p.name), relations)
             result.rows["variables"].append(variable)
             if variable["is_identifier"]:
                 continue
@@ -377,9 +401,17 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
                 result.rows["value_frequencies"] += _frequency_rows(source, table, p, labels)
             elif p.bins is not None:
                 result.rows["histograms"] += _histogram_rows(source, table, p)
+        dated.append((table_row, profiles, roles, variables))
     tables = result.rows["tables"]
     raw_last = max((t["raw_last_date"] for t in tables if t["raw_last_date"]), default=None)
     reference = reference_date(source, raw_last)
+    after_reference = 0
+    for table_row, profiles, roles, variables in dated:
+        target = f"{quote(source.id)}.{quote(table_row['table_name'])}"
+        table_row["first_date"], table_row["last_date"], after = _coverage(conn, target, profiles, roles, reference, k)
+        for name, count in after.items():
+            variables[name]["after_reference"] = count
+            after_reference += count
     first = min((t["first_date"] for t in tables if t["first_date"]), default=None)
     last = max((t["last_date"] for t in tables if t["last_date"]), default=None)
     d = source.declaration
@@ -390,7 +422,7 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
         "table_count": len(tables), "variable_count": len(result.rows["variables"]),
         "total_rows": sum(t["row_count"] for t in tables),
         **_population(conn, source, k, reference, loaded), "reference_date": reference,
-        "first_date": first, "last_date": last,
+        "first_date": first, "last_date": last, "events_after_reference": after_reference,
         "time_depth_years": round((last - first).days / 365.25, 1) if first and last else None,
         "quality_checks_passed_pct": None, "disclosure_k": k,
         "last_refresh": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
