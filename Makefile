@@ -15,7 +15,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# Front-end files (Data Docs, charts, site) from the npm registry, pinned by the lock file: no CDN at run time
+WEB := assets/web
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
+	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
+
+install: $(VENV)/.installed $(WEB)/node_modules/.package-lock.json
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $@

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -14,8 +15,9 @@ from hdh_pipeline.ingest.load import load_source_tables
 from hdh_pipeline.quality.source import validate_source, write_suites
 from hdh_pipeline.quality.suites import merge, write_suite
 from hdh_pipeline.quality.table_checks import compile_check, counting_query
-from hdh_pipeline.quality.validate import status_of
+from hdh_pipeline.quality.validate import HISTORY, RESULTS, status_of
 from hdh_pipeline.sources.loader import load_source
+from tests.browser import needs_chromium, offline_page
 
 # Which checks find each injected defect kind (by check id, `{column}` filled in).
 FOUND_BY = {
@@ -162,15 +164,77 @@ def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.Mon
     assert any(t == "T_MCOaaB" and r["status"] == "passed" for (t, _), r in results.items())
 
 
-def test_data_docs_are_built_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def verdicts(results: Path) -> dict[tuple[str, str], bool]:
+    """(table, check) -> passed, as Great Expectations recorded it (what its Data Docs show)."""
+    out = {}
+    for file in results.rglob("*.json"):
+        validation = json.loads(file.read_text())
+        table = validation["suite_name"].split(".")[1].split(" ")[0]
+        for result in validation["results"]:
+            check = result["expectation_config"]["meta"]["check"]
+            if "raised_exception': True" in str(result["exception_info"]):  # flat, or keyed by metric
+                continue
+            if check.startswith("hdh:table_checks"):
+                for detail in result["result"]["details"]["checks"]:
+                    out[(table, detail["check"])] = detail["passed"]
+            else:
+                out[(table, check)] = result["success"]
+    return out
+
+
+def test_data_docs_verdicts_are_the_catalogues(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SQL check failing on a few rows under its threshold passes in both, counted together or (when a
+    broken check makes the table run again one by one) apart."""
     monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
     _, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.0)
-    validate_source(tmp_path / "w.duckdb", source, docs=tmp_path / "docs")
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
+        [people, *_] = write_suites(conn, source)
+    suite = json.loads(people.read_text())
+    few = {"type": "unexpected_rows_expectation", "meta": {"check": "few_large", "threshold_pct": 90.0},
+           "kwargs": {"unexpected_rows_query": "SELECT * FROM {batch} WHERE PRS_PAI_MNT > 40"}}
+    suite["expectations"].append(few)
+    people.write_text(json.dumps(suite))
+    for broken in (False, True):
+        if broken:
+            suite["expectations"].append({"type": "expect_column_values_to_be_between", "meta": {"check": "bad"},
+                                          "kwargs": {"column": "BEN_NIR_PSA", "min_value": 0}})
+            people.write_text(json.dumps(suite))
+        docs = tmp_path / f"docs-{broken}"
+        rows = {(r["table_name"], r["check_id"]): r for r in validate_source(tmp_path / "w.duckdb", source, docs=docs)}
+        assert 0 < rows[("ER_PRS_F", "few_large")]["failing_rows"] < rows[("ER_PRS_F", "few_large")]["evaluated_rows"]
+        recorded = verdicts(tmp_path / f"{RESULTS}")
+        judged = {key: row["status"] == "passed" for key, row in rows.items() if row["status"] in ("passed", "failed")}
+        assert judged[("ER_PRS_F", "few_large")] is True and judged.keys() <= recorded.keys()
+        assert {key: recorded[key] for key in judged} == judged
+        shutil.rmtree(tmp_path / RESULTS)
+
+
+@needs_chromium
+def test_data_docs_work_offline_and_keep_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs: the index lists both validations of every table, in Chromium with the network off,
+    its scripts (from local copies) run and its filter filters."""
+    monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
+    _, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.0)
+    for _ in range(2):
+        validate_source(tmp_path / "w.duckdb", source, docs=tmp_path / "docs")
     pages = list((tmp_path / "docs").rglob("*.html"))
-    assert (tmp_path / "docs" / "index.html") in pages and len(pages) >= 9  # index, 4 suites, 4 validations
     fetching = re.compile(r'<(script|link|img)\b[^>]*(src|href)="https?://', re.I)
     assert not [p for p in pages if fetching.search(p.read_text())]
-    assert "ER_PRS_F" in (tmp_path / "docs" / "index.html").read_text()
+    assert (tmp_path / "docs" / "static" / "vendor" / "jquery" / "LICENSE.txt").exists()
+    with offline_page() as browser:
+        browser.page.goto((tmp_path / "docs" / "index.html").as_uri())
+        rows = browser.page.locator("table.ge-index-page-validation-results-table tbody tr")
+        rows.first.wait_for()
+        assert rows.count() == 8  # 4 tables x 2 runs
+        browser.page.screenshot(path=str(tmp_path / "index.png"))
+        browser.page.locator(".bootstrap-table .search input").first.press_sequentially("KI_CCI_R")
+        browser.page.wait_for_function("document.querySelectorAll("
+                                       "'table.ge-index-page-validation-results-table tbody tr').length == 2")
+        assert browser.refused == [] and browser.errors == []
+    for _ in range(HISTORY):
+        validate_source(tmp_path / "w.duckdb", source, docs=tmp_path / "docs")
+    assert len(list((tmp_path / RESULTS).rglob("*.json"))) == 4 * HISTORY  # the oldest runs go, results and pages
+    assert len(list((tmp_path / "docs" / "validations").rglob("*.html"))) == 4 * HISTORY
 
 
 def test_checks_counted_together_keep_braces_in_names() -> None:

@@ -134,5 +134,7 @@ class ExpectTableChecks(BatchExpectation):
             failed += not passed
             details.append({"check": check["check"], "evaluated_rows": evaluated, "failing_rows": failing,
                             "passed": passed})
-        return {"success": failed == 0, "result": {"observed_value": f"{failed} of {len(details)} checks failed",
-                                                   "details": {"checks": details}}}
+        names = [d["check"] for d in details if not d["passed"]]
+        observed = f"{failed} of {len(details)} checks failed" + (f": {', '.join(names[:20])}" if names else "") + \
+            (" ..." if len(names) > 20 else "")
+        return {"success": failed == 0, "result": {"observed_value": observed, "details": {"checks": details}}}

@@ -10,18 +10,25 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
+import os
 import re
 import shutil
 from pathlib import Path
 
 import great_expectations as gx
+from great_expectations.core.run_identifier import RunIdentifier
+from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
+from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
+from hdh_pipeline import web_assets
 from hdh_pipeline.quality.dialect import URL_SCHEME, close_all, register
 from hdh_pipeline.quality.table_checks import ExpectTableChecks, compile_check
 
 COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
 TOGETHER = "hdh:table_checks"  # meta.check of the expectation that runs a table's simple checks in one query
+RESULTS = "validations"  # beside the Data Docs: every table's validation results, the last HISTORY runs
+HISTORY = 30
 
 
 def _missing_columns(kwargs: dict, columns: set[str]) -> list[str]:
@@ -60,17 +67,51 @@ def status_of(evaluated: int | None, failing: int | None, threshold: float) -> t
     return ("passed" if pct <= threshold else "failed"), pct
 
 
-EXTERNAL_ASSET = re.compile(r'<(script|link|img)\b[^>]*(src|href)="https?://[^"]*"[^>]*>(\s*</script>)?', re.I)
-OFFLINE_STYLE = ("<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
-                 "td,th{border:1px solid #ccc;padding:2px 6px}</style>")
+EXTERNAL_ASSET = re.compile(r'<(script|link|img)\b[^>]*\b(?:src|href)="(https?://[^"]*)"[^>]*>(\s*</script>)?', re.I)
+INTEGRITY = re.compile(r'\s(integrity|crossorigin)="[^"]*"')
 
 
 def make_offline(folder: Path) -> None:
-    """Remove the CDN scripts, styles and images GX Data Docs load: nothing may be fetched from the network.
-    The pages keep their content and links, with a minimal style instead."""
-    for page in folder.rglob("*.html"):
-        html = EXTERNAL_ASSET.sub("", page.read_text(encoding="utf-8"))
-        page.write_text(html.replace("</head>", OFFLINE_STYLE + "</head>", 1), encoding="utf-8")
+    """Serve the Data Docs' scripts, styles and fonts from copies beside them (`static/vendor`, see
+    web_assets.py) instead of CDNs: nothing is fetched from the network, and the index's list and
+    filters work offline. Any other external asset is removed."""
+    vendor = folder / "static" / "vendor"
+    pages = {page: page.read_text(encoding="utf-8") for page in folder.rglob("*.html")}
+    web_assets.copy({path for html in pages.values() for m in EXTERNAL_ASSET.finditer(html)
+                     if (path := web_assets.local(m.group(2)))}, vendor)
+
+    for page, html in pages.items():
+        def swap(match: re.Match, page: Path = page) -> str:
+            path = web_assets.local(match.group(2))
+            if path is None:
+                return ""
+            tag = match.group(0).replace(match.group(2), os.path.relpath(vendor / path, page.parent))
+            return INTEGRITY.sub("", tag)  # the local copy may be another patch release than the CDN's
+
+        page.write_text(EXTERNAL_ASSET.sub(swap, html), encoding="utf-8")
+
+
+def _config(docs: Path | None) -> DataContextConfig:
+    """GX's in-memory stores, but validation results kept on disk beside the Data Docs (their history)."""
+    defaults = InMemoryStoreBackendDefaults()
+    if docs is not None:
+        defaults.stores[defaults.validation_results_store_name] = {
+            "class_name": "ValidationResultsStore",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs.parent / RESULTS)}}
+    return DataContextConfig(store_backend_defaults=defaults)
+
+
+def _prune(docs: Path, keep: int) -> None:
+    """Keep the last `keep` runs of each suite: their stored results and their Data Docs pages.
+    (Results are stored as <suite, dots as folders>/<run name>/<run time>/<batch>.json.)"""
+    results = docs.parent / RESULTS
+    runs: dict[Path, set[Path]] = {}
+    for result in results.rglob("*.json") if results.is_dir() else []:
+        runs.setdefault(result.parent.parent.parent, set()).add(result.parent)
+    for suite_runs in runs.values():
+        for run in sorted(suite_runs, key=lambda run: run.name)[:-keep]:
+            shutil.rmtree(run, ignore_errors=True)
+            shutil.rmtree(docs / "validations" / run.relative_to(results), ignore_errors=True)
 
 
 class Validator:
@@ -86,8 +127,9 @@ class Validator:
         register()
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
         self.schema, self.docs, self.together = schema, docs, together
-        self.context = gx.get_context(mode="ephemeral")
+        self.context = gx.get_context(mode="ephemeral", project_config=_config(docs))
         self.context.variables.progress_bars = {"globally": False}
+        self.results: list = []  # identifiers of this run's validation results, for the Data Docs
         if docs is not None:
             self.context.add_data_docs_site(site_name="hdh", site_config={
                 "class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
@@ -99,15 +141,18 @@ class Validator:
                                            f"{limit}")
         # suite name -> its batch definition, the table's rows, and (result row, expectation, compiled check or None)
         self.pending: dict[str, tuple[object, int, list[tuple[dict, object, dict | None]]]] = {}
+        self.suites: list[str] = []
         self.definitions: list[gx.ValidationDefinition] = []
         self.checkpoints = 0  # a second one validates again, one by one, the tables whose combined query failed
 
     def close(self) -> None:
-        """Build the Data Docs (if asked) and close every connection."""
+        """Add this run to the Data Docs (if asked; the last HISTORY runs of each table stay listed) and
+        close every connection."""
         try:
             if self.docs is not None:
-                shutil.rmtree(self.docs, ignore_errors=True)
-                self.context.build_data_docs(site_names=["hdh"])
+                _prune(self.docs, HISTORY)
+                suites = [ExpectationSuiteIdentifier(name) for name in self.suites]
+                self.context.build_data_docs(site_names=["hdh"], resource_identifiers=[*self.results, *suites])
                 make_offline(self.docs)
         finally:
             self.source.get_engine().dispose()
@@ -145,12 +190,18 @@ class Validator:
             self._define(f"{self.schema}.{table}", batches, rows, runnable)
         return out
 
-    def _define(self, name: str, batches: object, rows: int, runnable: list[tuple[dict, object, dict | None]]) -> None:
-        """A validation definition for these expectations: the compiled ones as one ExpectTableChecks."""
+    def _define(self, name: str, batches: object, rows: int, runnable: list[tuple[dict, object, dict | None]],
+                apart: bool = False) -> None:
+        """A validation definition for these expectations: the compiled ones as one ExpectTableChecks
+        (`apart`: one each, so that a check whose SQL fails is the only one in error)."""
         expectations = [copy.copy(expectation) for _, expectation, check in runnable if check is None]
-        if together := [check for _, _, check in runnable if check is not None]:
-            expectations.append(ExpectTableChecks(checks=together, meta={"check": TOGETHER}))
+        together = [check for _, _, check in runnable if check is not None]
+        groups = [[check] for check in together] if apart else [together] if together else []
+        for group in groups:
+            holder = f"{TOGETHER}:{group[0]['check']}" if apart else TOGETHER
+            expectations.append(ExpectTableChecks(checks=group, meta={"check": holder}))
         suite = self.context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+        self.suites.append(name)
         self.definitions.append(self.context.validation_definitions.add(
             gx.ValidationDefinition(name=name, data=batches, suite=suite)))
         self.pending[name] = (batches, rows, runnable)
@@ -166,23 +217,27 @@ class Validator:
         checkpoint = self.context.checkpoints.add(gx.Checkpoint(
             name=f"{self.schema} #{self.checkpoints}", validation_definitions=definitions,
             result_format="SUMMARY"))
-        for validation in checkpoint.run().run_results.values():
+        run = RunIdentifier(run_name=f"{self.schema} quality")
+        for identifier, validation in checkpoint.run(run_id=run).run_results.items():
+            self.results.append(identifier)
             batches, rows, runnable = self.pending.pop(validation.suite_name)
             results = {r.expectation_config.meta["check"]: r for r in validation.results}
             if TOGETHER in results and _exception(results[TOGETHER].exception_info):
-                self._define(f"{validation.suite_name} (one by one)", batches, rows,
-                             [(row, expectation, None) for row, expectation, _ in runnable])
+                self._define(f"{validation.suite_name} (one by one)", batches, rows, runnable, apart=True)
                 continue
-            counted = {}
-            if TOGETHER in results:
-                details = (results[TOGETHER].result or {}).get("details") or {}
-                counted = {d["check"]: (d["evaluated_rows"], d["failing_rows"]) for d in details.get("checks", [])}
+            counted, holders = {}, {}
+            for holder, result in results.items():
+                if holder.startswith(TOGETHER):
+                    for d in ((result.result or {}).get("details") or {}).get("checks", []):
+                        counted[d["check"]], holders[d["check"]] = (d["evaluated_rows"], d["failing_rows"]), holder
             for row, _, check in runnable:
                 if check is None:
                     result = results[row["check_id"]]
                     evaluated, failing = _counts(row["expectation"], result.result or {}, rows)
                 else:
-                    result = results[TOGETHER]
+                    holder = holders.get(row["check_id"], TOGETHER if TOGETHER in results
+                                         else f"{TOGETHER}:{row['check_id']}")
+                    result = results[holder]
                     evaluated, failing = counted.get(row["check_id"], (None, None))
                 row["evaluated_rows"], row["failing_rows"] = evaluated, failing
                 row["status"], row["failing_pct"] = status_of(evaluated, failing, row["threshold_pct"])
