@@ -211,6 +211,25 @@ def test_population_counts_each_person_once_at_the_reference_date(write_source, 
     assert (database["age_low"], database["age_high"]) == (ages[k - 1], ages[-k])
 
 
+def test_tables_without_rows_are_named(write_source, load, tmp_path: Path) -> None:
+    """A table with no row, and one the dictionary describes but no file holds, are listed with their status."""
+    schemas = {"a": [{"name": "id", "type": "integer"}], "b": [{"name": "id", "type": "integer"}],
+               "ghost": [{"name": "id", "type": "integer"}, {"name": "x", "type": "string"}]}
+    source = write_source({"a.csv": "id\n1\n2\n", "b.csv": "id\n"}, schemas=schemas)
+    assert [spec.name for spec in source.without_data] == ["ghost"]
+    for table in ("a", "b"):
+        load(source, table)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
+        rows = profile_source(conn, source, K).rows
+    tables = by(rows["tables"], "table_name")
+    assert {t: tables[t]["status"] for t in tables} == {"a": "loaded", "b": "empty", "ghost": "no data"}
+    assert (tables["ghost"]["row_count"], tables["ghost"]["column_count"]) == (None, 2)
+    assert rows["databases"][0]["table_count"] == 3 and rows["databases"][0]["total_rows"] == 2
+    public = public_rows(rows | {"quality_results": []}, {source.id: K})
+    assert by(public["tables"], "table_name")["ghost"]["status"] == "no data"
+    assert leaks(public, {source.id: K}) == []
+
+
 def test_foreign_key_to_a_table_not_loaded_is_named_so(write_source, load, tmp_path: Path) -> None:
     schemas = {"a": [{"name": "id", "type": "integer"}, {"name": "b_id", "type": "integer"}],
                "b": [{"name": "id", "type": "integer"}]}

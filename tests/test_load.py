@@ -94,6 +94,27 @@ def test_declared_latin1(write_source, load, query) -> None:
     assert query('SELECT "libellé" FROM src.t ORDER BY a') == [("été",), ("naïf",)]
 
 
+def test_csv_options_per_table(write_source, load, query, tmp_path: Path) -> None:
+    """One source, two ways of writing CSV: a latin-1, `;`, decimal-comma table beside the source's
+    utf-8 defaults, so that the key between them is checked."""
+    source = write_source(
+        {"people.csv": "pid,nom\nA1,Émile\nA2,Zoé\n",
+         "visits.csv": "pid;coût\nA1;12,5\nA2;3,25\nA3;1\n".encode("latin-1")},
+        schemas={"people": [{"name": "pid", "type": "string"}, {"name": "nom", "type": "string"}],
+                 "visits": [{"name": "pid", "type": "string"}, {"name": "coût", "type": "number"}]},
+        tables={"visits": {"csv": {"encoding": "latin-1", "delimiter": ";", "decimal": ","}}})
+    assert source.declaration.csv_for("people").encoding == "utf-8"
+    assert (load(source, "people").rejected_rows, load(source, "visits").rejected_rows) == (0, 0)
+    assert query('SELECT pid, "coût" FROM src.visits ORDER BY pid') == [("A1", 12.5), ("A2", 3.25), ("A3", 1.0)]
+    assert query("SELECT nom FROM src.people ORDER BY pid") == [("Émile",), ("Zoé",)]
+    assert query("SELECT count(*) FROM src.visits WHERE pid NOT IN (SELECT pid FROM src.people)") == [(1,)]
+
+
+def test_table_csv_options_are_checked(write_source) -> None:
+    with pytest.raises(Exception, match="delimiter"):
+        write_source({"t.csv": "a\n1\n"}, tables={"t": {"csv": {"delimiter": ";;"}}})
+
+
 def test_decimal_comma_and_null_markers(write_source, load, query) -> None:
     source = write_source({"t.csv": "a;b\n1,5;NA\n2,25;x\n.;y\n"},
                           schemas={"t": [{"name": "a", "type": "number"}, {"name": "b", "type": "string"}]},

@@ -102,7 +102,8 @@ class _Source:
             self._check_cells(ledger, q)
         for d in self.rows["databases"]:
             ledger.cell(("total_rows",), d["total_rows"])
-            ledger.sum(("total_rows",), [("rows", t["table_name"]) for t in self.rows["tables"]])
+            ledger.sum(("total_rows",), [("rows", t["table_name"]) for t in self.rows["tables"]
+                                         if t["row_count"] is not None])
             for name in ("individuals", "men", "women", "sex_other", "implausible_ages", "events_after_reference"):
                 ledger.cell((name,), d[name])
             ledger.sum(("events_after_reference",), [("after_reference", v["table_name"], v["variable"])

@@ -71,6 +71,8 @@ TABLES: dict[str, list[Column]] = {
         _c("title", "VARCHAR", "Title from the dictionary or declaration"),
         _c("description", "VARCHAR", "Description from the dictionary or declaration"),
         _c("product", "VARCHAR", "Product or domain (SNDS `produit`)"),
+        _c("status", "VARCHAR", "`loaded`, `empty` (its files hold no row), `no data` (described by the dictionary, "
+                                "no file) or `not loaded` (its files could not be loaded)"),
         _c("row_count", "BIGINT", "Rows loaded", count=True),
         _c("rejected_rows", "BIGINT", "Lines of the source files that did not parse", count=True),
         _c("column_count", "INTEGER", "Number of columns"),

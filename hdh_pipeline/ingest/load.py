@@ -106,7 +106,7 @@ def _deduplicate(names: list[str], where: str) -> tuple[list[str], list[str]]:
 
 def plan_csv(table: SourceTable, declaration: SourceDeclaration, header: list[str] | None, first_file: Path) -> CsvPlan:
     spec = table.spec
-    if header is None or not declaration.csv.header:
+    if header is None or not declaration.csv_for(table.name).header:
         if spec is None and header is None:
             raise IngestionError(
                 f"table {table.name}: file {first_file} is empty and no dictionary describes the table, "
@@ -175,7 +175,7 @@ def _collect_rejects(conn: duckdb.DuckDBPyConnection, schema: str, table: Source
 
 def _load_csv(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, table: SourceTable,
               paths: list[Path], staging: Path) -> tuple[str, ...]:
-    options = declaration.csv
+    options = declaration.csv_for(table.name)
     header = next((h for h in (read_header(p, options) for p in paths) if h is not None), None)
     plan = plan_csv(table, declaration, header, paths[0])
     target = f"{quote(declaration.id)}.{quote(table.name)}"

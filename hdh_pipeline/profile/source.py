@@ -14,6 +14,7 @@ import duckdb
 from hdh_pipeline.ingest.load import REJECTS
 from hdh_pipeline.ingest.warehouse import literal, quote, schema_tables
 from hdh_pipeline.profile.statistics import LONG_FORM_MAX_ROWS, VariableProfile, profile_table
+from hdh_pipeline.sources.dictionary import TableSpec
 from hdh_pipeline.sources.discovery import SourceTable
 from hdh_pipeline.sources.loader import Source
 
@@ -279,11 +280,11 @@ def _table_row(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTab
     rejected = conn.execute(f"SELECT count(DISTINCT (file, line)) FROM {quote(source.id)}.{REJECTS} "
                             "WHERE table_name = ?", [table.name]).fetchone()[0]
     dated = [p for p in profiles if roles.get(p.name) in EVENT_ROLES and p.kind == "date"]
-    join_keys = "; ".join(f"{', '.join(fk.columns)} -> {fk.table}({', '.join(fk.referenced_columns)})"
-                          for fk in (spec.foreign_keys if spec else ()))
+    join_keys = _join_keys(spec)
     return {
         "source_id": source.id, "table_name": table.name, "title": table.title, "description": table.description,
-        "product": spec.product if spec else None, "row_count": rows, "rejected_rows": rejected,
+        "product": spec.product if spec else None, "status": "loaded" if rows else "empty",
+        "row_count": rows, "rejected_rows": rejected,
         "column_count": len(profiles), "primary_key": ", ".join(spec.primary_key) if spec and spec.primary_key else None,
         "primary_key_unique": None if duplicates is None else duplicates == 0, "duplicate_key_rows": duplicates,
         "join_keys": join_keys or None,
@@ -292,6 +293,23 @@ def _table_row(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTab
         "raw_first_date": min((_as_date(p.min) for p in dated if p.min is not None), default=None),
         "raw_last_date": max((_as_date(p.max) for p in dated if p.max is not None), default=None),
     }
+
+
+def _unloaded_row(source: Source, spec: TableSpec | None, name: str, status: str, title: str,
+                  description: str) -> dict:
+    """A table without rows in the warehouse: described (from the dictionary), its status says why."""
+    return {"source_id": source.id, "table_name": name, "title": title or None, "description": description or None,
+            "product": spec.product if spec else None, "status": status, "row_count": None, "rejected_rows": None,
+            "column_count": len(spec.columns) if spec else None,
+            "primary_key": ", ".join(spec.primary_key) if spec and spec.primary_key else None,
+            "primary_key_unique": None, "duplicate_key_rows": None, "join_keys": _join_keys(spec) or None,
+            "first_date": None, "last_date": None, "completeness_pct": None, "raw_first_date": None,
+            "raw_last_date": None}
+
+
+def _join_keys(spec: TableSpec | None) -> str:
+    return "; ".join(f"{', '.join(fk.columns)} -> {fk.table}({', '.join(fk.referenced_columns)})"
+                     for fk in (spec.foreign_keys if spec else ()))
 
 
 def _coverage(conn: duckdb.DuckDBPyConnection, target: str, profiles: list[VariableProfile],
@@ -379,6 +397,8 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
     dated = []  # (table row, profiles, roles, variable rows): time coverage once the reference date is known
     for table in source.tables:
         if table.name not in loaded.tables:
+            result.rows["tables"].append(_unloaded_row(source, table.spec, table.name, "not loaded", table.title,
+                                                       table.description))
             continue
         persons = set(table.roles.person_id)
         rows, profiles = profile_table(conn, source.id, table.name, k, no_values=persons,
@@ -402,6 +422,8 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
             elif p.bins is not None:
                 result.rows["histograms"] += _histogram_rows(source, table, p)
         dated.append((table_row, profiles, roles, variables))
+    for spec in source.without_data:
+        result.rows["tables"].append(_unloaded_row(source, spec, spec.name, "no data", spec.title, spec.description))
     tables = result.rows["tables"]
     raw_last = max((t["raw_last_date"] for t in tables if t["raw_last_date"]), default=None)
     reference = reference_date(source, raw_last)
@@ -420,7 +442,7 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
         "producer_url": d.producer.url, "contact": " ".join(filter(None, [d.contact.name, d.contact.email])) or None,
         "licence": d.licence, "access": d.access or None, "update_frequency": d.update_frequency,
         "table_count": len(tables), "variable_count": len(result.rows["variables"]),
-        "total_rows": sum(t["row_count"] for t in tables),
+        "total_rows": sum(t["row_count"] or 0 for t in tables),
         **_population(conn, source, k, reference, loaded), "reference_date": reference,
         "first_date": first, "last_date": last, "events_after_reference": after_reference,
         "time_depth_years": round((last - first).days / 365.25, 1) if first and last else None,

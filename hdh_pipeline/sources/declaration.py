@@ -118,11 +118,19 @@ class TableDeclaration(Strict):
     description: str | None = None
     roles: Roles = Field(default_factory=Roles)
     types: dict[str, str] = Field(default_factory=dict, description="column -> DuckDB type, over the dictionary")
+    csv: dict[str, object] = Field(default_factory=dict, description="CSV options of this table's files, over "
+                                                                     "the source's (e.g. encoding: latin-1)")
 
     @field_validator("types")
     @classmethod
     def _types(cls, value: dict[str, str]) -> dict[str, str]:
         return _duckdb_types(value)
+
+    @field_validator("csv")
+    @classmethod
+    def _csv(cls, value: dict[str, object]) -> dict[str, object]:
+        CsvOptions(**value)  # the same keys and checks as the source's options
+        return value
 
 
 class SourceDeclaration(Strict):
@@ -185,9 +193,16 @@ class SourceDeclaration(Strict):
 
     @model_validator(mode="after")
     def _parquet_has_no_csv_options(self) -> SourceDeclaration:
-        if self.format == "parquet" and "csv" in self.model_fields_set:
-            raise ValueError("csv options are given but format is parquet")
+        tables = [name for name, table in self.tables.items() if table.csv]
+        if self.format == "parquet" and ("csv" in self.model_fields_set or tables):
+            raise ValueError(f"csv options are given{' for ' + ', '.join(tables) if tables else ''} "
+                             "but format is parquet")
         return self
+
+    def csv_for(self, table: str) -> CsvOptions:
+        """How a table's files are read: its own CSV options over the source's."""
+        declared = self.tables.get(table)
+        return CsvOptions(**(self.csv.model_dump() | declared.csv)) if declared and declared.csv else self.csv
 
     @property
     def nomenclature_schema(self) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -31,6 +31,13 @@ class Source:
     location: Path
     tables: tuple[SourceTable, ...]
     nomenclatures: tuple[SourceTable, ...]
+    dictionary: dict[str, TableSpec] = field(default_factory=dict)  # every table described, with data or not
+
+    @property
+    def without_data(self) -> list[TableSpec]:
+        """Tables the dictionary describes but no file holds."""
+        found = {t.spec.name for t in self.tables if t.spec} | {t.name for t in self.tables}
+        return [spec for name, spec in self.dictionary.items() if name not in found]
 
     @property
     def id(self) -> str:
@@ -107,7 +114,7 @@ def load_source(file: Path) -> Source:
         if isinstance(error, DeclarationError):
             raise
         raise DeclarationError(f"{file}: {error}") from None
-    return Source(declaration, file.resolve(), location, tables, nomenclatures)
+    return Source(declaration, file.resolve(), location, tables, nomenclatures, dictionary)
 
 
 def load_sources(files: list[Path]) -> list[Source]:
