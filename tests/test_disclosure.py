@@ -204,3 +204,18 @@ def test_the_attacker_beats_cell_by_cell_suppression(tmp_path) -> None:
     assert found[("rows", "p", "visits")] == 7                        # a hidden table size, from its variables
     assert found[("evaluated", "p", "visits", "cost_not_null")] == 7  # ... and from its checks
     assert leaks(public, {"p": 11}) == []
+
+
+def test_no_mean_that_weighs_hidden_counts(tmp_path) -> None:
+    """Amounts 1 (50 rows) and 2 (30 rows), 5 missing: the missing count hides the count, which hides
+    one listed frequency; with the mean published, count = 50 + x and mean * count = 50 + 2x give x."""
+    people = [(i, "1", 1980, None, 1 if i < 50 else 2 if i < 80 else None, "A01") for i in range(85)]
+    internal, public = catalogue(tmp_path, people, [], 11)
+    exact = next(v for v in internal["variables"] if v["variable"] == "amount")
+    assert round(50 * (1 - exact["mean"]) / (exact["mean"] - 2)) == 30  # the attack, had the mean been published
+    amount = next(v for v in public["variables"] if v["variable"] == "amount")
+    listed = {r["value"]: r["frequency"] for r in public["value_frequencies"] if r["variable"] == "amount"}
+    assert amount["count"] is None and None in (listed["1"], listed["2"]) and listed["(other)"] == 0
+    assert amount["mean"] is None and amount["std"] is None
+    birth = next(v for v in public["variables"] if v["variable"] == "birth_year")
+    assert birth["mean"] == 1980.0  # nothing hidden there: the mean stays

@@ -6,6 +6,7 @@ are hidden, and a share is published only when its part and its whole are. Besid
 - identifiers publish counts only; min and max are the k-th smallest and largest values (no
   extreme value is published), quantiles are clamped inside them; a variable with fewer than
   k values publishes no statistic of its values, one with fewer than 2k no bounds and no quantiles;
+- mean and std are hidden where they would weigh hidden counts (`_weighs_hidden_counts`);
 - value_frequencies: values seen k times or more are listed by name (their count hidden if need
   be), the others are folded into `(other)`, so no rare value is named;
 - the per-variable conformance and plausibility shares and the per-table and per-database
@@ -203,9 +204,28 @@ class _Source:
             out["min"], out["max"], out["bounds_coarsened"] = low, high, True
             for stat in QUANTILES:
                 out[stat] = _clamp(row[stat], low, high)
+        if self._weighs_hidden_counts(row):
+            out["mean"] = out["std"] = None
         out["conformance_pct"] = _worst_pct(checks, "conformance")
         out["plausibility_pct"] = _worst_pct(checks, "plausibility")
         return _keep_public(out, "variables")
+
+    def _weighs_hidden_counts(self, row: dict) -> bool:
+        """Whether the mean (and std) would give hidden counts back: when every value of the variable is
+        known (listed values and an empty `(other)`, or whole-number bins of width 1 and empty open bins),
+        the mean times the count is a weighted sum of the published counts, one more equation."""
+        table, name, led = row["table_name"], row["variable"], self.ledger
+        if row["mean"] is None:
+            return False
+        frequencies = self.frequencies.get((table, name), [])[:-1]
+        if frequencies and frequencies[-1]["frequency"] == 0:
+            return any(led.published(("frequency", table, name, r["value"])) is None for r in frequencies)
+        bins = self.histograms.get((table, name), [])
+        whole = row["observed_type"] in INTEGER_TYPES and all(
+            b["lower"] is None or b["upper"] is None or _number(b["upper"]) - _number(b["lower"]) == 1 for b in bins)
+        if bins and whole and bins[0]["frequency"] == 0 and bins[-1]["frequency"] == 0:
+            return any(led.published(("bin", table, name, b["bin"])) is None for b in bins)
+        return False
 
     def _frequencies(self, table: str, name: str, rows: list[dict]) -> list[dict]:
         out = []

@@ -105,8 +105,10 @@ TABLES: dict[str, list[Column]] = {
                                        "k too, except for identifiers (whose values are people or records: "
                                        "controlled like counts) and unique columns whose count is hidden"),
         _c("distinct_exact", "BOOLEAN", "Whether distinct_count is exact"),
-        _c("mean", "DOUBLE", "Mean (numeric)"),
-        _c("std", "DOUBLE", "Sample standard deviation (numeric)"),
+        _c("mean", "DOUBLE", "Mean (numeric). Not published when every value is known (listed values and an empty "
+                             "`(other)`, or width-1 bins and empty open bins) and one of their counts is hidden: "
+                             "mean x count would be one more equation between them"),
+        _c("std", "DOUBLE", "Sample standard deviation (numeric; published with the mean)"),
         _c("min", "VARCHAR", "Lower bound: the k-th smallest value (fewer than k values lie below)"),
         _c("p01", "VARCHAR", "1st percentile (approximate)"),
         _c("q1", "VARCHAR", "First quartile (approximate)"),
