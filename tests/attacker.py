@@ -83,8 +83,14 @@ def relations(public: dict[str, list[dict]]) -> System:
         if d["population_table"]:
             individuals = s.count(("individuals", src), d["individuals"])
             s.equal(individuals, [s.count((sex, src), d[sex]) for sex in ("men", "women", "sex_other")])
+            grid = [r for r in public.get("population", []) if r["source_id"] == src]
+            for sex, column in (("men", "men"), ("women", "women"), ("other", "sex_other")):
+                s.equal((column, src), [s.count(("population", src, r["band"], sex), r["individuals"])
+                                        for r in grid if r["sex"] == sex])
             s.equal(individuals, [s.count(("implausible_ages", src), d["implausible_ages"]),
                                   s.count(("other ages", src), None, True)])
+            s.equal(("implausible_ages", src), [("population", src, "implausible", sex)
+                                                for sex in ("men", "women", "other")])
         s.equal(s.count(("events_after_reference", src), d["events_after_reference"]),
                 [("after_reference", v["source_id"], v["table_name"], v["variable"]) for v in public["variables"]
                  if v["source_id"] == src and _event_date(v)])

@@ -204,8 +204,20 @@ def test_population_counts_each_person_once_at_the_reference_date(write_source, 
     load(source, "p")
     k = 3
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
-        [database] = profile_source(conn, source, k).rows["databases"]
+        rows = profile_source(conn, source, k).rows
+    [database] = rows["databases"]
     ages = sorted(2024 - year for year in born.values() if 0 <= 2024 - year <= 120)
+    # the grid, by hand: person 25 (two codes) and 26, 27 are "other"; 28 (born 2030), 29 (134) implausible
+    sexes = {i: "men" if i <= 12 or i == 28 or i == 30 else "women" if i <= 24 or i == 29 else "other"
+             for i in born}
+    expected = {}
+    for i, year in born.items():
+        age = 2024 - year
+        band = "implausible" if not 0 <= age <= 120 else "100+" if age >= 100 else f"{age // 5 * 5}-{age // 5 * 5 + 4}"
+        expected[(band, sexes[i])] = expected.get((band, sexes[i]), 0) + 1
+    grid = {(r["band"], r["sex"]): r["individuals"] for r in rows["population"]}
+    assert {key: n for key, n in grid.items() if n} == expected
+    assert len(grid) == 23 * 3 and sum(n for (band, _), n in grid.items() if band == "implausible") == 2
     assert (database["individuals"], database["men"], database["women"], database["sex_other"]) == (30, 14, 13, 3)
     assert database["implausible_ages"] == 2 and str(database["reference_date"]) == "2024-12-31"
     assert (database["age_low"], database["age_high"]) == (ages[k - 1], ages[-k])

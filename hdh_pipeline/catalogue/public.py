@@ -9,6 +9,7 @@ are hidden, and a share is published only when its part and its whole are. Besid
 - mean and std are hidden where they would weigh hidden counts (`_weighs_hidden_counts`);
 - value_frequencies: values seen k times or more are listed by name (their count hidden if need
   be), the others are folded into `(other)`, so no rare value is named;
+- population: the age-band x sex grid, its cells summing to men, women and sex_other;
 - the per-variable conformance and plausibility shares and the per-table and per-database
   summaries are computed from published values only.
 """
@@ -24,6 +25,7 @@ VALUE_STATISTICS = ("mean", "std", "min", "p01", "q1", "median", "q3", "p99", "m
                     "min_length", "max_length", "mean_length")
 QUANTILES = ("p01", "q1", "median", "q3", "p99")
 OTHER = "(other)"
+SEX_COUNTS = {"men": "men", "women": "women", "other": "sex_other"}  # population.sex -> databases column
 
 
 def _keep_public(row: dict, table: str) -> dict:
@@ -110,6 +112,12 @@ class _Source:
             ledger.sum(("events_after_reference",), [("after_reference", v["table_name"], v["variable"])
                                                      for v in self.rows["variables"] if v["after_reference"] is not None])
             ledger.sum(("individuals",), [("men",), ("women",), ("sex_other",)])
+            grid = self.rows["population"]
+            for row in grid:
+                ledger.cell(("population", row["band"], row["sex"]), row["individuals"])
+            for sex, total in SEX_COUNTS.items():
+                ledger.sum((total,), [("population", r["band"], sex) for r in grid if r["sex"] == sex])
+            ledger.sum(("implausible_ages",), [("population", "implausible", sex) for sex in SEX_COUNTS])
             if d["individuals"] is not None and d["implausible_ages"] is not None:
                 ledger.cell(("other_ages",), d["individuals"] - d["implausible_ages"], derived=True)
                 ledger.sum(("individuals",), [("implausible_ages",), ("other_ages",)])
@@ -171,6 +179,8 @@ class _Source:
             "histograms": [_keep_public(h | {"frequency": self.ledger.published(
                 ("bin", h["table_name"], h["variable"], h["bin"]))}, "histograms") for h in self.rows["histograms"]],
             "relations": [self._relation(r) for r in self.rows["relations"]],
+            "population": [_keep_public(r | {"individuals": self.ledger.published(("population", r["band"], r["sex"]))},
+                                        "population") for r in self.rows["population"]],
             "quality_results": quality,
         }
 
@@ -291,7 +301,7 @@ def public_rows(internal: dict[str, list[dict]], k_by_source: dict[str, int]) ->
     for source, k in k_by_source.items():
         mine = {name: [r for r in internal.get(name, []) if r["source_id"] == source]
                 for name in ("databases", "tables", "variables", "value_frequencies", "histograms", "relations",
-                             "quality_results")}
+                             "quality_results", "population")}
         for name, rows in _Source(mine, k).public().items():
             out[name] += rows
     return dict(out)

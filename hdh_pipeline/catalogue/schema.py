@@ -150,6 +150,16 @@ TABLES: dict[str, list[Column]] = {
         _c("upper", "VARCHAR", "Upper bound, exclusive (NULL: open)"),
         _c("frequency", "BIGINT", "Rows in the bin", count=True),
     ],
+    "population": KEYS + [
+        _c("band_order", "INTEGER", "Order of the band: 0 for 0-4 years, ..., 20 for 100+, then 21 and 22"),
+        _c("band", "VARCHAR", "Five-year age band at the database's reference_date (`0-4` ... `95-99`, `100+`), "
+                              "`implausible` (age below 0 or above 120, born after the reference date included) "
+                              "or `unknown` (no age)"),
+        _c("age_low", "INTEGER", "First age of the band, in years (NULL for `implausible` and `unknown`)"),
+        _c("sex", "VARCHAR", "`men`, `women` or `other`, as in databases.men, women and sex_other"),
+        _c("individuals", "BIGINT", "Individuals of this band and sex (population table of the database)",
+           count=True),
+    ],
     "relations": TABLE_KEYS + [
         _c("columns", "VARCHAR", "Referencing columns, comma-separated"),
         _c("referenced_table", "VARCHAR", "Referenced table or nomenclature"),
@@ -193,6 +203,8 @@ RELATIONS = [
     ("databases.individuals", "= men + women + sex_other"),
     ("databases.individuals", "= implausible_ages + individuals with a plausible or unknown age (not published)"),
     ("databases.events_after_reference", "= the sum of its variables' after_reference"),
+    ("databases.men, women, sex_other", "= the sum of the source's population rows of that sex (every band)"),
+    ("databases.implausible_ages", "= the sum of the source's population rows of band `implausible`"),
     ("tables.row_count", "= duplicate_key_rows + distinct primary keys (not published), where a key is declared"),
     ("tables.row_count", "= count + missing_count, for each of its variables"),
     ("variables.count", "= the sum of its value_frequencies rows but the missing one; that one = missing_count"),

@@ -24,6 +24,10 @@ INTERNAL = {
     "databases": [("raw_first_date", "DATE"), ("raw_last_date", "DATE"), ("profiling_seconds", "DOUBLE")],
     "tables": [("raw_first_date", "DATE"), ("raw_last_date", "DATE")],
 }
+BAND_YEARS = 5
+AGE_BANDS = [f"{a}-{a + BAND_YEARS - 1}" for a in range(0, 100, BAND_YEARS)] + ["100+"]
+IMPLAUSIBLE_BAND, UNKNOWN_BAND = len(AGE_BANDS), len(AGE_BANDS) + 1  # band_order of the two last bands
+SEXES = ("men", "women", "other")
 QUASI_ROLES = ("birth_year", "birth_date", "age", "death_date", "event_date", "start_date", "end_date")
 EVENT_ROLES = ("event_date", "start_date", "end_date", "death_date")
 
@@ -33,7 +37,8 @@ class SourceProfile:
     """Rows per catalogue table, for one source."""
 
     rows: dict[str, list[dict]] = field(default_factory=lambda: {
-        "databases": [], "tables": [], "variables": [], "value_frequencies": [], "histograms": [], "relations": []})
+        "databases": [], "tables": [], "variables": [], "value_frequencies": [], "histograms": [], "relations": [],
+        "population": []})
 
 
 def _text(value: object) -> str | None:
@@ -345,14 +350,16 @@ def reference_date(source: Source, raw_last: dt.date | None) -> dt.date:
 
 
 def _population(conn: duckdb.DuckDBPyConnection, source: Source, k: int, reference: dt.date,
-                loaded: _Loaded) -> dict:
-    """Individuals, sex and age, from the first table with person-id, sex and birth or age roles.
+                loaded: _Loaded) -> tuple[dict, list[dict]]:
+    """Individuals, sex and age, from the first table with person-id, sex and birth or age roles:
+    the database's figures, and the population grid (individuals per age band and sex).
 
     Each person counts once: as a man when all their sex codes are male codes, a woman when all are
     female codes, else (both, another code, none) in `sex_other`, so men + women + other = individuals.
     Ages are at `reference` (a person's highest age where an age role has several); ages below 0 or
-    above 120 are implausible: counted in `implausible_ages`, left out of the typical ages. The k-th
-    smallest and largest ages need 2k plausible ages (with fewer, they would cross)."""
+    above 120 are implausible: counted in `implausible_ages` (and the grid's `implausible` band), left
+    out of the typical ages. The k-th smallest and largest ages need 2k plausible ages (with fewer,
+    they would cross)."""
     empty = {"individuals": None, "population_table": None, "men": None, "women": None, "sex_other": None,
              "age_low": None, "age_median": None, "age_high": None, "implausible_ages": None}
     declaration = source.declaration
@@ -374,19 +381,32 @@ def _population(conn: duckdb.DuckDBPyConnection, source: Source, k: int, referen
         else:
             age = f"({reference.year} - year({quote(roles.birth_date)}))"
         plausible = "age BETWEEN 0 AND 120"
-        individuals, men, women, other, implausible, ages, low, median, high = conn.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE male AND NOT female), count(*) FILTER (WHERE female AND NOT male), "
-            f"count(*) FILTER (WHERE male = female), count(*) FILTER (WHERE age IS NOT NULL AND NOT ({plausible})), "
-            f"count(*) FILTER (WHERE {plausible}), min(age, {k}) FILTER (WHERE {plausible}), "
-            f"median(age) FILTER (WHERE {plausible}), max(age, {k}) FILTER (WHERE {plausible}) "
+        conn.execute(
+            f"CREATE OR REPLACE TEMP TABLE hdh_persons AS SELECT CASE WHEN male AND NOT female THEN 'men' "
+            f"WHEN female AND NOT male THEN 'women' ELSE 'other' END AS sex, age "
             f"FROM (SELECT coalesce(bool_or({sex} IN ({male})), false) AS male, "
             f"coalesce(bool_or({sex} IN ({female})), false) AS female, max({age}) AS age "
-            f"FROM {quote(source.id)}.{quote(table.name)} GROUP BY {person})").fetchone()
+            f"FROM {quote(source.id)}.{quote(table.name)} GROUP BY {person})")
+        individuals, men, women, other, implausible, ages, low, median, high = conn.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE sex = 'men'), count(*) FILTER (WHERE sex = 'women'), "
+            f"count(*) FILTER (WHERE sex = 'other'), count(*) FILTER (WHERE age IS NOT NULL AND NOT ({plausible})), "
+            f"count(*) FILTER (WHERE {plausible}), min(age, {k}) FILTER (WHERE {plausible}), "
+            f"median(age) FILTER (WHERE {plausible}), max(age, {k}) FILTER (WHERE {plausible}) "
+            f"FROM hdh_persons").fetchone()
+        counted = dict(((band, sex), n) for band, sex, n in conn.execute(
+            f"SELECT CASE WHEN age IS NULL THEN {UNKNOWN_BAND} WHEN NOT ({plausible}) THEN {IMPLAUSIBLE_BAND} "
+            f"ELSE least(floor(age / {BAND_YEARS}), {len(AGE_BANDS) - 1}) END AS band, sex, count(*) "
+            f"FROM hdh_persons GROUP BY ALL").fetchall())
+        conn.execute("DROP TABLE hdh_persons")
         bounded = ages >= 2 * k
+        grid = [{"source_id": source.id, "band_order": order, "band": band,
+                 "age_low": order * BAND_YEARS if order < len(AGE_BANDS) else None,
+                 "sex": sex, "individuals": counted.get((order, sex), 0)}
+                for order, band in enumerate([*AGE_BANDS, "implausible", "unknown"]) for sex in SEXES]
         return {"individuals": individuals, "population_table": table.name, "men": men, "women": women,
                 "sex_other": other, "implausible_ages": implausible, "age_median": median,
-                "age_low": low[-1] if bounded else None, "age_high": high[-1] if bounded else None}
-    return empty
+                "age_low": low[-1] if bounded else None, "age_high": high[-1] if bounded else None}, grid
+    return empty, []
 
 
 def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> SourceProfile:
@@ -437,13 +457,14 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
     first = min((t["first_date"] for t in tables if t["first_date"]), default=None)
     last = max((t["last_date"] for t in tables if t["last_date"]), default=None)
     d = source.declaration
+    population, result.rows["population"] = _population(conn, source, k, reference, loaded)
     result.rows["databases"].append({
         "source_id": source.id, "title": d.title, "description": d.description, "producer": d.producer.name,
         "producer_url": d.producer.url, "contact": " ".join(filter(None, [d.contact.name, d.contact.email])) or None,
         "licence": d.licence, "access": d.access or None, "update_frequency": d.update_frequency,
         "table_count": len(tables), "variable_count": len(result.rows["variables"]),
         "total_rows": sum(t["row_count"] or 0 for t in tables),
-        **_population(conn, source, k, reference, loaded), "reference_date": reference,
+        **population, "reference_date": reference,
         "first_date": first, "last_date": last, "events_after_reference": after_reference,
         "time_depth_years": round((last - first).days / 365.25, 1) if first and last else None,
         "quality_checks_passed_pct": None, "disclosure_k": k,
