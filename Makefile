@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HDH_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo demo-data catalogue-docs suites test ui sources install clean
+.PHONY: demo demo-data catalogue-docs charts-docs suites test ui sources install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ ui: install $(DAGSTER_HOME)/dagster.yaml
 demo-data: install
 	rm -rf assets/demo
 	$(BIN)/hdh-generate --out assets/demo --declaration assets/sources/demo.yaml --id demo
+
+charts-docs: demo
+	mkdir -p docs/charts
+	for c in pyramid sex; do cp $(HDH_DATA_DIR)/catalogue/current/charts/demo/$$c.png docs/charts/demo-$$c.png; done
 
 catalogue-docs: install
 	$(BIN)/python -m hdh_pipeline.catalogue.schema > docs/catalogue.md

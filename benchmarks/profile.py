@@ -9,6 +9,7 @@ of these runs in its own process on the same warehouse, so its peak RSS is its o
   statistics  this project's two-scan statistics of every table (profile_table)
   catalogue   the whole source profile: statistics + keys, code lists, population (profile_source)
   quality     every table's Great Expectations suite, run inside DuckDB (validate_source)
+  charts      drawing the public catalogue's charts (write_charts; the profile before it is not timed)
   ydata       ydata-profiling, minimal mode, on the claims table read into pandas, where it fits
 Targets: catalogue <= 2x summarize; peak RSS flat when rows grow 10x; quality side by side.
 ydata-profiling pins its own pandas, so it runs from another environment: make one with
@@ -76,6 +77,13 @@ def measure(what: str, folder: str, memory_limit: str | None) -> tuple[float, fl
                 profile_table(conn, "synthetic", table.name, 11, set(table.roles.person_id))
         if what == "catalogue":
             profile_source(conn, source, 11)
+        if what == "charts":
+            from hdh_pipeline.catalogue.public import public_rows
+            from hdh_pipeline.charts.write import write_charts
+
+            public = public_rows(profile_source(conn, source, 11).rows, {source.id: 11})
+            started = time.perf_counter()
+            write_charts(public, Path(folder) / "charts")
         seconds = time.perf_counter() - started
     return seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -96,7 +104,7 @@ def main() -> None:
                 rows = conn.execute("SELECT sum(estimated_size) FROM duckdb_tables() "
                                     "WHERE schema_name = 'synthetic'").fetchone()[0]
             results = {}
-            for what in ("summarize", "statistics", "catalogue", "quality"):
+            for what in ("summarize", "statistics", "catalogue", "quality", "charts"):
                 with ProcessPoolExecutor(1) as alone:
                     results[what] = alone.submit(measure, what, str(folder), args.memory_limit).result()
             if args.ydata_python:

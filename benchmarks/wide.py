@@ -11,6 +11,7 @@ warehouse, so its time and peak RSS are its own:
   profile     the whole source profile (profile_source)
   quality     every table's Great Expectations suite (validate_source, Data Docs included)
   cli         `hdh-pipeline run --source ID` end to end in a fresh data folder (Dagster, in process)
+  charts      drawing the charts of the catalogue that run published (write_charts, part of the cli run)
   ui          the same selection launched as the UI does (GraphQL `launchRun` to `dagster dev`: webserver,
               daemon, run queue), from the request to the run's end; then `ui / cli`
 The demo's CLI run is measured too, for peak memory against width.
@@ -113,6 +114,23 @@ def cli(declaration: Path | None, source_id: str, folder: Path) -> tuple[float, 
     return seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+def charts(folder: Path) -> tuple[float, float]:
+    """Draw again the charts of the catalogue published in `folder` (by `cli`); (seconds, peak RSS MB)."""
+    import duckdb
+
+    from hdh_pipeline.charts.write import write_charts
+
+    os.environ["HDH_DATA_DIR"] = str(folder / "data")
+    with duckdb.connect(str(folder / "data" / "catalogue" / "current" / "catalogue.duckdb"), read_only=True) as conn:
+        public = {}
+        for (table,) in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall():
+            cursor = conn.execute(f'SELECT * FROM "{table}"')
+            public[table] = [dict(zip([d[0] for d in cursor.description], row)) for row in cursor.fetchall()]
+    started = time.perf_counter()
+    write_charts(public, folder / "charts")
+    return time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 GRAPHQL = "http://127.0.0.1:{port}/graphql"
 LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
   __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
@@ -193,6 +211,8 @@ def run(declaration: Path, folder: Path, with_ui: bool) -> None:
             results[what] = alone.submit(measure, what, str(declaration), warehouse).result()
     with ProcessPoolExecutor(1) as alone:
         results["cli"] = alone.submit(cli, declaration, source_id, folder / "cli").result()
+    with ProcessPoolExecutor(1) as alone:
+        results["charts"] = alone.submit(charts, folder / "cli").result()
     reference = results["summarize"][0]
     for what, (seconds, rss) in results.items():
         print(f"{source_id:<16}{tables:>7}{variables:>10}  {what:<10}{seconds:>9.2f}{rss:>13,.0f}"
@@ -218,6 +238,9 @@ def main() -> None:
         with ProcessPoolExecutor(1) as alone:
             seconds, rss = alone.submit(cli, None, "demo", Path(tmp) / "demo").result()
         print(f"{'demo':<16}{4:>7}{33:>10}  {'cli':<10}{seconds:>9.2f}{rss:>13,.0f}{'':>13}", flush=True)
+        with ProcessPoolExecutor(1) as alone:
+            seconds, rss = alone.submit(charts, Path(tmp) / "demo").result()
+        print(f"{'demo':<16}{4:>7}{33:>10}  {'charts':<10}{seconds:>9.2f}{rss:>13,.0f}{'':>13}", flush=True)
         shared = REPO.parent / "shared" / "data" / "synthetic-snds"
         if shared.exists() and not args.no_snds:
             run(SNDS, Path(tmp) / "snds", not args.no_ui)

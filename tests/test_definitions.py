@@ -25,13 +25,13 @@ def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
 def test_generated_definitions(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
     keys = sorted("/".join(k.path) for k in graph.get_all_asset_keys())
-    catalogue = [f"catalogue/{t}" for t in ("databases", "histograms", "quality_results", "refreshes", "relations",
-                                            "tables", "value_frequencies", "variables")]
+    catalogue = [f"catalogue/{t}" for t in ("databases", "histograms", "population", "quality_results", "refreshes",
+                                            "relations", "tables", "value_frequencies", "variables")]
     assert keys == catalogue + ["demo/ER_PRS_F", "demo/IR_BEN_R", "demo/KI_CCI_R", "demo/T_MCOaaB",
-                                "demo/nomenclatures", "demo/profile", "demo/quality"]
+                                "demo/charts", "demo/nomenclatures", "demo/profile", "demo/quality"]
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        assert node.group_name == key.path[0]
+        assert node.group_name == ("catalogue" if key.path[-1] == "charts" else key.path[0])
         assert node.pools == {"duckdb_warehouse"}
         if key.path[0] == "demo":
             assert node.owners == ["team:hdh-pipeline"]

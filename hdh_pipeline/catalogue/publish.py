@@ -4,6 +4,7 @@
       current -> versions/<id>          the published version (a symbolic link)
       versions/<id>/catalogue.duckdb    every catalogue table
       versions/<id>/parquet/<t>.parquet, csv/<t>.csv, catalogue.md (the column dictionary)
+      versions/<id>/charts/...          charts (and later the site), drawn from these tables
 
 A version is written completely before `current` points to it, so a reader sees the
 previous complete version or the new one, never a half-written one; readers take no
@@ -15,6 +16,7 @@ import datetime as dt
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -51,10 +53,26 @@ def read_published(root: Path, table: str) -> list[dict]:
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def publish(tables: dict[str, list[dict]], root: Path) -> Path:
-    """Write a new version of every catalogue table, then make it current."""
+def publish(tables: dict[str, list[dict]], root: Path, write_more: Callable[[Path], None] | None = None) -> Path:
+    """Write a new version of every catalogue table, and what `write_more(version folder)` draws from
+    them, then make it current. If anything fails, the current version stays and the new one goes."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")  # names sort in time order
     version = root / "versions" / f"{stamp}-{uuid.uuid4().hex[:8]}"
+    try:
+        _write(tables, version)
+        if write_more is not None:
+            write_more(version)
+    except BaseException:
+        shutil.rmtree(version, ignore_errors=True)
+        raise
+    link = root / f".current-{uuid.uuid4().hex[:8]}"
+    os.symlink(version.relative_to(root), link)
+    os.replace(link, root / "current")  # the one atomic step
+    _prune(root, keep=version)
+    return version
+
+
+def _write(tables: dict[str, list[dict]], version: Path) -> None:
     (version / "parquet").mkdir(parents=True)
     (version / "csv").mkdir()
     with duckdb.connect(str(version / "catalogue.duckdb")) as conn:
@@ -66,11 +84,6 @@ def publish(tables: dict[str, list[dict]], root: Path) -> Path:
             conn.execute(f"COPY {quote(name)} TO '{version}/parquet/{name}.parquet' (FORMAT parquet)")
             conn.execute(f"COPY {quote(name)} TO '{version}/csv/{name}.csv' (HEADER)")
     (version / "catalogue.md").write_text(markdown())
-    link = root / f".current-{uuid.uuid4().hex[:8]}"
-    os.symlink(version.relative_to(root), link)
-    os.replace(link, root / "current")  # the one atomic step
-    _prune(root, keep=version)
-    return version
 
 
 def _prune(root: Path, keep: Path) -> None:

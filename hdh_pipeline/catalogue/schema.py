@@ -65,6 +65,7 @@ TABLES: dict[str, list[Column]] = {
         _c("time_depth_years", "DOUBLE", "Years between first_date and last_date"),
         _c("quality_checks_passed_pct", "DOUBLE", "Share of quality checks passed (with the quality indicators)"),
         _c("disclosure_k", "INTEGER", "Threshold k: no published count is in 1..k-1"),
+        _c("language", "VARCHAR", "Language of the dictionary (`fr` or `en`): the charts' labels follow it"),
         _c("last_refresh", "TIMESTAMP", "When this source was last profiled"),
     ],
     "tables": TABLE_KEYS + [

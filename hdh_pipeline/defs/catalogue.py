@@ -1,11 +1,15 @@
 """Profile assets (one per source) and the catalogue assets (one per public table, published together)."""
 
+import base64
 import datetime as dt
+import time
 import uuid
+from pathlib import Path
 
 import dagster as dg
 
 from hdh_pipeline.catalogue.public import public_rows
+from hdh_pipeline.charts.write import write_charts
 from hdh_pipeline.catalogue.publish import publish, read_published
 from hdh_pipeline.catalogue.schema import TABLES
 from hdh_pipeline.defs.quality import quality_key
@@ -19,6 +23,15 @@ GROUP = "catalogue"
 
 def profile_key(source: Source) -> dg.AssetKey:
     return dg.AssetKey([source.id, "profile"])
+
+
+def charts_key(source: Source) -> dg.AssetKey:
+    return dg.AssetKey([source.id, "charts"])
+
+
+def _image(path: Path, title: str) -> dg.MetadataValue:
+    """A PNG shown in the Dagster UI (markdown with the image inline)."""
+    return dg.MetadataValue.md(f"![{title}](data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()})")
 
 
 def build_profile_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
@@ -60,6 +73,15 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
             metadata={"dagster/column_schema": _column_schema(table)},
         )
         for table in TABLES
+    ] + [
+        dg.AssetSpec(
+            key=charts_key(s), group_name=GROUP, kinds={"altair"}, tags={"hdh/layer": "charts"}, skippable=True,
+            owners=s.declaration.owners,
+            deps=[[GROUP, table] for table in TABLES],
+            description=f"Charts of {s.declaration.title}, drawn from the published catalogue only and published "
+                        "with it (so in the catalogue group, made by its step): age pyramid, sex, coverage over time, completeness, quality (Vega-Lite, PNG, "
+                        "HTML), and one spec per variable.")
+        for s in sources
     ]
 
     @dg.multi_asset(specs=specs, name="publish_catalogue", pool=WRITER_POOL)
@@ -81,12 +103,32 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
             "profiling_seconds": ", ".join(f"{i}={s}" for i, s in sorted(profiled.items())),
             "outcome": "partial" if missing else "success",
         }]
-        version = publish(public, warehouse.catalogue_dir)
+        drawn: dict[str, dict[str, Path]] = {}
+        charting = time.perf_counter()
+
+        def draw(version: Path) -> None:
+            nonlocal charting
+            charting = time.perf_counter()
+            drawn.update(write_charts(public, version / "charts"))
+            charting = time.perf_counter() - charting
+
+        version = publish(public, warehouse.catalogue_dir, write_more=draw)
         for table in TABLES:
             yield dg.MaterializeResult(asset_key=[GROUP, table], metadata={
                 "dagster/row_count": len(public[table]),
                 "parquet": dg.MetadataValue.path(str(version / "parquet" / f"{table}.parquet")),
                 "version": version.name,
+            })
+        for source in sources:
+            if source.id not in drawn:
+                continue
+            charts = drawn[source.id]
+            metadata = {name: _image(charts[name], name) for name in ("pyramid", "sex") if name in charts}
+            yield dg.MaterializeResult(asset_key=charts_key(source), metadata={
+                **metadata, "charts": dg.MetadataValue.path(str(version / "charts" / source.id)),
+                "html": dg.MetadataValue.md("\n".join(f"- [{name}]({path.with_suffix('.html').as_uri()})"
+                                                      for name, path in charts.items())),
+                "charting_seconds (all sources)": round(charting, 2),
             })
 
     return _catalogue

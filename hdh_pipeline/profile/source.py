@@ -467,7 +467,7 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
         **population, "reference_date": reference,
         "first_date": first, "last_date": last, "events_after_reference": after_reference,
         "time_depth_years": round((last - first).days / 365.25, 1) if first and last else None,
-        "quality_checks_passed_pct": None, "disclosure_k": k,
+        "quality_checks_passed_pct": None, "disclosure_k": k, "language": d.language,
         "last_refresh": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
         "raw_first_date": min((t["raw_first_date"] for t in tables if t["raw_first_date"]), default=None),
         "raw_last_date": raw_last,

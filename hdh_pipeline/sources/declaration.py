@@ -157,6 +157,7 @@ class SourceDeclaration(Strict):
     )
     roles: Roles = Field(default_factory=Roles, description="default roles for every table that has the columns")
     sex_codes: SexCodes = Field(default_factory=SexCodes)
+    language: Literal["fr", "en"] = Field("fr", description="language of the dictionary: the charts' labels follow it")
     disclosure_k: int = Field(11, ge=2, description="no published count is in 1..k-1")
     reference_date: dt.date | None = Field(
         None, description="date the data runs to: later event dates are implausible (default: today)")
