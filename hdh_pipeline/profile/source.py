@@ -13,6 +13,7 @@ import duckdb
 
 from hdh_pipeline.ingest.load import REJECTS
 from hdh_pipeline.ingest.warehouse import literal, quote, schema_tables
+from hdh_pipeline.profile.schedule import schedule_in_words
 from hdh_pipeline.profile.statistics import LONG_FORM_MAX_ROWS, VariableProfile, profile_table
 from hdh_pipeline.sources.dictionary import TableSpec
 from hdh_pipeline.sources.discovery import SourceTable
@@ -38,7 +39,7 @@ class SourceProfile:
 
     rows: dict[str, list[dict]] = field(default_factory=lambda: {
         "databases": [], "tables": [], "variables": [], "value_frequencies": [], "histograms": [], "relations": [],
-        "population": []})
+        "population": [], "nomenclatures": []})
 
 
 def _text(value: object) -> str | None:
@@ -232,6 +233,10 @@ def _variable_row(source: Source, table: SourceTable, p: VariableProfile, role: 
         "description": spec.description if spec else None,
         "declared_type": (spec.type + ("" if spec.format == "default" else f" ({spec.format})")) if spec else None,
         "declared_length": spec.length if spec else None,
+        "management_rule": (spec.management_rule or None) if spec else None,
+        "created": (spec.history.created or None) if spec else None,
+        "deleted": (spec.history.deleted or None) if spec else None,
+        "missing_dates": "; ".join(spec.history.missing) or None if spec else None,
         "observed_type": p.duckdb_type, "role": role,
         "nomenclature": spec.nomenclature.table if spec and spec.nomenclature else None,
         "nomenclature_conformance_pct": nomenclature["match_pct"] if nomenclature else None,
@@ -294,6 +299,7 @@ def _table_row(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTab
         "primary_key_unique": None if duplicates is None else duplicates == 0, "duplicate_key_rows": duplicates,
         "join_keys": join_keys or None,
         "first_date": None, "last_date": None,  # set by _coverage, once the reference date is known
+        **_history(spec),
         "completeness_pct": None,  # computed from the published variables
         "raw_first_date": min((_as_date(p.min) for p in dated if p.min is not None), default=None),
         "raw_last_date": max((_as_date(p.max) for p in dated if p.max is not None), default=None),
@@ -309,7 +315,28 @@ def _unloaded_row(source: Source, spec: TableSpec | None, name: str, status: str
             "primary_key": ", ".join(spec.primary_key) if spec and spec.primary_key else None,
             "primary_key_unique": None, "duplicate_key_rows": None, "join_keys": _join_keys(spec) or None,
             "first_date": None, "last_date": None, "completeness_pct": None, "raw_first_date": None,
-            "raw_last_date": None}
+            "raw_last_date": None, **_history(spec)}
+
+
+def _history(spec: TableSpec | None) -> dict:
+    history = spec.history if spec else None
+    return {"created": history.created or None if history else None,
+            "deleted": history.deleted or None if history else None,
+            "missing_dates": "; ".join(history.missing) or None if history else None}
+
+
+def _nomenclature_rows(conn: duckdb.DuckDBPyConnection, source: Source, loaded: _Loaded) -> list[dict]:
+    """Every code of every code list of the source, with its label: reference data, published in full."""
+    titles = {t.name: t.title or (t.spec.title if t.spec else "") for t in source.nomenclatures}
+    rows = []
+    for name in sorted(loaded.code_lists):
+        code, label = loaded.code_column(name, None)
+        target = f"{quote(loaded.code_schema)}.{quote(name)}"
+        text = f"CAST({quote(label)} AS VARCHAR)" if label else "NULL"
+        rows += [{"source_id": source.id, "nomenclature": name, "title": titles.get(name) or None, "code": c,
+                  "label": lbl} for c, lbl in conn.execute(
+            f"SELECT CAST({quote(code)} AS VARCHAR), {text} FROM {target} ORDER BY 1").fetchall()]
+    return rows
 
 
 def _join_keys(spec: TableSpec | None) -> str:
@@ -458,10 +485,12 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
     last = max((t["last_date"] for t in tables if t["last_date"]), default=None)
     d = source.declaration
     population, result.rows["population"] = _population(conn, source, k, reference, loaded)
+    result.rows["nomenclatures"] = _nomenclature_rows(conn, source, loaded)
     result.rows["databases"].append({
         "source_id": source.id, "title": d.title, "description": d.description, "producer": d.producer.name,
         "producer_url": d.producer.url, "contact": " ".join(filter(None, [d.contact.name, d.contact.email])) or None,
         "licence": d.licence, "access": d.access or None, "update_frequency": d.update_frequency,
+        "update_frequency_text": schedule_in_words(d.update_frequency, d.language),
         "table_count": len(tables), "variable_count": len(result.rows["variables"]),
         "total_rows": sum(t["row_count"] or 0 for t in tables),
         **population, "reference_date": reference,

@@ -31,6 +31,22 @@ class ForeignKey:
 
 
 @dataclass(frozen=True)
+class History:
+    """When a table or variable appeared, disappeared, and which periods it misses (SNDS flavour:
+    `dateCreated`, `dateDeleted`, `dateMissing`, on a field or in a table's `history`)."""
+
+    created: str = ""
+    deleted: str = ""
+    missing: tuple[str, ...] = ()
+
+    @classmethod
+    def read(cls, raw: object) -> History:
+        raw = raw if isinstance(raw, dict) else {}
+        return cls(str(raw.get("dateCreated") or "").strip(), str(raw.get("dateDeleted") or "").strip(),
+                   tuple(str(m) for m in _as_tuple(raw.get("dateMissing")) if str(m).strip()))
+
+
+@dataclass(frozen=True)
 class ColumnSpec:
     name: str
     type: str = "string"
@@ -42,6 +58,7 @@ class ColumnSpec:
     management_rule: str = ""
     true_values: tuple[str, ...] = ()
     false_values: tuple[str, ...] = ()
+    history: History = History()
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,7 @@ class TableSpec:
     primary_key: tuple[str, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     missing_values: tuple[str, ...] | None = None
+    history: History = History()
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -94,6 +112,7 @@ def _column(raw: dict, where: str) -> ColumnSpec:
         management_rule=(raw.get("regle_gestion") or "").strip(),
         true_values=_as_tuple(raw.get("trueValues")),
         false_values=_as_tuple(raw.get("falseValues")),
+        history=History.read(raw),
     )
 
 
@@ -135,6 +154,7 @@ def read_table_schema(path: Path) -> TableSpec:
         primary_key=primary_key,
         foreign_keys=tuple(_foreign_key(fk, str(path)) for fk in raw.get("foreignKeys") or []),
         missing_values=tuple(missing) if isinstance(missing, list) else None,
+        history=History.read(raw.get("history") or raw),
     )
 
 
