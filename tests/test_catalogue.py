@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from pathlib import Path
 
 import duckdb
@@ -165,6 +166,17 @@ def test_readers_do_not_wait_for_the_warehouse_lock(tmp_path: Path) -> None:
     publish({"databases": [{"source_id": "s", "title": "t"}]}, tmp_path / "catalogue")
     with FileLock(str(tmp_path / "warehouse.duckdb.lock")):  # a refresh holds the warehouse
         assert read_published(tmp_path / "catalogue", "databases")[0]["title"] == "t"
+
+
+def test_code_lists_are_published_in_full(catalogued) -> None:
+    """Reference data, not personal data: every code of every code list, as in its file (the generator
+    writes the demo's code lists)."""
+    _, _, public = catalogued
+    published = Counter(r["nomenclature"] for r in public["nomenclatures"])
+    files = Path(__file__).parent.parent / "assets" / "demo" / "nomenclatures"
+    assert published == {p.stem: len(p.read_text().splitlines()) - 1 for p in files.glob("*.csv")}
+    codes = {(r["code"], r["label"]) for r in public["nomenclatures"] if r["nomenclature"] == "IR_SEX_V"}
+    assert {("1", "MASCULIN"), ("2", "FEMININ")} <= codes
 
 
 def test_events_after_the_reference_date_are_counted_apart(catalogued) -> None:

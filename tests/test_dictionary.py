@@ -12,6 +12,7 @@ from tests.conftest import SHARED_DATA, needs_shared
 
 SNDS_TABLE = {
     "name": "IR_BEN_R", "title": "Référentiel", "produit": "BENEFICIAIRE", "missingValues": [""],
+    "history": {"dateCreated": "2006", "dateDeleted": "", "dateMissing": ["2011-01", "2011-02"]},
     "primaryKey": ["BEN_NIR_PSA", "BEN_RNG_GEM"],
     "foreignKeys": [{"fields": ["BEN_SEX_COD"], "reference": {"resource": "IR_SEX_V", "fields": ["SEX_COD"]},
                      "description": "Nomenclature"}],
@@ -19,6 +20,7 @@ SNDS_TABLE = {
         {"name": "BEN_NIR_PSA", "type": "string", "length": "17", "nomenclature": "-", "regle_gestion": ""},
         {"name": "BEN_RNG_GEM", "type": "integer", "nomenclature": "IR_BER_V:BEN_RNG_GEM", "length": "4,0"},
         {"name": "BEN_SEX_COD", "type": "integer", "nomenclature": "IR_SEX_V", "description": "Sexe",
+         "dateCreated": "2008", "dateDeleted": "2020", "dateMissing": [],
          "regle_gestion": "1 homme, 2 femme", "constraints": {"minimum": 0}},
     ],
 }
@@ -35,6 +37,8 @@ def test_snds_flavour(tmp_path: Path) -> None:
     assert rank.nomenclature == NomenclatureRef("IR_BER_V", "BEN_RNG_GEM") and rank.length == 4
     assert sex.nomenclature == NomenclatureRef("IR_SEX_V") and sex.management_rule == "1 homme, 2 femme"
     assert spec.foreign_keys[0].table == "IR_SEX_V" and spec.foreign_keys[0].referenced_columns == ("SEX_COD",)
+    assert (spec.history.created, spec.history.missing) == ("2006", ("2011-01", "2011-02"))
+    assert (sex.history.created, sex.history.deleted, pid.history.created) == ("2008", "2020", "")
 
 
 @pytest.mark.parametrize(
