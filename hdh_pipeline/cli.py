@@ -111,7 +111,10 @@ def run(source_ids: list[str]) -> int:
     print(f"\nWarehouse: {settings.warehouse_path()}   (rejected lines: table _rejects of each source schema)")
     print(f"Catalogue: {settings.data_dir() / 'catalogue' / 'current'}   (DuckDB, Parquet and CSV; columns in "
           "catalogue.md)")
-    print(f"Quality:   {settings.data_dir() / 'quality'}/<source>/data_docs/index.html   (Great Expectations Data Docs)")
+    print(f"Site:      {settings.data_dir() / 'catalogue' / 'current' / 'site' / 'index.html'}   (search needs "
+          "`hdh-pipeline serve`)")
+    print(f"Quality:   {settings.data_dir() / 'quality'}/<source>/data_docs/index.html   (Great Expectations Data Docs, "
+          "internal)")
     print("Open the Dagster UI:  make ui   then browse http://127.0.0.1:3000")
     if failed:
         print(f"\n{len(failed)} assets failed: {', '.join(failed)}. Their error is in the run's logs in the UI.",
@@ -136,6 +139,25 @@ def suites(source_ids: list[str]) -> int:
     return 0
 
 
+def serve(port: int) -> int:
+    """Serve the published catalogue version (site, charts, exports) on 127.0.0.1 until interrupted."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    version = settings.data_dir() / "catalogue" / "current"
+    if not (version / "site" / "index.html").exists():
+        print(f"no published site under {version}: run `hdh-pipeline run` first", file=sys.stderr)
+        return 2
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(version.resolve()))
+    with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        print(f"Serving {version.resolve()} at http://127.0.0.1:{port}/site/index.html  (Ctrl-C to stop)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hdh-pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -145,9 +167,13 @@ def main(argv: list[str] | None = None) -> int:
                             help="only this source (repeat for more; default: every declared source)")
     suites_parser = commands.add_parser("suites", help="(re)generate expectation suites, keeping hand edits")
     suites_parser.add_argument("source_ids", nargs="*", help="sources to regenerate (default: all)")
+    serve_parser = commands.add_parser("serve", help="serve the published site locally (its search needs HTTP)")
+    serve_parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     if args.command == "sources":
         return list_sources()
+    if args.command == "serve":
+        return serve(args.port)
     return {"suites": suites, "run": run}[args.command](args.source_ids)
 
 

@@ -73,3 +73,20 @@ def query(tmp_path: Path):
             return conn.execute(sql, params or []).fetchall()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def published_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """(the published version's folder, its tables) after the Quickstart's run of the demo."""
+    from hdh_pipeline import cli
+    from tests import attacker
+
+    root = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("HDH_SOURCES", raising=False)
+        patch.delenv("DAGSTER_HOME", raising=False)
+        patch.setenv("HDH_DATA_DIR", str(root / "out"))
+        patch.setenv("HDH_EXPECTATIONS_DIR", str(root / "expectations"))
+        assert cli.main(["run", "--source", "demo"]) == 0
+    version = (root / "out" / "catalogue" / "current").resolve()
+    return version, attacker.read(version / "catalogue.duckdb")

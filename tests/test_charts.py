@@ -9,27 +9,16 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from hdh_pipeline import cli
 from hdh_pipeline.charts.draw import database_charts, variable_specs
-from tests import attacker
 from tests.browser import needs_chromium, offline_page
 from tests.test_disclosure import catalogue, people_strategy, visits_strategy
 
 CHARTS = ("pyramid", "sex", "coverage", "completeness", "quality")
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    """(the published version's folder, its tables) after the Quickstart's run of the demo."""
-    root = tmp_path_factory.mktemp("demo")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("HDH_SOURCES", raising=False)
-        patch.delenv("DAGSTER_HOME", raising=False)
-        patch.setenv("HDH_DATA_DIR", str(root / "out"))
-        patch.setenv("HDH_EXPECTATIONS_DIR", str(root / "expectations"))
-        assert cli.main(["run", "--source", "demo"]) == 0
-    version = (root / "out" / "catalogue" / "current").resolve()
-    return version, attacker.read(version / "catalogue.duckdb")
+@pytest.fixture
+def demo(published_demo) -> tuple[Path, dict]:
+    return published_demo
 
 
 def png_size(path: Path) -> tuple[int, int]:

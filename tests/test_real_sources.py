@@ -84,6 +84,9 @@ def test_synthetic_snds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert errors == (0,)
     assert attacker.leaks(attacker.read(tmp_path / "catalogue" / "current" / "catalogue.duckdb"),
                           {"synthetic_snds": 11}) == []
+    site = tmp_path / "catalogue" / "current" / "site" / "synthetic_snds"
+    assert len(list((site / "variables").rglob("*.html"))) == 4853 and len(list((site / "tables").glob("*.html"))) == 191
+    assert (tmp_path / "catalogue" / "current" / "exports" / "synthetic_snds" / "datapackage.json").exists()
 
 
 @needs_shared("omop-synthea27nj")
@@ -106,3 +109,5 @@ def test_omop_synthea(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert statuses.get("error", 0) == 0 and statuses["passed"] > 100
     assert attacker.leaks(attacker.read(tmp_path / "catalogue" / "current" / "catalogue.duckdb"),
                           {"omop_synthea27nj": 11}) == []
+    person = (tmp_path / "catalogue" / "current" / "site" / "omop_synthea27nj" / "tables" / "PERSON.html").read_text()
+    assert "year_of_birth" in person

@@ -11,9 +11,9 @@ is a *derived* cell, controlled like the others.
 - primary suppression: a count in 1..k-1 is hidden (a derived one must not be derivable);
 - complementary suppression: no sum may leave exactly one hidden cell unknown (it would
   come back by subtraction), and the hidden parts of a published total add up to k or more;
-  the cell hidden to protect another is the one tied to the fewest other sums, then the
-  smallest (so a database's total goes before a table's rows, a value's count before its
-  variable's);
+  the cell hidden to protect another is the one whose hiding loses least: its value times one
+  plus the sums it would open in turn (so the smallest first, but a database's total goes
+  before a table's rows, which would open every variable of the table);
 - a share is published only when its part and its whole both are (it then tells nothing more).
 
 The sums of a source form a hierarchy (database, tables, variables, values), in which
@@ -23,7 +23,7 @@ catalogues with every relation of `docs/catalogue.md` to check it.
 """
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Hashable, Iterable
 
 DEFAULT_K = 11
@@ -92,7 +92,10 @@ class Ledger:
 
     def _suppress(self) -> set[Cell]:
         k, values = self.k, self.values
-        degree = Counter(c for total, parts in self.sums for c in (total, *parts))
+        self._sums_of: dict[Cell, list[int]] = defaultdict(list)
+        for i, (total, parts) in enumerate(self.sums):
+            for c in (total, *parts):
+                self._sums_of[c].append(i)
         hidden = {c for c, v in values.items() if is_small(v, k)}
         while True:
             determined = self._determined(hidden)
@@ -105,10 +108,17 @@ class Ledger:
                 if exposed or too_few:
                     candidates = self._candidates((total, *parts), hidden, determined, set())
                     if candidates:
-                        more.add(min(candidates, key=lambda c: (degree[c], c in (total,), values[c], str(c))))
+                        more.add(min(candidates, key=lambda c: (self._cost(c, hidden, determined), str(c))))
             if not more:
                 return hidden
             hidden |= more
+
+    def _cost(self, cell: Cell, hidden: set[Cell], determined: dict[Cell, int]) -> int:
+        """What hiding a cell loses: its value, times one plus the sums it would open (those of its sums
+        with no unknown cell yet, which would then need another cell hidden)."""
+        opened = sum(1 for i in self._sums_of[cell]
+                     if not any(self._unknown(c, hidden, determined) for c in (self.sums[i][0], *self.sums[i][1])))
+        return self.values[cell] * (1 + opened)
 
     def _unknown(self, cell: Cell, hidden: set[Cell], determined: dict[Cell, int]) -> bool:
         return cell in hidden or (cell in self.derived and cell not in determined)

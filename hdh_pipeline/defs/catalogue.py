@@ -10,6 +10,8 @@ import dagster as dg
 
 from hdh_pipeline.catalogue.public import public_rows
 from hdh_pipeline.charts.write import write_charts
+from hdh_pipeline.exports.write import write_exports
+from hdh_pipeline.site.build import build_site
 from hdh_pipeline.catalogue.publish import publish, read_published
 from hdh_pipeline.catalogue.schema import TABLES
 from hdh_pipeline.defs.quality import quality_key
@@ -104,15 +106,21 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
             "outcome": "partial" if missing else "success",
         }]
         drawn: dict[str, dict[str, Path]] = {}
-        charting = time.perf_counter()
+
+        timings: dict[str, float] = {}
 
         def draw(version: Path) -> None:
-            nonlocal charting
-            charting = time.perf_counter()
-            drawn.update(write_charts(public, version / "charts"))
-            charting = time.perf_counter() - charting
+            """Charts, then the site and the exports that show them: all in the version being published."""
+            for name, step in (("charts", lambda: drawn.update(write_charts(public, version / "charts"))),
+                               ("site", lambda: build_site(public, version)),
+                               ("exports", lambda: write_exports(public, version / "exports"))):
+                started_step = time.perf_counter()
+                step()
+                timings[name] = round(time.perf_counter() - started_step, 2)
 
         version = publish(public, warehouse.catalogue_dir, write_more=draw)
+        context.log.info(f"published {version.name}: charts, site and exports in " +
+                         ", ".join(f"{name} {seconds} s" for name, seconds in timings.items()))
         for table in TABLES:
             yield dg.MaterializeResult(asset_key=[GROUP, table], metadata={
                 "dagster/row_count": len(public[table]),
@@ -128,7 +136,8 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
                 **metadata, "charts": dg.MetadataValue.path(str(version / "charts" / source.id)),
                 "html": dg.MetadataValue.md("\n".join(f"- [{name}]({path.with_suffix('.html').as_uri()})"
                                                       for name, path in charts.items())),
-                "charting_seconds (all sources)": round(charting, 2),
+                "site": dg.MetadataValue.path(str(version / "site" / source.id / "index.html")),
+                **{f"{name}_seconds (all sources)": seconds for name, seconds in timings.items()},
             })
 
     return _catalogue

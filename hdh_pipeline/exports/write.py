@@ -1,0 +1,24 @@
+"""Write the exports of a catalogue version: HealthDCAT-AP (Turtle, JSON-LD) and a Data Package per source.
+
+    exports/catalogue.ttl, exports/catalogue.jsonld    every source, one dcat:Dataset each
+    exports/<source>/datapackage.json                  Frictionless Data Package (descriptor only)
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hdh_pipeline.exports.datapackage import data_package
+from hdh_pipeline.exports.dcat import catalogue_graph
+
+
+def write_exports(public: dict[str, list[dict]], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    graph = catalogue_graph(public)
+    graph.serialize(folder / "catalogue.ttl", format="turtle", encoding="utf-8")
+    graph.serialize(folder / "catalogue.jsonld", format="json-ld", encoding="utf-8")
+    for database in public["databases"]:
+        target = folder / database["source_id"]
+        target.mkdir(exist_ok=True)
+        (target / "datapackage.json").write_text(json.dumps(data_package(public, database["source_id"]),
+                                                            ensure_ascii=False, indent=1, default=str), encoding="utf-8")

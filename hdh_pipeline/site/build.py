@@ -1,0 +1,198 @@
+"""The public site: a static, searchable dictionary of every catalogued database, from published rows only.
+
+    site/index.html                                  every database
+    site/<source>/index.html                         its metadata, charts, join graph, tables by product
+    site/<source>/tables/<table>.html                variables, join keys both ways
+    site/<source>/variables/<table>/<variable>.html  statistics, chart, quality checks, history
+    site/<source>/nomenclatures/<code list>.html     codes and labels
+    site/pagefind/                                   the search index (Pagefind)
+
+Pages link to the charts (`../charts/`) and exports (`../exports/`) of the same published version.
+Search is Pagefind's: it runs in the browser from the generated index, over HTTP (it fetches index
+fragments, which browsers refuse from `file://`): `hdh-pipeline serve` serves a version locally.
+Hidden counts show as "masqué" ("hidden"), with why in a tooltip; every count goes through the
+`count` filter (`<data class="count">`), which a test scans.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from hdh_pipeline.charts.draw import WORDS as CHART_WORDS
+from hdh_pipeline.site.graph import join_graph, slug
+from hdh_pipeline.site.words import WORDS
+
+HERE = Path(__file__).parent
+CODES_SHOWN = 2000
+EVENT_ROLES = ("event_date", "start_date", "end_date", "death_date")
+FLAGS = ("is_identifier", "is_quasi_identifier", "is_unique", "is_constant", "is_mostly_missing")
+
+
+def site_language() -> str:
+    """`HDH_SITE_LANGUAGE` (fr, the default, or en)."""
+    return os.environ.get("HDH_SITE_LANGUAGE", "fr") if os.environ.get("HDH_SITE_LANGUAGE") in WORDS else "fr"
+
+
+def _environment(w: dict) -> Environment:
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    thousands = "\u202f" if w is WORDS["fr"] else ","
+
+    def count(value: int | None, k: int) -> Markup:
+        if value is None:
+            return Markup('<abbr class="hidden-count" title="{}">{}</abbr>').format(
+                w["hidden_title"].format(k=k), w["hidden"])
+        return Markup('<data class="count" value="{}">{}</data>').format(value, f"{value:,}".replace(",", thousands))
+
+    def pct(value: float | None) -> str:
+        if value is None:
+            return "–"
+        text = f"{value:.2f}".rstrip("0").rstrip(".")
+        return (text.replace(".", ",") if w is WORDS["fr"] else text) + " %"
+
+    def num(value: object) -> str:
+        """A statistic: numbers with at most 4 decimals (French decimal comma), dates and text as they are."""
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return str(value)
+        text = f"{number:.4f}".rstrip("0").rstrip(".")
+        return text.replace(".", ",") if w is WORDS["fr"] else text
+
+    env.filters.update(count=count, pct=pct, slug=slug, num=num)
+    env.globals.update(w=w)
+    return env
+
+
+def _alt(name: str, database: dict, population: list[dict], w: dict) -> str:
+    """Text alternative of a database chart, with the numbers it shows."""
+    def shown(value: int | None) -> str:
+        return w["hidden"] if value is None else str(value)
+
+    if name == "pyramid":
+        bands = defaultdict(dict)
+        for r in population:
+            bands[r["band"]][r["sex"]] = r["individuals"]
+        return w["pyramid_alt"].format(title=database["title"]) + " : " + "; ".join(
+            f"{band} : {w['men']} {shown(sexes.get('men'))}, {w['women']} {shown(sexes.get('women'))}"
+            for band, sexes in bands.items())
+    if name == "sex":
+        return f"{w['men']} {shown(database['men'])}, {w['women']} {shown(database['women'])}, " \
+               f"{w['other']} {shown(database['sex_other'])}"
+    return f"{name} — {database['title']}"
+
+
+def _quality_summary(checks: list[dict], w: dict) -> str:
+    if not checks:
+        return "–"
+    failed = sum(c["status"] in ("failed", "error") for c in checks)
+    return w["failed_checks"].format(n=failed) if failed else w["all_passed"]
+
+
+def _write(path: Path, html: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+
+
+def _by(rows: list[dict], *keys: str) -> dict[tuple, list[dict]]:
+    out: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        out[tuple(row[k] for k in keys)].append(row)
+    return out
+
+
+def build_site(public: dict[str, list[dict]], version: Path, language: str | None = None) -> Path:
+    """Every page of the site under `version/site`, and its search index; returns the site folder."""
+    lang = language or site_language()
+    w = WORDS[lang]
+    env = _environment(w)
+    out = version / "site"
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(HERE / "site.css", out / "site.css")
+    databases = sorted(public["databases"], key=lambda d: d["title"] or d["source_id"])
+    k = min((d["disclosure_k"] for d in databases), default=11)
+    pyramids = {d["source_id"]: f"../charts/{d['source_id']}/pyramid.png" for d in databases
+                if (version / "charts" / d["source_id"] / "pyramid.png").exists()}
+    _write(out / "index.html", env.get_template("home.html").render(
+        lang=lang, root="", k=k, databases=databases, pyramids=pyramids))
+    tables_of = _by(public["tables"], "source_id")
+    variables_of = _by(public["variables"], "source_id", "table_name")
+    relations_of = _by(public["relations"], "source_id")
+    checks_of = _by(public["quality_results"], "source_id", "table_name", "variable")
+    codes_of = _by(public.get("nomenclatures", []), "source_id", "nomenclature")
+    for d in databases:
+        _database_pages(env, lang, out, version, d, public, tables_of[(d["source_id"],)], variables_of,
+                        relations_of[(d["source_id"],)], checks_of, codes_of, w)
+    subprocess.run([sys.executable, "-m", "pagefind", "--site", str(out), "--silent"], check=True,
+                   capture_output=True)
+    return out
+
+
+def _database_pages(env: Environment, lang: str, out: Path, version: Path, d: dict, public: dict,
+                    tables: list[dict], variables_of: dict, relations: list[dict], checks_of: dict, codes_of: dict,
+                    w: dict) -> None:
+    source, k = d["source_id"], d["disclosure_k"]
+    folder = out / source
+    population = [r for r in public.get("population", []) if r["source_id"] == source]
+    charts = [{"png": f"../../charts/{source}/{name}.png", "html": f"../../charts/{source}/{name}.html",
+               "alt": _alt(name, d, population, w), "caption": CHART_WORDS[lang][name]}
+              for name in ("pyramid", "sex", "coverage", "completeness", "quality")
+              if (version / "charts" / source / f"{name}.png").exists()]
+    products = defaultdict(list)
+    for t in sorted(tables, key=lambda t: t["table_name"]):
+        products[t["product"] or ""].append(t)
+    code_lists = sorted({(name, rows[0]["title"]) for (src, name), rows in codes_of.items() if src == source})
+    _write(folder / "index.html", env.get_template("database.html").render(
+        lang=lang, root="../", k=k, d=d, charts=charts, products=sorted(products.items()),
+        graph=join_graph(tables, relations), code_lists=code_lists))
+    names = {t["table_name"] for t in tables}
+    known_lists = {name for name, _ in code_lists}
+    for t in tables:
+        table = t["table_name"]
+        variables = variables_of.get((source, table), [])
+        rows = [v | {"quality_summary": _quality_summary(checks_of.get((source, table, v["variable"]), []), w)}
+                for v in variables]
+        outgoing = [r | {"linked": r["referenced_table"] in names} for r in relations
+                    if r["table_name"] == table and r["kind"] == "table"]
+        incoming = [r for r in relations if r["referenced_table"] == table and r["kind"] == "table"
+                    and r["table_name"] != table]
+        summary = w["table_summary"].format(
+            name=table, product=w["of_product"].format(product=t["product"]) if t["product"] else "",
+            n=t["column_count"] if t["column_count"] is not None else "–",
+            rows=t["row_count"] if t["row_count"] is not None else w["hidden"])
+        _write(folder / "tables" / f"{slug(table)}.html", env.get_template("table.html").render(
+            lang=lang, root="../../", k=k, d=d, t=t, summary=summary, variables=rows, outgoing=outgoing,
+            incoming=incoming, graph=join_graph(tables, relations, href="{}.html", focus=table)))
+        specs_file = version / "charts" / source / "variables" / f"{table}.json"
+        specs = json.loads(specs_file.read_text(encoding="utf-8")) if specs_file.exists() else {}
+        template = env.get_template("variable.html")
+        for v in variables:
+            spec = specs.get(v["variable"])
+            numeric = v["mean"] is not None or (v["observed_type"] or "").split("(")[0] in (
+                "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DOUBLE", "FLOAT", "REAL", "DECIMAL")
+            event = v["role"] in EVENT_ROLES and (v["observed_type"] or "").startswith(("DATE", "TIMESTAMP"))
+            hidden = {name for name, applies in (("zeros", numeric), ("negatives", numeric),
+                                                 ("after_reference", event)) if applies}
+            _write(folder / "variables" / slug(table) / f"{slug(v['variable'])}.html", template.render(
+                lang=lang, root="../../../", k=k, d=d, v=v, spec=spec, spec_rows=spec["data"]["values"] if spec else [],
+                checks=checks_of.get((source, table, v["variable"]), []), code_lists=known_lists, hidden=hidden,
+                flags=", ".join(w[f] for f in FLAGS if v[f])))
+    users = defaultdict(list)
+    for t in tables:
+        for v in variables_of.get((source, t["table_name"]), []):
+            if v["nomenclature"]:
+                users[v["nomenclature"]].append(v)
+    for name, title in code_lists:
+        codes = codes_of[(source, name)]
+        _write(folder / "nomenclatures" / f"{slug(name)}.html", env.get_template("nomenclature.html").render(
+            lang=lang, root="../../", k=k, d=d, name=name, title=title, codes=codes,
+            shown=min(len(codes), CODES_SHOWN), used_by=users.get(name, [])))
+

@@ -1,0 +1,121 @@
+"""The public site and the exports: built for the demo and the example sources, searched and browsed in
+headless Chromium with the network off, and scanned for small counts and identifier values."""
+from __future__ import annotations
+
+import functools
+import json
+import re
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import duckdb
+import pytest
+from frictionless import Package
+from pyshacl import validate
+from rdflib import Graph, Namespace
+
+from hdh_pipeline.settings import REPO_ROOT
+from tests.browser import needs_chromium, offline_page
+from tests.test_charts import COUNTS, spec_rows
+
+HEALTH = Namespace("http://healthdataportal.eu/ns/health#")
+COUNT = re.compile(r'<data class="count" value="(-?\d+)">')
+
+
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def served(published_demo):
+    """The published version on a local static server (search fetches its index over HTTP)."""
+    version, _ = published_demo
+    handler = functools.partial(Quiet, directory=str(version))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_site_pages(published_demo) -> None:
+    version, public = published_demo
+    site = version / "site"
+    pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
+    assert {"index.html", "demo/index.html", "demo/tables/IR_BEN_R.html",
+            "demo/variables/T_MCOaaB/SEJ_NBJ.html", "demo/nomenclatures/IR_SEX_V.html"} <= pages
+    assert len([p for p in pages if p.startswith("demo/variables/")]) == len(public["variables"])
+    assert (site / "pagefind" / "pagefind-ui.js").exists()
+    html = (site / "demo" / "variables" / "IR_BEN_R" / "BEN_SEX_COD.html").read_text()
+    assert "Code sexe du bénéficiaire" in html and "IR_SEX_V" in html and "vegaEmbed" in html
+    assert not re.search(r'(src|href)="https?://', "".join(p.read_text() for p in site.rglob("*.html")))
+    code_list = (site / "demo" / "nomenclatures" / "IR_SEX_V.html").read_text()
+    assert "MASCULIN" in code_list and "FEMININ" in code_list
+
+
+def test_exports_validate(published_demo) -> None:
+    version, public = published_demo
+    descriptor = json.loads((version / "exports" / "demo" / "datapackage.json").read_text())
+    report = Package.validate_descriptor(descriptor)
+    assert report.valid, report.flatten(["message"])
+    assert {r["name"] for r in descriptor["resources"]} == {"ir_ben_r", "er_prs_f", "ki_cci_r", "t_mcoaab"}
+    graph = Graph().parse(version / "exports" / "catalogue.ttl")
+    conforms, _, text = validate(graph, shacl_graph=Graph().parse(REPO_ROOT / "assets" / "shapes" / "healthdcat-ap.ttl"))
+    assert conforms, text
+    assert len(Graph().parse(version / "exports" / "catalogue.jsonld", format="json-ld")) == len(graph)
+    [database] = public["databases"]
+    assert {int(o) for o in graph.objects(None, HEALTH.numberOfUniqueIndividuals)} == {database["individuals"]}
+
+
+def test_every_published_file_is_safe(published_demo) -> None:
+    """No count in 1..k-1 in any file of the published version, and no value of an identifier."""
+    version, public = published_demo
+    k = 11
+    warehouse = version.parent.parent.parent / "warehouse.duckdb"
+    identifiers = [(v["table_name"], v["variable"]) for v in public["variables"] if v["is_identifier"]]
+    assert identifiers
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        secrets = {str(value) for table, column in identifiers for (value,) in conn.execute(
+            f'SELECT DISTINCT CAST("{column}" AS VARCHAR) FROM demo."{table}" WHERE "{column}" IS NOT NULL')
+            .fetchall() if len(str(value)) >= 6}
+    assert len(secrets) > 1000
+    pattern = re.compile("|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True)))
+    files = [p for p in version.rglob("*") if p.is_file() and p.suffix in (".html", ".json", ".csv", ".ttl",
+                                                                            ".jsonld", ".md")]
+    assert len(files) > 50
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert not pattern.search(text), path
+        if path.suffix == ".html":
+            assert all(int(n) == 0 or int(n) >= k for n in COUNT.findall(text)), path
+        if path.suffix == ".json" and "charts" in path.parts:
+            specs = json.loads(text)
+            for spec in (specs.values() if "variables" in path.parts else [specs]):
+                for row in spec_rows(spec):
+                    assert all(row.get(f) in (None, 0) or abs(row[f]) >= k for f in COUNTS), (path, row)
+    for value in Graph().parse(version / "exports" / "catalogue.ttl").objects(None, HEALTH.numberOfRecords):
+        assert not str(value).isdigit() or int(value) == 0 or int(value) >= k
+
+
+@needs_chromium
+def test_search_then_browse_offline(served) -> None:
+    """Home -> search an accent-less word of a French description -> the variable page (its chart and
+    statistics) -> its table -> a join-graph link to another table."""
+    with offline_page() as browser:
+        page = browser.page
+        page.context.route(f"{served}/**", lambda route: route.continue_())
+        page.goto(f"{served}/site/index.html")
+        page.locator("#search input").fill("duree sejour")
+        result = page.locator(".pagefind-ui__result-link", has_text="SEJ_NBJ").first
+        result.wait_for(timeout=20_000)  # among the first results, beside its table's page
+        result.click()
+        page.wait_for_url("**/variables/T_MCOaaB/SEJ_NBJ.html")
+        page.locator("#chart svg").first.wait_for()
+        assert page.locator("table.stats data.count").count() >= 2
+        page.get_by_role("link", name="T_MCOaaB").first.click()
+        page.wait_for_url("**/tables/T_MCOaaB.html")
+        page.locator("svg.graph a[aria-label='IR_BEN_R']").click()
+        page.wait_for_url("**/tables/IR_BEN_R.html")
+        assert "Référentiel des bénéficiaires" in page.content()
+        assert browser.errors == []
+        assert [url for url in browser.refused if not url.startswith(served)] == []
