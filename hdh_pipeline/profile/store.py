@@ -56,5 +56,7 @@ def load_profiles(conn: duckdb.DuckDBPyConnection, source_ids: list[str],
         cursor = conn.execute(f"SELECT * FROM {SCHEMA}.{quote(name)} WHERE list_contains(?, source_id)",
                               [source_ids])
         names = [d[0] for d in cursor.description]
-        rows[name] = [dict(zip(names, row)) for row in cursor.fetchall()]
+        # a profile saved before a column was added to the catalogue has it as NULL until the source is profiled again
+        expected = dict.fromkeys([c.name for c in TABLES[name]] + [n for n, _ in INTERNAL.get(name, [])])
+        rows[name] = [expected | dict(zip(names, row)) for row in cursor.fetchall()]
     return rows
