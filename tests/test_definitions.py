@@ -25,8 +25,8 @@ def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
 def test_generated_definitions(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
     keys = sorted("/".join(k.path) for k in graph.get_all_asset_keys())
-    catalogue = [f"catalogue/{t}" for t in ("databases", "histograms", "nomenclatures", "population",
-                                            "quality_results", "refreshes", "relations", "tables",
+    catalogue = [f"catalogue/{t}" for t in ("databases", "exports", "histograms", "nomenclatures", "population",
+                                            "quality_results", "refreshes", "relations", "site", "tables",
                                             "value_frequencies", "variables")]
     assert keys == catalogue + ["demo/ER_PRS_F", "demo/IR_BEN_R", "demo/KI_CCI_R", "demo/T_MCOaaB",
                                 "demo/charts", "demo/nomenclatures", "demo/profile", "demo/quality"]

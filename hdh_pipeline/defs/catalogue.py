@@ -84,6 +84,16 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
                         "with it (so in the catalogue group, made by its step): age pyramid, sex, coverage over time, completeness, quality (Vega-Lite, PNG, "
                         "HTML), and one spec per variable.")
         for s in sources
+    ] + [
+        dg.AssetSpec(key=[GROUP, "site"], group_name=GROUP, kinds={"html"}, tags={"hdh/layer": "site"},
+                     deps=[charts_key(s) for s in sources],
+                     description="The public site: a static, searchable dictionary of every database (pages per "
+                                 "database, table, variable and code list), from the published catalogue and charts, "
+                                 "published with them. Serve it with `hdh-pipeline serve`."),
+        dg.AssetSpec(key=[GROUP, "exports"], group_name=GROUP, kinds={"json"}, tags={"hdh/layer": "exports"},
+                     deps=[[GROUP, table] for table in TABLES],
+                     description="HealthDCAT-AP (Turtle, JSON-LD) of the catalogue and a Frictionless Data Package per "
+                                 "source, published with it."),
     ]
 
     @dg.multi_asset(specs=specs, name="publish_catalogue", pool=WRITER_POOL)
@@ -139,5 +149,14 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
                 "site": dg.MetadataValue.path(str(version / "site" / source.id / "index.html")),
                 **{f"{name}_seconds (all sources)": seconds for name, seconds in timings.items()},
             })
+
+        yield dg.MaterializeResult(asset_key=[GROUP, "site"], metadata={
+            "home": dg.MetadataValue.path(str(version / "site" / "index.html")),
+            "pages": sum(1 for _ in (version / "site").rglob("*.html")), "build_seconds": timings.get("site"),
+        })
+        yield dg.MaterializeResult(asset_key=[GROUP, "exports"], metadata={
+            "healthdcat_ap": dg.MetadataValue.path(str(version / "exports" / "catalogue.ttl")),
+            "data_packages": len(list((version / "exports").glob("*/datapackage.json"))),
+        })
 
     return _catalogue
