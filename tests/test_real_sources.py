@@ -16,6 +16,7 @@ import pytest
 
 from hdh_pipeline.definitions import build_definitions
 from tests import attacker
+from tests.test_site import APP_COLUMNS, read_app_data
 from tests.conftest import EXAMPLES, SHARED_DATA, needs_shared
 
 
@@ -87,6 +88,23 @@ def test_synthetic_snds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     site = tmp_path / "catalogue" / "current" / "site" / "synthetic_snds"
     assert len(list((site / "variables").rglob("*.html"))) == 4853 and len(list((site / "tables").glob("*.html"))) == 191
     assert (tmp_path / "catalogue" / "current" / "exports" / "synthetic_snds" / "datapackage.json").exists()
+    # The interactive dictionary's own data (indsante/dico-snds, app/app_data/, commit 0b64c08 for snds_vars.csv and
+    # snds_nomenclatures.csv, 14895ab for snds_tables.csv), for tables the synthetic SNDS's schemas describe alike:
+    data = read_app_data(tmp_path / "catalogue" / "current" / "exports" / "synthetic_snds" / "dico-snds")
+    tables = {t["Table"]: t for t in data["snds_tables.csv"]}
+    assert [tables["IR_BEN_R"][c] for c in APP_COLUMNS["snds_tables.csv"]] == [  # snds_tables.csv line 2
+        "BENEFICIAIRE", "IR_BEN_R", "Référentiel des bénéficiaires du SNIIRAM-SNDS", "", "", ""]
+    assert [tables["KI_CCI_R"][c] for c in APP_COLUMNS["snds_tables.csv"]] == [  # snds_tables.csv line 7
+        "Causes de décès", "KI_CCI_R", "Table des circonstances et de la cause initiale de décès", "2013", "", ""]
+    variables = {(v["table"], v["var"]): [v[c] for c in APP_COLUMNS["snds_vars.csv"]] for v in data["snds_vars.csv"]}
+    assert variables[("NS_PRS_F", "PRS_NAT_REF")] == [  # snds_vars.csv, NS_PRS_F rows
+        "NS_PRS_F", "PRS_NAT_REF", "number (4)", "Code de la Prestations de référence", "IR_NAT_V", "", "", ""]
+    assert variables[("NS_PRS_F", "PRS_PAI_MNT")] == [
+        "NS_PRS_F", "PRS_PAI_MNT", "number (11,2)", "Montant global de la dépense", "-", "", "", ""]
+    assert variables[("NS_PRS_F", "EXE_SOI_DTD")] == [
+        "NS_PRS_F", "EXE_SOI_DTD", "date", "Date de début d'exécution des soins", "IR_DTE_V", "", "", ""]
+    titles = {n["nomenclature"]: n["titre"] for n in data["snds_nomenclatures.csv"]}
+    assert titles["IR_SEX_V"] == "Sexe"  # snds_nomenclatures.csv: IR_SEX_V,Sexe,...
 
 
 @needs_shared("omop-synthea27nj")

@@ -99,6 +99,8 @@ TABLES: dict[str, list[Column]] = {
         _c("declared_length", "INTEGER", "Length in the dictionary"),
         _c("observed_type", "VARCHAR", "DuckDB type of the loaded column"),
         _c("role", "VARCHAR", "Semantic role from the declaration (person_id, sex, birth_year...)"),
+        _c("dictionary_format", "VARCHAR", "Type and length as the SNDS documentation writes them "
+                                            "(`number (11,2)`, `string (17)`, `date`)"),
         _c("management_rule", "VARCHAR", "Management rule from the dictionary (SNDS `regle_gestion`)"),
         _c("created", "VARCHAR", "When the variable appeared, from the dictionary's history"),
         _c("deleted", "VARCHAR", "When the variable was removed, from the dictionary's history"),

@@ -2,6 +2,8 @@
 
     exports/catalogue.ttl, exports/catalogue.jsonld    every source, one dcat:Dataset each
     exports/<source>/datapackage.json                  Frictionless Data Package (descriptor only)
+    exports/<source>/dico-snds/                        the SNDS interactive dictionary's app_data files
+    exports/<source>/documentation/<table>.md          table pages for the collaborative SNDS documentation
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 from pathlib import Path
 
 from hdh_pipeline.exports.datapackage import data_package
+from hdh_pipeline.exports.dico_snds import write_dico_snds, write_markdown_pages
 from hdh_pipeline.exports.dcat import catalogue_graph
 
 
@@ -22,3 +25,5 @@ def write_exports(public: dict[str, list[dict]], folder: Path) -> None:
         target.mkdir(exist_ok=True)
         (target / "datapackage.json").write_text(json.dumps(data_package(public, database["source_id"]),
                                                             ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        write_dico_snds(public, database["source_id"], target / "dico-snds")
+        write_markdown_pages(public, database["source_id"], target / "documentation")

@@ -234,6 +234,7 @@ def _variable_row(source: Source, table: SourceTable, p: VariableProfile, role: 
         "declared_type": (spec.type + ("" if spec.format == "default" else f" ({spec.format})")) if spec else None,
         "declared_length": spec.length if spec else None,
         "management_rule": (spec.management_rule or None) if spec else None,
+        "dictionary_format": spec.snds_format if spec else None,
         "created": (spec.history.created or None) if spec else None,
         "deleted": (spec.history.deleted or None) if spec else None,
         "missing_dates": "; ".join(spec.history.missing) or None if spec else None,

@@ -59,6 +59,14 @@ class ColumnSpec:
     true_values: tuple[str, ...] = ()
     false_values: tuple[str, ...] = ()
     history: History = History()
+    size: str = ""          # the length as written: `17`, `11,2`
+    storage_type: str = ""  # SNDS flavour's `type_oracle`: number, string, date
+
+    @property
+    def snds_format(self) -> str:
+        """The type as the SNDS documentation writes it: `number (11,2)`, `string (17)`, `date`."""
+        kind = self.storage_type or {"integer": "number", "year": "number"}.get(self.type, self.type)
+        return kind if kind in ("date", "datetime") or not self.size else f"{kind} ({self.size})"
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,8 @@ def _column(raw: dict, where: str) -> ColumnSpec:
         true_values=_as_tuple(raw.get("trueValues")),
         false_values=_as_tuple(raw.get("falseValues")),
         history=History.read(raw),
+        size=str(raw.get("length") or "").strip(),
+        storage_type=str(raw.get("type_oracle") or "").strip(),
     )
 
 
