@@ -16,8 +16,9 @@ from collections import defaultdict
 
 import altair as alt
 
+from hdh_pipeline.profile.source import EVENT_ROLES
+
 BLUE, VERMILLION, GREEN, PURPLE, GREY, HIDDEN = "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#999999", "#C8C8C8"
-EVENT_ROLES = ("event_date", "start_date", "end_date", "death_date")
 WORDS = {
     "fr": {"pyramid": "Pyramide des âges", "sex": "Répartition par sexe", "coverage": "Couverture temporelle",
            "completeness": "Complétude des variables", "quality": "Contrôles de qualité",

@@ -27,12 +27,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from hdh_pipeline.charts.draw import WORDS as CHART_WORDS
+from hdh_pipeline.profile.source import EVENT_ROLES
+from hdh_pipeline.profile.statistics import kind_of
 from hdh_pipeline.site.graph import join_graph, slug
 from hdh_pipeline.site.words import WORDS
 
 HERE = Path(__file__).parent
 CODES_SHOWN = 2000
-EVENT_ROLES = ("event_date", "start_date", "end_date", "death_date")
 FLAGS = ("is_identifier", "is_quasi_identifier", "is_unique", "is_constant", "is_mostly_missing")
 
 
@@ -176,9 +177,8 @@ def _database_pages(env: Environment, lang: str, out: Path, version: Path, d: di
         template = env.get_template("variable.html")
         for v in variables:
             spec = specs.get(v["variable"])
-            numeric = v["mean"] is not None or (v["observed_type"] or "").split("(")[0] in (
-                "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DOUBLE", "FLOAT", "REAL", "DECIMAL")
-            event = v["role"] in EVENT_ROLES and (v["observed_type"] or "").startswith(("DATE", "TIMESTAMP"))
+            kind = kind_of(v["observed_type"] or "VARCHAR")
+            numeric, event = kind == "numeric", v["role"] in EVENT_ROLES and kind == "date"
             hidden = {name for name, applies in (("zeros", numeric), ("negatives", numeric),
                                                  ("after_reference", event)) if applies}
             _write(folder / "variables" / slug(table) / f"{slug(v['variable'])}.html", template.render(
