@@ -124,6 +124,14 @@ def sex_distribution(database: dict, labels: dict[str, str]) -> alt.Chart | None
         w["sex"], database, w["codes"].format(codes=codes) if codes else "", w["hidden_note"].format(k=k)))
 
 
+def _heatmap(rows: list[dict], x: alt.X, y: alt.Y, colour: alt.Color, tooltip: list) -> alt.LayerChart:
+    """Cells coloured by a value, and hidden cells grey: two layers, since a continuous colour scale
+    drops the cells whose value is null (a hidden cell would vanish)."""
+    base = alt.Chart(alt.InlineData(values=rows)).encode(x=x, y=y, tooltip=tooltip)
+    return alt.layer(base.transform_filter("datum.hidden").mark_rect(color=HIDDEN),
+                     base.transform_filter("!datum.hidden").mark_rect().encode(color=colour))
+
+
 def coverage(database: dict, variables: list[dict], histograms: list[dict]) -> alt.Chart | None:
     """Rows per year of each table's event dates (their yearly histogram bins): a heatmap, table by year."""
     w, k = words(database), database["disclosure_k"]
@@ -136,13 +144,10 @@ def coverage(database: dict, variables: list[dict], histograms: list[dict]) -> a
     if not rows:
         return None
     series = len({r["series"] for r in rows})
-    base = alt.Chart(alt.InlineData(values=rows))
-    cells = base.mark_rect().encode(
-        x=alt.X("year:O", title=w["year"]), y=alt.Y("series:N", title=None),
-        color=alt.condition("datum.hidden", alt.value(HIDDEN),
-                            alt.Color("rows:Q", scale=alt.Scale(scheme="viridis", type="log"), title=w["rows"])),
-        tooltip=[alt.Tooltip("series:N", title=w["table"]), alt.Tooltip("year:O", title=w["year"]),
-                 alt.Tooltip("count:N", title=w["rows"])])
+    cells = _heatmap(rows, alt.X("year:O", title=w["year"]), alt.Y("series:N", title=None),
+                     alt.Color("rows:Q", scale=alt.Scale(scheme="viridis", type="log"), title=w["rows"]),
+                     [alt.Tooltip("series:N", title=w["table"]), alt.Tooltip("year:O", title=w["year"]),
+                      alt.Tooltip("count:N", title=w["rows"])])
     return cells.properties(width=max(240, 22 * len({r["year"] for r in rows})), height=max(60, 16 * series),
                             title=_title(w["coverage"], database, w["hidden_cell"].format(k=k)))
 
@@ -158,13 +163,11 @@ def completeness(database: dict, variables: list[dict], tables: list[dict]) -> a
              "pct": v["completeness_pct"],
              "shown": w["hidden"] if v["completeness_pct"] is None else f"{v['completeness_pct']} %"}
             for v in variables]
-    heat = alt.Chart(alt.InlineData(values=rows)).mark_rect().encode(
-        x=alt.X("position:O", title=w["position"], axis=alt.Axis(labels=False, ticks=False)),
-        y=alt.Y("table:N", title=None, sort="ascending"),
-        color=alt.condition("datum.hidden", alt.value(HIDDEN),
-                            alt.Color("pct:Q", scale=alt.Scale(scheme="viridis", domain=[0, 100]), title="%")),
-        tooltip=[alt.Tooltip("table:N", title=w["table"]), alt.Tooltip("variable:N", title=w["variable"]),
-                 alt.Tooltip("shown:N", title="%")])
+    heat = _heatmap(rows, alt.X("position:O", title=w["position"], axis=alt.Axis(labels=False, ticks=False)),
+                    alt.Y("table:N", title=None, sort="ascending"),
+                    alt.Color("pct:Q", scale=alt.Scale(scheme="viridis", domain=[0, 100]), title="%"),
+                    [alt.Tooltip("table:N", title=w["table"]), alt.Tooltip("variable:N", title=w["variable"]),
+                     alt.Tooltip("shown:N", title="%")])
     widest = max(v["position"] for v in variables)
     return heat.properties(width=min(1200, max(200, 7 * widest)), height=max(60, 11 * len({r["table"] for r in rows})),
                            title=_title(w["completeness"], database,
