@@ -165,3 +165,20 @@ def test_dico_snds_export_reads_as_the_app_reads_it(published_demo) -> None:
     assert (version / "exports" / "demo" / "dico-snds" / "nomenclatures" / "IR_SEX_V.csv").exists()
     page = (version / "exports" / "demo" / "documentation" / "KI_CCI_R.md").read_text()
     assert page.startswith("# KI_CCI_R") and "| DCD_CIM_COD | string (4) |" in page and "[IR_BEN_R](IR_BEN_R.md)" in page
+
+
+def test_names_and_a_missing_search_index(published_demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any table name makes a valid resource name; a site whose search index cannot be built is still
+    published (without search), so that the catalogue's publication does not fail for it."""
+    from hdh_pipeline.exports.datapackage import resource_name
+    from hdh_pipeline.site import build
+
+    assert resource_name("Causes de décès (2013)") == "causes_de_deces_2013"
+    _, public = published_demo
+
+    def fail(*args, **kwargs):
+        raise OSError("pagefind is not installed")
+
+    monkeypatch.setattr(build.subprocess, "run", fail)
+    site = build.build_site(public, tmp_path)
+    assert (site / "demo" / "tables" / "IR_BEN_R.html").exists() and not (site / "pagefind").exists()

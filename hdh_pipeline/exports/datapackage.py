@@ -5,12 +5,20 @@ The data themselves are not public: each resource's `path` names where an author
 table (`restricted/<table>.csv`), and the package says so in its description."""
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import defaultdict
 
 TYPES = {"VARCHAR": "string", "BIGINT": "integer", "INTEGER": "integer", "SMALLINT": "integer", "TINYINT": "integer",
          "HUGEINT": "integer", "UBIGINT": "integer", "UINTEGER": "integer", "DOUBLE": "number", "FLOAT": "number",
          "REAL": "number", "DECIMAL": "number", "BOOLEAN": "boolean", "DATE": "date", "TIMESTAMP": "datetime",
          "TIME": "time"}
+
+
+def resource_name(table: str) -> str:
+    """A Frictionless resource name (lower-case letters, digits, `-._`) for any table name."""
+    plain = unicodedata.normalize("NFKD", table).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9._-]+", "_", plain).strip("_") or "table"
 
 
 def _field(v: dict, codes: dict[str, list[str]]) -> dict:
@@ -66,7 +74,7 @@ def data_package(public: dict[str, list[dict]], source_id: str) -> dict:
                 for r in relations[t["table_name"]] if r["referenced_columns"] and set(r["columns"].split(", ")) <= names]
         if keys:
             schema["foreignKeys"] = keys
-        resource = {"name": t["table_name"].lower(), "title": t["title"] or t["table_name"],
+        resource = {"name": resource_name(t["table_name"]), "title": t["title"] or t["table_name"],
                     "path": f"restricted/{t['table_name']}.csv", "format": "csv", "schema": schema}
         if t["description"]:
             resource["description"] = t["description"]
@@ -75,7 +83,7 @@ def data_package(public: dict[str, list[dict]], source_id: str) -> dict:
         resources.append(resource)
     for resource in resources:  # foreign keys name resources by their (lower-case) names
         for key in resource["schema"].get("foreignKeys", []):
-            key["reference"]["resource"] = key["reference"]["resource"].lower()
+            key["reference"]["resource"] = resource_name(key["reference"]["resource"])
     known = {r["name"] for r in resources}
     for resource in resources:
         resource["schema"]["foreignKeys"] = [k for k in resource["schema"].get("foreignKeys", [])

@@ -16,6 +16,7 @@ Hidden counts show as "masqué" ("hidden"), with why in a tooltip; every count g
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -33,6 +34,7 @@ from hdh_pipeline.site.graph import join_graph, slug
 from hdh_pipeline.site.words import WORDS
 
 HERE = Path(__file__).parent
+LOG = logging.getLogger(__name__)
 CODES_SHOWN = 2000
 FLAGS = ("is_identifier", "is_quasi_identifier", "is_unique", "is_constant", "is_mostly_missing")
 
@@ -132,9 +134,20 @@ def build_site(public: dict[str, list[dict]], version: Path, language: str | Non
     for d in databases:
         _database_pages(env, lang, out, version, d, public, tables_of[(d["source_id"],)], variables_of,
                         relations_of[(d["source_id"],)], checks_of, codes_of, w)
-    subprocess.run([sys.executable, "-m", "pagefind", "--site", str(out), "--silent"], check=True,
-                   capture_output=True)
+    index_search(out)
     return out
+
+
+def index_search(site: Path) -> None:
+    """Pagefind's index of the pages. Without it the site works, search says it is unavailable: a
+    failure is logged, not raised (it must not stop the catalogue's publication)."""
+    try:
+        subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site), "--silent"], check=True,
+                       capture_output=True, timeout=600)
+    except (OSError, subprocess.SubprocessError) as error:
+        detail = getattr(error, "stderr", b"") or b""
+        LOG.warning("search index not built (%s): the site is published without search. %s",
+                    type(error).__name__, detail.decode(errors="replace")[-300:])
 
 
 def _database_pages(env: Environment, lang: str, out: Path, version: Path, d: dict, public: dict,
