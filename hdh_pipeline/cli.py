@@ -1,5 +1,8 @@
 """Command line: `sources` checks the declarations, `run` materialises everything, `suites` writes the
-expectation suites."""
+expectation suites, `serve` serves the published site.
+
+Exit codes of `run`: 0 everything succeeded; 1 a step failed; 2 a declaration or an argument is wrong
+(one message, no traceback); 3 every step succeeded but an error-severity check failed."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +14,17 @@ from hdh_pipeline import settings
 from hdh_pipeline.ingest.load import REJECTS
 from hdh_pipeline.ingest.warehouse import quote, read_connection
 from hdh_pipeline.sources.loader import DeclarationError, load_sources
+
+
+ENVIRONMENT = """environment:
+  HDH_DATA_DIR             every output (default ./data): warehouse, catalogue, quality
+  HDH_SOURCES              more source declarations: paths or globs, ':'-separated
+  HDH_EXPECTATIONS_DIR     the expectation suites (default: the repository's expectations/)
+  HDH_DUCKDB_MEMORY_LIMIT  DuckDB's memory limit, e.g. 1GB (it spills to disk beyond)
+  HDH_SITE_LANGUAGE        the public site's language: fr (default) or en
+  HDH_SITE_URL             where the catalogue is served (IRIs of the HealthDCAT-AP export)
+  HDH_WEB_ASSETS           front-end files (default assets/web/node_modules, from `make install`)
+  DAGSTER_HOME             Dagster's instance (run history); unset: an ephemeral one"""
 
 
 def list_sources() -> int:
@@ -92,6 +106,11 @@ def _materialize_with_progress(defs, instance, selection):  # noqa: ANN001, ANN2
 def run(source_ids: list[str]) -> int:
     """Materialise every asset of the sources (all declared ones by default) and the catalogue, then say where
     the outputs are."""
+    try:
+        load_sources(settings.declaration_files())  # a declaration mistake: one message, as `sources` says it
+    except (DeclarationError, FileNotFoundError) as error:
+        print(error, file=sys.stderr)
+        return 2
     import dagster as dg
 
     from hdh_pipeline.defs.catalogue import GROUP as CATALOGUE_GROUP
@@ -116,10 +135,23 @@ def run(source_ids: list[str]) -> int:
     print(f"Quality:   {settings.data_dir() / 'quality'}/<source>/data_docs/index.html   (Great Expectations Data Docs, "
           "internal)")
     print("Open the Dagster UI:  make ui   then browse http://127.0.0.1:3000")
+    checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    for severity in (dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN):
+        listed = [c for c in checks if c.severity == severity]
+        if listed:
+            print(f"\nFailed checks ({severity.value.lower()}):")
+            for check in listed:
+                failing = check.metadata.get("failed_checks")
+                detail = f": {str(failing.value).splitlines()[0][:100]}" if failing is not None else ""
+                print(f"  {'/'.join(check.asset_key.path)} {check.check_name}{detail}")
     if failed:
-        print(f"\n{len(failed)} assets failed: {', '.join(failed)}. Their error is in the run's logs in the UI.",
+        print(f"\n{len(failed)} steps failed: {', '.join(failed)}. Their error is in the run's logs in the UI.",
               file=sys.stderr)
         return 1
+    if any(c.severity == dg.AssetCheckSeverity.ERROR for c in checks):
+        print("\nError-severity checks failed (exit code 3): the catalogue is published; see the checks above.",
+              file=sys.stderr)
+        return 3
     return 0
 
 
@@ -159,7 +191,8 @@ def serve(port: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="hdh-pipeline", description=__doc__)
+    parser = argparse.ArgumentParser(prog="hdh-pipeline", description=__doc__, epilog=ENVIRONMENT,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("sources", help="validate the source declarations and list what they yield")
     run_parser = commands.add_parser("run", help="ingest, profile, check and catalogue the declared sources")

@@ -31,11 +31,27 @@ def test_sources_reports_a_broken_declaration(env: Path, monkeypatch: pytest.Mon
     assert f"{env / 'bad.yaml'}: invalid source declaration" in capsys.readouterr().err
 
 
+def test_run_reports_a_broken_declaration_in_one_message(env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    (env / "bad.yaml").write_text("id: Bad\n")
+    monkeypatch.setenv("HDH_SOURCES", str(env / "bad.yaml"))
+    assert cli.main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert f"{env / 'bad.yaml'}: invalid source declaration" in err and "Traceback" not in err
+
+
+def test_help_lists_the_environment(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    assert "HDH_DATA_DIR" in capsys.readouterr().out
+
+
 def test_run_then_suites(env: Path, capsys: pytest.CaptureFixture) -> None:
     assert cli.main(["run", "--source", "nope"]) == 2
     assert "unknown source ids: nope" in capsys.readouterr().err
-    assert cli.main(["run", "--source", "demo"]) == 0
+    assert cli.main(["run", "--source", "demo"]) == 3  # published, but the demo's defects fail error-severity checks
     out = capsys.readouterr().out
+    assert "Failed checks (error):" in out and "demo/IR_BEN_R quality_suite" in out
     assert "demo                               4        72,139            140" in out
     public = attacker.read(env / "out" / "catalogue" / "current" / "catalogue.duckdb")
     assert public["quality_results"] and attacker.leaks(public, {"demo": 11}) == []
