@@ -76,17 +76,30 @@ def query(tmp_path: Path):
 
 
 @pytest.fixture(scope="session")
-def published_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    """(the published version's folder, its tables) after the Quickstart's run of the demo."""
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The Quickstart's run of the demo, once for the whole session: (its root folder, what it printed).
+    The root holds `out/` (HDH_DATA_DIR) and `expectations/` (HDH_EXPECTATIONS_DIR)."""
+    import contextlib
+    import io
+
     from hdh_pipeline import cli
-    from tests import attacker
 
     root = tmp_path_factory.mktemp("demo")
-    with pytest.MonkeyPatch.context() as patch:
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
         patch.delenv("HDH_SOURCES", raising=False)
         patch.delenv("DAGSTER_HOME", raising=False)
         patch.setenv("HDH_DATA_DIR", str(root / "out"))
         patch.setenv("HDH_EXPECTATIONS_DIR", str(root / "expectations"))
         assert cli.main(["run", "--source", "demo"]) == 3  # published; its injected defects fail error checks
+    return root, printed.getvalue()
+
+
+@pytest.fixture(scope="session")
+def published_demo(demo_run) -> tuple[Path, dict]:
+    """(the published version's folder, its tables) after the Quickstart's run of the demo."""
+    from tests import attacker
+
+    root, _ = demo_run
     version = (root / "out" / "catalogue" / "current").resolve()
     return version, attacker.read(version / "catalogue.duckdb")

@@ -46,17 +46,19 @@ def test_help_lists_the_environment(capsys: pytest.CaptureFixture) -> None:
     assert "HDH_DATA_DIR" in capsys.readouterr().out
 
 
-def test_run_then_suites(env: Path, capsys: pytest.CaptureFixture) -> None:
+def test_run_then_suites(demo_run, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     assert cli.main(["run", "--source", "nope"]) == 2
     assert "unknown source ids: nope" in capsys.readouterr().err
-    assert cli.main(["run", "--source", "demo"]) == 3  # published, but the demo's defects fail error-severity checks
-    out = capsys.readouterr().out
-    assert "Failed checks (error):" in out and "demo/IR_BEN_R quality_suite" in out
+    root, out = demo_run  # `run --source demo`, exit code 3: published, but its defects fail error checks
     assert "demo                               4        72,139            140" in out
-    public = attacker.read(env / "out" / "catalogue" / "current" / "catalogue.duckdb")
+    assert "Failed checks (error):" in out and "demo/IR_BEN_R quality_suite" in out
+    public = attacker.read(root / "out" / "catalogue" / "current" / "catalogue.duckdb")
     assert public["quality_results"] and attacker.leaks(public, {"demo": 11}) == []
-    assert (env / "out" / "quality" / "demo" / "data_docs" / "index.html").exists()
+    assert (root / "out" / "quality" / "demo" / "data_docs" / "index.html").exists()
+    monkeypatch.delenv("HDH_SOURCES", raising=False)
+    monkeypatch.setenv("HDH_DATA_DIR", str(root / "out"))
+    monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(root / "expectations"))
     assert cli.main(["suites", "demo"]) == 0
-    assert sorted(p.name for p in (env / "expectations" / "demo").glob("*.json")) == [
+    assert sorted(p.name for p in (root / "expectations" / "demo").glob("*.json")) == [
         "ER_PRS_F.json", "IR_BEN_R.json", "KI_CCI_R.json", "T_MCOaaB.json"]
     assert cli.main(["suites", "nope"]) == 2
