@@ -65,23 +65,36 @@ def _terminal() -> io.TextIOBase:
         return io.StringIO()
 
 
-def _materialize_with_progress(defs, instance, selection):  # noqa: ANN001, ANN202 - Dagster objects
-    """Materialise the selected assets and their checks, with a progress bar over the steps (polled from the
+def _run_with_progress(defs, instance, source_ids: list[str]):  # noqa: ANN001, ANN202 - Dagster objects
+    """Run the named job of the selection (every source: `refresh_all`, one source: `<id>_refresh`; several:
+    an unnamed run of their groups and the catalogue), with a progress bar over its steps (polled from the
     run's events)."""
     import threading
 
     import dagster as dg
     from tqdm import tqdm
 
+    from hdh_pipeline.defs.catalogue import GROUP as CATALOGUE_GROUP
+    from hdh_pipeline.definitions import ALL_JOB
+
     done_kinds = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE,
                   dg.DagsterEventType.STEP_SKIPPED}
     earlier = set(instance.get_run_ids())
     outcome: dict = {}
-    job = defs.resolve_implicit_global_asset_job_def()
-    steps = len(job.get_subset(asset_selection=selection.resolve(job.asset_layer.asset_graph)).all_node_defs)
-    worker = threading.Thread(target=lambda: outcome.update(result=dg.materialize(
-        [*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance, raise_on_error=False,
-        selection=selection, run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})))
+    config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    if len(source_ids) == 1 or not source_ids:
+        job = defs.resolve_job_def(f"{source_ids[0]}_refresh" if source_ids else ALL_JOB)
+        steps = len(job.all_node_defs)
+        start = lambda: outcome.update(result=job.execute_in_process(  # noqa: E731
+            instance=instance, raise_on_error=False, run_config=config))
+    else:
+        selection = dg.AssetSelection.groups(*source_ids, CATALOGUE_GROUP)
+        job = defs.resolve_implicit_global_asset_job_def()
+        steps = len(job.get_subset(asset_selection=selection.resolve(job.asset_layer.asset_graph)).all_node_defs)
+        start = lambda: outcome.update(result=dg.materialize(  # noqa: E731
+            [*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance, raise_on_error=False,
+            selection=selection, run_config=config))
+    worker = threading.Thread(target=start)
     worker.start()
     cursor = None
     with _terminal() as terminal, tqdm(total=steps, unit=" steps", desc="starting", disable=None, file=terminal) as bar:
@@ -121,10 +134,8 @@ def run(source_ids: list[str]) -> int:
     if unknown := set(source_ids) - known:
         print(f"unknown source ids: {', '.join(sorted(unknown))}; see `hdh-pipeline sources`", file=sys.stderr)
         return 2
-    selection = (dg.AssetSelection.groups(*source_ids, CATALOGUE_GROUP) if source_ids
-                 else dg.AssetSelection.all())
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    result = _materialize_with_progress(defs, instance, selection)
+    result = _run_with_progress(defs, instance, source_ids)
     failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     print("\n" + summary())
     print(f"\nWarehouse: {settings.warehouse_path()}   (rejected lines: table _rejects of each source schema)")
@@ -141,8 +152,10 @@ def run(source_ids: list[str]) -> int:
         if listed:
             print(f"\nFailed checks ({severity.value.lower()}):")
             for check in listed:
-                failing = check.metadata.get("failed_checks")
-                detail = f": {str(failing.value).splitlines()[0][:100]}" if failing is not None else ""
+                failing = check.metadata.get("failed_checks")  # a markdown table, one failed check a row
+                ids = [row.split("|")[1].strip() for row in str(failing.value).splitlines()[2:]
+                       if row.startswith("|")] if failing is not None else []
+                detail = f": {', '.join(ids[:4])}{', ...' if len(ids) > 4 else ''}" if ids else ""
                 print(f"  {'/'.join(check.asset_key.path)} {check.check_name}{detail}")
     if failed:
         print(f"\n{len(failed)} steps failed: {', '.join(failed)}. Their error is in the run's logs in the UI.",

@@ -45,9 +45,14 @@ def test_generated_definitions(defs: dg.Definitions) -> None:
     assert checks == [f"demo/{t}:{c}" for t in ("ER_PRS_F", "IR_BEN_R", "KI_CCI_R", "T_MCOaaB")
                       for c in ("loaded", "quality_suite")]
     [schedule] = defs.schedules
-    assert (schedule.name, schedule.cron_schedule) == ("demo_refresh", "0 3 * * 1")
-    selected = schedule.target.resolvable_to_job.selection.resolve(graph)  # the source, then the catalogue
-    assert dg.AssetKey(["catalogue", "variables"]) in selected and dg.AssetKey(["demo", "IR_BEN_R"]) in selected
+    assert (schedule.name, schedule.cron_schedule, schedule.execution_timezone) == (
+        "demo_schedule", "0 3 * * 1", "Europe/Paris")
+    assert schedule.job_name == "demo_refresh"
+    assert {job.name for job in defs.jobs} == {"demo_refresh", "refresh_all", "catalogue_publish"}
+    assert graph.get(dg.AssetKey(["catalogue", "site"])).owners == ["team:hdh-pipeline"]
+    selected = defs.resolve_job_def("demo_refresh").asset_layer.asset_graph.get_all_asset_keys()  # source and downstream
+    assert {dg.AssetKey(["catalogue", "variables"]), dg.AssetKey(["catalogue", "site"]),
+            dg.AssetKey(["demo", "charts"]), dg.AssetKey(["demo", "IR_BEN_R"])} <= set(selected)
     ben = graph.get(dg.AssetKey(["demo", "IR_BEN_R"]))
     assert ben.description.startswith("Référentiel des bénéficiaires")
     declared = ben.metadata["dagster/column_schema"]

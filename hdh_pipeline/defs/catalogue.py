@@ -67,9 +67,11 @@ def _column_schema(table: str) -> dg.TableSchema:
 
 
 def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
+    owners = sorted({owner for s in sources for owner in s.declaration.owners})  # every source's owners
     specs = [
         dg.AssetSpec(
             key=[GROUP, table], group_name=GROUP, kinds={"duckdb", "parquet"}, tags={"hdh/layer": "catalogue"},
+            owners=owners,
             deps=[key for s in sources for key in (profile_key(s), quality_key(s))],
             description=f"Public catalogue table `{table}`, under disclosure control (see docs/catalogue.md).",
             metadata={"dagster/column_schema": _column_schema(table)},
@@ -85,12 +87,13 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
                         "HTML), and one spec per variable.")
         for s in sources
     ] + [
-        dg.AssetSpec(key=[GROUP, "site"], group_name=GROUP, kinds={"html"}, tags={"hdh/layer": "site"},
+        dg.AssetSpec(key=[GROUP, "site"], group_name=GROUP, kinds={"html"}, tags={"hdh/layer": "site"}, owners=owners,
                      deps=[charts_key(s) for s in sources],
                      description="The public site: a static, searchable dictionary of every database (pages per "
                                  "database, table, variable and code list), from the published catalogue and charts, "
                                  "published with them. Serve it with `hdh-pipeline serve`."),
         dg.AssetSpec(key=[GROUP, "exports"], group_name=GROUP, kinds={"json"}, tags={"hdh/layer": "exports"},
+                     owners=owners,
                      deps=[[GROUP, table] for table in TABLES],
                      description="HealthDCAT-AP (Turtle, JSON-LD) of the catalogue and a Frictionless Data Package per "
                                  "source, published with it."),

@@ -202,11 +202,23 @@ def build_source_definitions(source: Source) -> dg.Definitions:
     loaded = [key for a in assets for key in a.keys]
     assets += [build_profile_asset(source, loaded), build_quality_asset(source, loaded)]
     checks = build_quality_checks(source, {t.name: dg.AssetKey([source.id, t.name]) for t in source.tables})
-    refresh = dg.ScheduleDefinition(
-        name=f"{source.id}_refresh",
-        cron_schedule=source.declaration.update_frequency,
-        target=dg.AssetSelection.groups(source.id, CATALOGUE_GROUP),  # the source, then the catalogue
-        description=f"Refresh {source.declaration.title} and republish the catalogue "
-                    f"({source.declaration.update_frequency}).",
+    job = dg.define_asset_job(
+        name=refresh_job_name(source),
+        # the source and everything downstream of it (catalogue, charts, site, exports), new assets included
+        selection=dg.AssetSelection.groups(source.id).downstream(),
+        description=f"Refresh {source.declaration.title}, then republish the catalogue with it.",
+        tags={"hdh/source": source.id},
     )
-    return dg.Definitions(assets=assets, asset_checks=[checks], schedules=[refresh])
+    refresh = dg.ScheduleDefinition(
+        name=f"{source.id}_schedule",
+        job=job,
+        cron_schedule=source.declaration.update_frequency,
+        execution_timezone=source.declaration.timezone,
+        description=f"Refresh {source.declaration.title} ({source.declaration.update_frequency}, "
+                    f"{source.declaration.timezone}).",
+    )
+    return dg.Definitions(assets=assets, asset_checks=[checks], jobs=[job], schedules=[refresh])
+
+
+def refresh_job_name(source: Source) -> str:
+    return f"{source.id}_refresh"

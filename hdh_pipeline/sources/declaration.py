@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 from typing import Literal
 
 from croniter import croniter
@@ -158,6 +159,7 @@ class SourceDeclaration(Strict):
     roles: Roles = Field(default_factory=Roles, description="default roles for every table that has the columns")
     sex_codes: SexCodes = Field(default_factory=SexCodes)
     language: Literal["fr", "en"] = Field("fr", description="language of the dictionary: the charts' labels follow it")
+    timezone: str = Field("Europe/Paris", description="time zone of update_frequency's schedule")
     disclosure_k: int = Field(11, ge=2, description="no published count is in 1..k-1")
     reference_date: dt.date | None = Field(
         None, description="date the data runs to: later event dates are implausible (default: today)")
@@ -185,6 +187,15 @@ class SourceDeclaration(Strict):
     def _cron(cls, value: str) -> str:
         if not croniter.is_valid(value):
             raise ValueError(f"{value!r} is not a valid cron string (e.g. '0 3 * * 1' for Mondays at 03:00)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone (e.g. Europe/Paris)") from None
         return value
 
     @field_validator("type_overrides")
