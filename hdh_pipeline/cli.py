@@ -65,35 +65,30 @@ def _terminal() -> io.TextIOBase:
         return io.StringIO()
 
 
-def _run_with_progress(defs, instance, source_ids: list[str]):  # noqa: ANN001, ANN202 - Dagster objects
-    """Run the named job of the selection (every source: `refresh_all`, one source: `<id>_refresh`; several:
-    an unnamed run of their groups and the catalogue), with a progress bar over its steps (polled from the
-    run's events)."""
+def _run_with_progress(defs, instance, job_name: str | None, selection=None, tags: dict | None = None):  # noqa: ANN001, ANN202
+    """Run a named job (or, with `selection`, an unnamed run of those assets), with a progress bar over its steps
+    (polled from the run's events)."""
     import threading
 
     import dagster as dg
     from tqdm import tqdm
-
-    from hdh_pipeline.defs.catalogue import GROUP as CATALOGUE_GROUP
-    from hdh_pipeline.definitions import ALL_JOB
 
     done_kinds = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE,
                   dg.DagsterEventType.STEP_SKIPPED}
     earlier = set(instance.get_run_ids())
     outcome: dict = {}
     config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    if len(source_ids) == 1 or not source_ids:
-        job = defs.resolve_job_def(f"{source_ids[0]}_refresh" if source_ids else ALL_JOB)
+    if job_name is not None:
+        job = defs.resolve_job_def(job_name)
         steps = len(job.all_node_defs)
         start = lambda: outcome.update(result=job.execute_in_process(  # noqa: E731
-            instance=instance, raise_on_error=False, run_config=config))
+            instance=instance, raise_on_error=False, run_config=config, tags=tags))
     else:
-        selection = dg.AssetSelection.groups(*source_ids, CATALOGUE_GROUP)
         job = defs.resolve_implicit_global_asset_job_def()
         steps = len(job.get_subset(asset_selection=selection.resolve(job.asset_layer.asset_graph)).all_node_defs)
         start = lambda: outcome.update(result=dg.materialize(  # noqa: E731
             [*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance, raise_on_error=False,
-            selection=selection, run_config=config))
+            selection=selection, run_config=config, tags=tags))
     worker = threading.Thread(target=start)
     worker.start()
     cursor = None
@@ -116,6 +111,26 @@ def _run_with_progress(defs, instance, source_ids: list[str]):  # noqa: ANN001, 
     return outcome["result"]
 
 
+def _refresh(defs, instance, source_ids: list[str]) -> list:  # noqa: ANN001
+    """One source: its job `<id>_refresh` (the source, then the catalogue with it). Every source, or several:
+    the sources first, then `catalogue_publish` whatever happened to them, so that a failing source does not
+    stop the others from publishing (its previous profile is published, and the refresh record says so)."""
+    import datetime as dt
+
+    import dagster as dg
+
+    from hdh_pipeline.defs.catalogue import REFRESH_SOURCES, REFRESH_STARTED
+    from hdh_pipeline.definitions import PUBLISH_JOB, SOURCES_JOB
+
+    if len(source_ids) == 1:
+        return [_run_with_progress(defs, instance, f"{source_ids[0]}_refresh")]
+    tags = {REFRESH_STARTED: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(),
+            REFRESH_SOURCES: ",".join(source_ids) or "*"}
+    sources = (_run_with_progress(defs, instance, SOURCES_JOB, tags=tags) if not source_ids else
+               _run_with_progress(defs, instance, None, dg.AssetSelection.groups(*source_ids), tags=tags))
+    return [sources, _run_with_progress(defs, instance, PUBLISH_JOB, tags=tags)]
+
+
 def run(source_ids: list[str]) -> int:
     """Materialise every asset of the sources (all declared ones by default) and the catalogue, then say where
     the outputs are."""
@@ -135,8 +150,8 @@ def run(source_ids: list[str]) -> int:
         print(f"unknown source ids: {', '.join(sorted(unknown))}; see `hdh-pipeline sources`", file=sys.stderr)
         return 2
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    result = _run_with_progress(defs, instance, source_ids)
-    failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    results = _refresh(defs, instance, source_ids)
+    failed = [e.step_key for result in results for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     print("\n" + summary())
     print(f"\nWarehouse: {settings.warehouse_path()}   (rejected lines: table _rejects of each source schema)")
     print(f"Catalogue: {settings.data_dir() / 'catalogue' / 'current'}   (DuckDB, Parquet and CSV; columns in "
@@ -146,7 +161,7 @@ def run(source_ids: list[str]) -> int:
     print(f"Quality:   {settings.data_dir() / 'quality'}/<source>/data_docs/index.html   (Great Expectations Data Docs, "
           "internal)")
     print("Open the Dagster UI:  make ui   then browse http://127.0.0.1:3000")
-    checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    checks = [e for result in results for e in result.get_asset_check_evaluations() if not e.passed]
     for severity in (dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN):
         listed = [c for c in checks if c.severity == severity]
         if listed:

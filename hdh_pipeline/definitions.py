@@ -12,6 +12,7 @@ from hdh_pipeline.sources.loader import load_sources
 
 
 ALL_JOB = "refresh_all"
+SOURCES_JOB = "refresh_sources"
 PUBLISH_JOB = "catalogue_publish"
 
 
@@ -22,6 +23,10 @@ def build_definitions() -> dg.Definitions:
         dg.Definitions(assets=[build_catalogue_assets(sources)], jobs=[
             dg.define_asset_job(ALL_JOB, selection=dg.AssetSelection.all(),
                                 description="Refresh every source and publish the catalogue once."),
+            dg.define_asset_job(SOURCES_JOB, selection=dg.AssetSelection.all() - dg.AssetSelection.groups(
+                CATALOGUE_GROUP), description="Refresh every source (ingestion, profile, quality), not the catalogue: "
+                                              "then `catalogue_publish` publishes what succeeded with the previous "
+                                              "profile of what failed."),
             dg.define_asset_job(PUBLISH_JOB, selection=dg.AssetSelection.groups(CATALOGUE_GROUP),
                                 description="Republish the catalogue (tables, charts, site, exports) from the "
                                             "sources' last profiles."),

@@ -62,3 +62,27 @@ def test_run_then_suites(demo_run, monkeypatch: pytest.MonkeyPatch, capsys: pyte
     assert sorted(p.name for p in (root / "expectations" / "demo").glob("*.json")) == [
         "ER_PRS_F.json", "IR_BEN_R.json", "KI_CCI_R.json", "T_MCOaaB.json"]
     assert cli.main(["suites", "nope"]) == 2
+
+
+def test_a_failing_source_does_not_stop_the_others(env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    """Refreshing every source: one whose file vanished keeps its previous published entry, the others
+    publish, and the refresh record names the stale one."""
+    for name in ("good", "bad"):
+        (env / name).mkdir()
+        (env / name / "t.csv").write_text("x\n" + "".join(f"{i}\n" for i in range(30)))
+        (env / f"{name}.yaml").write_text(f"id: {name}\ntitle: {name}\nproducer: {{name: P}}\nlicence: CC0\n"
+                                          f"location: {name}\ntables: {{t: {{}}}}\n")
+    monkeypatch.setenv("HDH_SOURCES", f"{env / 'good.yaml'}:{env / 'bad.yaml'}")
+    assert cli.main(["run"]) in (0, 3)
+    (env / "bad" / "t.csv").unlink()
+    (env / "good" / "t.csv").write_text("x\n" + "".join(f"{i}\n" for i in range(40)))
+    capsys.readouterr()
+    assert cli.main(["run"]) == 1  # a step failed
+    assert "bad_tables" in capsys.readouterr().err
+    public = attacker.read(env / "out" / "catalogue" / "current" / "catalogue.duckdb")
+    rows = {(t["source_id"], t["table_name"]): t["row_count"] for t in public["tables"]}
+    assert rows[("good", "t")] == 40 and rows[("bad", "t")] == 30  # refreshed, and the previous entry
+    last = max(public["refreshes"], key=lambda r: r["finished_at"])
+    assert last["outcome"] == "partial" and last["stale_sources"].startswith("bad (last profiled at ")
+    assert "good" not in last["stale_sources"] and "demo" not in last["stale_sources"]

@@ -48,7 +48,7 @@ def test_generated_definitions(defs: dg.Definitions) -> None:
     assert (schedule.name, schedule.cron_schedule, schedule.execution_timezone) == (
         "demo_schedule", "0 3 * * 1", "Europe/Paris")
     assert schedule.job_name == "demo_refresh"
-    assert {job.name for job in defs.jobs} == {"demo_refresh", "refresh_all", "catalogue_publish"}
+    assert {job.name for job in defs.jobs} == {"demo_refresh", "refresh_all", "refresh_sources", "catalogue_publish"}
     assert graph.get(dg.AssetKey(["catalogue", "site"])).owners == ["team:hdh-pipeline"]
     selected = defs.resolve_job_def("demo_refresh").asset_layer.asset_graph.get_all_asset_keys()  # source and downstream
     assert {dg.AssetKey(["catalogue", "variables"]), dg.AssetKey(["catalogue", "site"]),

@@ -208,7 +208,10 @@ TABLES: dict[str, list[Column]] = {
         _c("duration_seconds", "DOUBLE", "Publication time"),
         _c("sources", "VARCHAR", "Source ids published, comma-separated"),
         _c("profiling_seconds", "VARCHAR", "Profiling time per source: `id=seconds`, comma-separated"),
-        _c("outcome", "VARCHAR", "`success`, or `partial` when a source has no profile yet"),
+        _c("outcome", "VARCHAR", "`success`, or `partial` when a source is stale or has no profile yet"),
+        _c("stale_sources", "VARCHAR", "Sources this refresh did not profile again (their refresh failed or was "
+                                       "not run): their previous profile is published. `id (last profiled at ...)`, "
+                                       "`; `-separated"),
     ],
 }
 

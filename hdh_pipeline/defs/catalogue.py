@@ -21,6 +21,8 @@ from hdh_pipeline.profile.store import load_profiles, save_rows
 from hdh_pipeline.sources.loader import Source
 
 GROUP = "catalogue"
+REFRESH_STARTED = "hdh/refresh_started"  # run tags of a refresh made of several runs (see cli.py)
+REFRESH_SOURCES = "hdh/refresh_sources"
 
 
 def profile_key(source: Source) -> dg.AssetKey:
@@ -29,6 +31,19 @@ def profile_key(source: Source) -> dg.AssetKey:
 
 def charts_key(source: Source) -> dg.AssetKey:
     return dg.AssetKey([source.id, "charts"])
+
+
+def _stale(context: dg.AssetExecutionContext, databases: list[dict]) -> dict[str, dt.datetime]:
+    """Sources the refresh this publication belongs to meant to profile but did not (their previous profile
+    is published) -> when they were last profiled. The refresh is told by the run tags the CLI sets on its
+    runs (`hdh/refresh_started`, `hdh/refresh_sources`: ids, or `*` for all); none: nothing is stale."""
+    started, attempted = context.run.tags.get(REFRESH_STARTED), context.run.tags.get(REFRESH_SOURCES)
+    if not started or not attempted:
+        return {}
+    wanted = None if attempted == "*" else set(attempted.split(","))
+    since = dt.datetime.fromisoformat(started)
+    return {d["source_id"]: d["last_refresh"] for d in databases if (wanted is None or d["source_id"] in wanted)
+            and d["last_refresh"] is not None and d["last_refresh"] < since}
 
 
 def _image(path: Path, title: str) -> dg.MetadataValue:
@@ -111,12 +126,18 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
         missing = [i for i in ids if i not in profiled]
         for source_id in missing:
             context.log.warning(f"source {source_id} has no profile yet: it is left out of the catalogue")
+        stale = _stale(context, internal["databases"])
+        for source_id, when in stale.items():
+            context.log.warning(f"source {source_id} was not profiled again by this refresh: its profile of "
+                                f"{when:%Y-%m-%d %H:%M} UTC is published")
         finished = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         public["refreshes"] = read_published(warehouse.catalogue_dir, "refreshes") + [{
             "refresh_id": uuid.uuid4().hex[:12], "started_at": started, "finished_at": finished,
             "duration_seconds": (finished - started).total_seconds(), "sources": ", ".join(sorted(profiled)),
             "profiling_seconds": ", ".join(f"{i}={s}" for i, s in sorted(profiled.items())),
-            "outcome": "partial" if missing else "success",
+            "outcome": "partial" if missing or stale else "success",
+            "stale_sources": "; ".join(f"{i} (last profiled at {w:%Y-%m-%d %H:%M} UTC)" for i, w in sorted(stale.items()))
+            or None,
         }]
         drawn: dict[str, dict[str, Path]] = {}
 
