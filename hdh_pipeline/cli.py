@@ -208,9 +208,10 @@ def serve(port: int) -> int:
     if not (version / "site" / "index.html").exists():
         print(f"no published site under {version}: run `hdh-pipeline run` first", file=sys.stderr)
         return 2
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(version.resolve()))
+    # the `current` link, not its target: a new publication is served as soon as it is current
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(version))
     with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
-        print(f"Serving {version.resolve()} at http://127.0.0.1:{port}/site/index.html  (Ctrl-C to stop)", flush=True)
+        print(f"Serving {version} at http://127.0.0.1:{port}/site/index.html  (Ctrl-C to stop)", flush=True)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
