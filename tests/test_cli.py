@@ -86,3 +86,8 @@ def test_a_failing_source_does_not_stop_the_others(env: Path, monkeypatch: pytes
     last = max(public["refreshes"], key=lambda r: r["finished_at"])
     assert last["outcome"] == "partial" and last["stale_sources"].startswith("bad (last profiled at ")
     assert "good" not in last["stale_sources"] and "demo" not in last["stale_sources"]
+
+
+def test_serve_says_what_to_do_before_any_publication(env: Path, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["serve", "--port", "0"]) == 2
+    assert "run `hdh-pipeline run` first" in capsys.readouterr().err
