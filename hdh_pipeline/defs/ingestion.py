@@ -9,7 +9,6 @@ a wide source, and the single DuckDB writer loads one table at a time anyway.
 import dagster as dg
 import duckdb
 
-from hdh_pipeline.defs.catalogue import GROUP as CATALOGUE_GROUP
 from hdh_pipeline.defs.catalogue import build_profile_asset
 from hdh_pipeline.defs.quality import build_quality_asset, build_quality_checks
 from hdh_pipeline.defs.resources import WRITER_POOL, Warehouse
