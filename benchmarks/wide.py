@@ -116,16 +116,11 @@ def cli(declaration: Path | None, source_id: str, folder: Path) -> tuple[float, 
 
 def charts(folder: Path) -> tuple[float, float]:
     """Draw again the charts of the catalogue published in `folder` (by `cli`); (seconds, peak RSS MB)."""
-    import duckdb
-
+    from hdh_pipeline.catalogue.publish import read_version
     from hdh_pipeline.charts.write import write_charts
 
     os.environ["HDH_DATA_DIR"] = str(folder / "data")
-    with duckdb.connect(str(folder / "data" / "catalogue" / "current" / "catalogue.duckdb"), read_only=True) as conn:
-        public = {}
-        for (table,) in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall():
-            cursor = conn.execute(f'SELECT * FROM "{table}"')
-            public[table] = [dict(zip([d[0] for d in cursor.description], row)) for row in cursor.fetchall()]
+    public = read_version(folder / "data" / "catalogue" / "current")
     started = time.perf_counter()
     write_charts(public, folder / "charts")
     return time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

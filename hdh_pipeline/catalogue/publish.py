@@ -44,13 +44,21 @@ def current(root: Path) -> Path | None:
 
 
 def read_published(root: Path, table: str) -> list[dict]:
+    """One table of the published version ([] before the first publication)."""
     version = current(root)
-    if version is None:
-        return []
+    return read_version(version, [table])[table] if version is not None else []
+
+
+def read_version(version: Path, tables: list[str] | None = None) -> dict[str, list[dict]]:
+    """Tables of a catalogue version (all by default), as rows."""
     with duckdb.connect(str(version / "catalogue.duckdb"), read_only=True) as conn:
-        cursor = conn.execute(f"SELECT * FROM {quote(table)}")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        names = tables or [n for (n,) in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        out = {}
+        for name in names:
+            cursor = conn.execute(f"SELECT * FROM {quote(name)}")
+            columns = [d[0] for d in cursor.description]
+            out[name] = [dict(zip(columns, row)) for row in cursor.fetchall()]
+    return out
 
 
 def publish(tables: dict[str, list[dict]], root: Path, write_more: Callable[[Path], None] | None = None) -> Path:
