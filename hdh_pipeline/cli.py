@@ -1,8 +1,9 @@
 """Command line: `sources` checks the declarations, `run` materialises everything, `suites` writes the
 expectation suites, `serve` serves the published site.
 
-Exit codes of `run`: 0 everything succeeded; 1 a step failed; 2 a declaration or an argument is wrong
-(one message, no traceback); 3 every step succeeded but an error-severity check failed."""
+Exit codes of `run`: 0 everything succeeded; 1 a step failed (a table refused by the publication guard
+included); 2 a declaration or an argument is wrong (one message, no traceback); 3 every step succeeded but an
+error-severity check failed."""
 from __future__ import annotations
 
 import argparse
@@ -73,6 +74,9 @@ def _run_with_progress(defs, instance, job_name: str | None, selection=None, tag
     import dagster as dg
     from tqdm import tqdm
 
+    from hdh_pipeline.defs.recovery import process_tags
+
+    tags = {**(tags or {}), **process_tags()}
     done_kinds = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE,
                   dg.DagsterEventType.STEP_SKIPPED}
     earlier = set(instance.get_run_ids())
@@ -111,7 +115,7 @@ def _run_with_progress(defs, instance, job_name: str | None, selection=None, tag
     return outcome["result"]
 
 
-def _refresh(defs, instance, source_ids: list[str]) -> list:  # noqa: ANN001
+def _refresh(defs, instance, source_ids: list[str], tags: dict[str, str]) -> list:  # noqa: ANN001
     """One source: its job `<id>_refresh` (the source, then the catalogue with it). Every source, or several:
     the sources first, then `catalogue_publish` whatever happened to them, so that a failing source does not
     stop the others from publishing (its previous profile is published, and the refresh record says so)."""
@@ -123,17 +127,17 @@ def _refresh(defs, instance, source_ids: list[str]) -> list:  # noqa: ANN001
     from hdh_pipeline.definitions import PUBLISH_JOB, SOURCES_JOB
 
     if len(source_ids) == 1:
-        return [_run_with_progress(defs, instance, f"{source_ids[0]}_refresh")]
-    tags = {REFRESH_STARTED: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(),
+        return [_run_with_progress(defs, instance, f"{source_ids[0]}_refresh", tags=tags)]
+    tags = {**tags, REFRESH_STARTED: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(),
             REFRESH_SOURCES: ",".join(source_ids) or "*"}
     sources = (_run_with_progress(defs, instance, SOURCES_JOB, tags=tags) if not source_ids else
                _run_with_progress(defs, instance, None, dg.AssetSelection.groups(*source_ids), tags=tags))
     return [sources, _run_with_progress(defs, instance, PUBLISH_JOB, tags=tags)]
 
 
-def run(source_ids: list[str]) -> int:
+def run(source_ids: list[str], accept: list[str] | None = None) -> int:
     """Materialise every asset of the sources (all declared ones by default) and the catalogue, then say where
-    the outputs are."""
+    the outputs are. `accept`: `source.table` or `source` whose new loads are kept beyond the guard's tolerances."""
     try:
         load_sources(settings.declaration_files())  # a declaration mistake: one message, as `sources` says it
     except (DeclarationError, FileNotFoundError) as error:
@@ -149,15 +153,26 @@ def run(source_ids: list[str]) -> int:
     if unknown := set(source_ids) - known:
         print(f"unknown source ids: {', '.join(sorted(unknown))}; see `hdh-pipeline sources`", file=sys.stderr)
         return 2
+    from hdh_pipeline.catalogue.publish import read_published
+    from hdh_pipeline.defs.ingestion import ACCEPT_TAG
+    from hdh_pipeline.defs.recovery import free_dead_runs
+
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    results = _refresh(defs, instance, source_ids)
+    for line in free_dead_runs(instance):  # a run killed earlier must not block this one
+        print(f"recovered: {line}", file=sys.stderr)
+    published = read_published(settings.data_dir() / "catalogue", "refreshes")
+    results = _refresh(defs, instance, source_ids, {ACCEPT_TAG: ",".join(accept)} if accept else {})
     failed = [e.step_key for result in results for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     print("\n" + summary())
     print(f"\nWarehouse: {settings.warehouse_path()}   (rejected lines: table _rejects of each source schema)")
-    print(f"Catalogue: {settings.data_dir() / 'catalogue' / 'current'}   (DuckDB, Parquet and CSV; columns in "
-          "catalogue.md)")
-    print(f"Site:      {settings.data_dir() / 'catalogue' / 'current' / 'site' / 'index.html'}   (search needs "
-          "`hdh-pipeline serve`)")
+    refreshes = read_published(settings.data_dir() / "catalogue", "refreshes")
+    if not refreshes:
+        print("Catalogue: nothing published yet (every source failed; see the errors below)")
+    else:
+        print(f"Catalogue: {settings.data_dir() / 'catalogue' / 'current'}   (DuckDB, Parquet and CSV; columns in "
+              "catalogue.md)" + ("" if len(refreshes) > len(published) else "   NOT republished by this run"))
+        print(f"Site:      {settings.data_dir() / 'catalogue' / 'current' / 'site' / 'index.html'}   (search needs "
+              "`hdh-pipeline serve`)")
     print(f"Quality:   {settings.data_dir() / 'quality'}/<source>/data_docs/index.html   (Great Expectations Data Docs, "
           "internal)")
     print("Open the Dagster UI:  make ui   then browse http://127.0.0.1:3000")
@@ -172,6 +187,9 @@ def run(source_ids: list[str]) -> int:
                        if row.startswith("|")] if failing is not None else []
                 detail = f": {', '.join(ids[:4])}{', ...' if len(ids) > 4 else ''}" if ids else ""
                 print(f"  {'/'.join(check.asset_key.path)} {check.check_name}{detail}")
+    stale = refreshes[-1]["stale_sources"] if len(refreshes) > len(published) else None
+    if stale:
+        print("\nStale sources (their previous profile is published):\n  " + "\n  ".join(stale.split(" | ")))
     if failed:
         print(f"\n{len(failed)} steps failed: {', '.join(failed)}. Their error is in the run's logs in the UI.",
               file=sys.stderr)
@@ -227,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     run_parser = commands.add_parser("run", help="ingest, profile, check and catalogue the declared sources")
     run_parser.add_argument("--source", dest="source_ids", action="append", default=[], metavar="ID",
                             help="only this source (repeat for more; default: every declared source)")
+    run_parser.add_argument("--accept", action="append", default=[], metavar="SOURCE[.TABLE]",
+                            help="keep this table's new load even beyond the publication guard's tolerances "
+                                 "(rejected lines, rows lost); a source id accepts all its tables")
     suites_parser = commands.add_parser("suites", help="(re)generate expectation suites, keeping hand edits")
     suites_parser.add_argument("source_ids", nargs="*", help="sources to regenerate (default: all)")
     serve_parser = commands.add_parser("serve", help="serve the published site locally (its search needs HTTP)")
@@ -236,7 +257,9 @@ def main(argv: list[str] | None = None) -> int:
         return list_sources()
     if args.command == "serve":
         return serve(args.port)
-    return {"suites": suites, "run": run}[args.command](args.source_ids)
+    if args.command == "run":
+        return run(args.source_ids, args.accept)
+    return suites(args.source_ids)
 
 
 if __name__ == "__main__":

@@ -84,8 +84,58 @@ def test_a_failing_source_does_not_stop_the_others(env: Path, monkeypatch: pytes
     rows = {(t["source_id"], t["table_name"]): t["row_count"] for t in public["tables"]}
     assert rows[("good", "t")] == 40 and rows[("bad", "t")] == 30  # refreshed, and the previous entry
     last = max(public["refreshes"], key=lambda r: r["finished_at"])
-    assert last["outcome"] == "partial" and last["stale_sources"].startswith("bad (last profiled at ")
+    assert last["outcome"] == "partial"
+    assert last["stale_sources"].startswith("bad (t: its files could not be read; last profiled at ")
     assert "good" not in last["stale_sources"] and "demo" not in last["stale_sources"]
+
+
+def _one_source(env: Path, monkeypatch: pytest.MonkeyPatch, text: str, encoding: str = "utf-8") -> Path:
+    folder = env / "src"
+    folder.mkdir(exist_ok=True)
+    (folder / "t.csv").write_bytes(text.encode(encoding))
+    (env / "src.yaml").write_text("id: src\ntitle: src\nproducer: {name: P}\nlicence: CC0\nlocation: src\n"
+                                  "tables: {t: {types: {n: INTEGER}}}\n")
+    monkeypatch.setenv("HDH_SOURCES", str(env / "src.yaml"))
+    return folder / "t.csv"
+
+
+def _published_rows(env: Path) -> tuple[int, dict]:
+    public = attacker.read(env / "out" / "catalogue" / "current" / "catalogue.duckdb")
+    rows = {(t["source_id"], t["table_name"]): t["row_count"] for t in public["tables"]}
+    return rows[("src", "t")], max(public["refreshes"], key=lambda r: r["finished_at"])
+
+
+def _warehouse_rows(env: Path) -> int:
+    import duckdb
+    with duckdb.connect(str(env / "out" / "warehouse.duckdb"), read_only=True) as conn:
+        return conn.execute("SELECT count(*) FROM src.t").fetchone()[0]
+
+
+GOOD = "n,label\n" + "".join(f"{i},{'séjour' if i % 4 == 0 else 'visit'} {i}\n" for i in range(200))
+
+
+@pytest.mark.parametrize("delivery", ["wrong encoding", "truncated"])
+def test_the_guard_keeps_the_previous_version(delivery: str, env: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture) -> None:
+    """A re-delivered file in the wrong encoding, or cut in the middle, is refused: the previous table and
+    catalogue stay, the step fails (exit 1) saying why and how to accept; `--accept` takes it deliberately."""
+    path = _one_source(env, monkeypatch, GOOD)
+    assert cli.main(["run"]) in (0, 3)
+    assert _published_rows(env)[0] == 200
+    if delivery == "wrong encoding":
+        path.write_bytes(GOOD.encode("latin-1"))  # a line in four has an accent: invalid UTF-8
+    else:
+        path.write_text(GOOD[: len(GOOD) // 2])  # half the lines, the last one cut
+    capsys.readouterr()
+    assert cli.main(["run"]) == 1
+    err = capsys.readouterr().err
+    assert "table t: new load refused" in err and "--accept src.t" in err
+    assert _warehouse_rows(env) == 200
+    rows, last = _published_rows(env)
+    assert rows == 200 and last["stale_sources"].startswith("src (t: new load refused by the publication guard")
+    assert cli.main(["run", "--accept", "src.t"]) in (0, 3)
+    accepted = _warehouse_rows(env)
+    assert accepted < 200 and _published_rows(env)[0] == accepted
 
 
 def test_serve_says_what_to_do_before_any_publication(env: Path, capsys: pytest.CaptureFixture) -> None:

@@ -209,9 +209,10 @@ TABLES: dict[str, list[Column]] = {
         _c("sources", "VARCHAR", "Source ids published, comma-separated"),
         _c("profiling_seconds", "VARCHAR", "Profiling time per source: `id=seconds`, comma-separated"),
         _c("outcome", "VARCHAR", "`success`, or `partial` when a source is stale or has no profile yet"),
-        _c("stale_sources", "VARCHAR", "Sources this refresh did not profile again (their refresh failed or was "
-                                       "not run): their previous profile is published. `id (last profiled at ...)`, "
-                                       "`; `-separated"),
+        _c("stale_sources", "VARCHAR", "Sources whose previous profile is published: a table's last load failed "
+                                       "(its files could not be read, or the publication guard refused it), or this "
+                                       "refresh meant to profile the source and did not. `id (why; last profiled at "
+                                       "...)`, ` | `-separated"),
     ],
 }
 

@@ -17,7 +17,7 @@ from hdh_pipeline.catalogue.schema import TABLES
 from hdh_pipeline.defs.quality import quality_key
 from hdh_pipeline.defs.resources import WRITER_POOL, Warehouse
 from hdh_pipeline.profile.source import profile_source
-from hdh_pipeline.profile.store import load_profiles, save_rows
+from hdh_pipeline.profile.store import load_failures, load_profiles, save_rows
 from hdh_pipeline.sources.loader import Source
 
 GROUP = "catalogue"
@@ -33,17 +33,21 @@ def charts_key(source: Source) -> dg.AssetKey:
     return dg.AssetKey([source.id, "charts"])
 
 
-def _stale(context: dg.AssetExecutionContext, databases: list[dict]) -> dict[str, dt.datetime]:
-    """Sources the refresh this publication belongs to meant to profile but did not (their previous profile
-    is published) -> when they were last profiled. The refresh is told by the run tags the CLI sets on its
-    runs (`hdh/refresh_started`, `hdh/refresh_sources`: ids, or `*` for all); none: nothing is stale."""
+def _stale(context: dg.AssetExecutionContext, databases: list[dict], failures: dict[str, list[str]]) -> dict[str, str]:
+    """Sources whose published profile is older than their data -> why: a table whose last load failed
+    (`failures`), or a refresh made of several runs (the CLI's tags `hdh/refresh_started`, `hdh/refresh_sources`:
+    ids, or `*` for all) that meant to profile the source and did not."""
     started, attempted = context.run.tags.get(REFRESH_STARTED), context.run.tags.get(REFRESH_SOURCES)
-    if not started or not attempted:
-        return {}
-    wanted = None if attempted == "*" else set(attempted.split(","))
-    since = dt.datetime.fromisoformat(started)
-    return {d["source_id"]: d["last_refresh"] for d in databases if (wanted is None or d["source_id"] in wanted)
-            and d["last_refresh"] is not None and d["last_refresh"] < since}
+    wanted = set() if not attempted else None if attempted == "*" else set(attempted.split(","))
+    since = dt.datetime.fromisoformat(started) if started else None
+    stale = {}
+    for database in databases:
+        source_id, last = database["source_id"], database["last_refresh"]
+        missed = since is not None and (wanted is None or source_id in wanted) and last is not None and last < since
+        if missed or source_id in failures:
+            why = failures.get(source_id, []) or ["not profiled by this refresh"]
+            stale[source_id] = f"{'; '.join(why)}; last profiled at {last:%Y-%m-%d %H:%M} UTC"
+    return stale
 
 
 def _image(path: Path, title: str) -> dg.MetadataValue:
@@ -121,23 +125,22 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
         ids = [s.id for s in sources]
         with warehouse.read() as conn:
             internal = load_profiles(conn, ids)
+            failures = load_failures(conn)
         public = public_rows(internal, {s.id: s.declaration.disclosure_k for s in sources})
         profiled = {d["source_id"]: d["profiling_seconds"] for d in internal["databases"]}
         missing = [i for i in ids if i not in profiled]
         for source_id in missing:
             context.log.warning(f"source {source_id} has no profile yet: it is left out of the catalogue")
-        stale = _stale(context, internal["databases"])
-        for source_id, when in stale.items():
-            context.log.warning(f"source {source_id} was not profiled again by this refresh: its profile of "
-                                f"{when:%Y-%m-%d %H:%M} UTC is published")
+        stale = _stale(context, internal["databases"], failures)
+        for source_id, why in stale.items():
+            context.log.warning(f"source {source_id} is stale, its previous profile is published: {why}")
         finished = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         public["refreshes"] = read_published(warehouse.catalogue_dir, "refreshes") + [{
             "refresh_id": uuid.uuid4().hex[:12], "started_at": started, "finished_at": finished,
             "duration_seconds": (finished - started).total_seconds(), "sources": ", ".join(sorted(profiled)),
             "profiling_seconds": ", ".join(f"{i}={s}" for i, s in sorted(profiled.items())),
             "outcome": "partial" if missing or stale else "success",
-            "stale_sources": "; ".join(f"{i} (last profiled at {w:%Y-%m-%d %H:%M} UTC)" for i, w in sorted(stale.items()))
-            or None,
+            "stale_sources": " | ".join(f"{i} ({why})" for i, why in sorted(stale.items())) or None,
         }]
         drawn: dict[str, dict[str, Path]] = {}
 

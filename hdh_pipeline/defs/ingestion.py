@@ -12,9 +12,10 @@ import duckdb
 from hdh_pipeline.defs.catalogue import build_profile_asset
 from hdh_pipeline.defs.quality import build_quality_asset, build_quality_checks
 from hdh_pipeline.defs.resources import WRITER_POOL, Warehouse
-from hdh_pipeline.ingest.load import IngestionError, LoadResult, load_table
+from hdh_pipeline.ingest.load import IngestionError, LoadResult, RefusedLoad, load_table
 from hdh_pipeline.ingest.warehouse import quote
 from hdh_pipeline.profile.statistics import identifier_columns
+from hdh_pipeline.profile.store import record_load
 from hdh_pipeline.sources.declaration import SourceDeclaration
 from hdh_pipeline.sources.dictionary import ColumnSpec, TableSpec
 from hdh_pipeline.sources.discovery import SourceTable
@@ -22,6 +23,7 @@ from hdh_pipeline.sources.loader import Source
 
 PREVIEW_ROWS = 10
 MASK = "•••"
+ACCEPT_TAG = "hdh/accept"  # run tag: `source.table` or `source`, comma-separated: loads accepted beyond tolerances
 
 def _constraints(column: ColumnSpec, spec: TableSpec) -> dg.TableColumnConstraints:
     other = [f"declared type {column.type}" + ("" if column.format == "default" else f" ({column.format})")]
@@ -81,10 +83,16 @@ def _description(source: Source, table: SourceTable) -> str:
     parts.append(f"Source: {source.declaration.title}.")
     return "\n\n".join(p for p in parts if p)
 
+def accepted(tags: dict[str, str], source_id: str, table: str) -> bool:
+    """Whether the run accepts this table's new load whatever the publication guard says."""
+    return bool({source_id, f"{source_id}.{table}"} & {a.strip() for a in tags.get(ACCEPT_TAG, "").split(",")})
+
+
 def _materialize(context: dg.AssetExecutionContext, conn: duckdb.DuckDBPyConnection, warehouse: Warehouse,
                  declaration: SourceDeclaration, table: SourceTable) -> dg.MaterializeResult:
     key = dg.AssetKey([declaration.id, table.name])
-    loaded = load_table(conn, declaration, table, warehouse.staging(declaration.id))
+    loaded = load_table(conn, declaration, table, warehouse.staging(declaration.id),
+                        guard=not accepted(context.run.tags, declaration.id, table.name))
     masked = set(table.roles.person_id) | identifier_columns(conn, loaded.schema, loaded.table)
     preview = _preview(conn, loaded.schema, loaded.table, masked)
     for warning in loaded.warnings:
@@ -113,6 +121,16 @@ def _materialize(context: dg.AssetExecutionContext, conn: duckdb.DuckDBPyConnect
         metadata={"rows": loaded.row_count, "rejected_rows": loaded.rejected_rows})
     selected = dg.AssetCheckKey(key, "loaded") in context.selected_asset_check_keys  # a check can be deselected
     return dg.MaterializeResult(asset_key=key, metadata=metadata, check_results=[loaded_check] if selected else [])
+
+
+def _refused(context: dg.AssetExecutionContext, key: dg.AssetKey, refused: RefusedLoad) -> list:
+    """The failed `loaded` check of a refused load (the table keeps its previous version)."""
+    if dg.AssetCheckKey(key, "loaded") not in context.selected_asset_check_keys:
+        return []
+    return [dg.AssetCheckResult(asset_key=key, check_name="loaded", passed=False, description=str(refused),
+                                metadata={**{k: v for k, v in refused.measures.items() if k != "rejection_causes"},
+                                          "rejection_causes": dg.MetadataValue.json(refused.measures["rejection_causes"]),
+                                          "previous_version_kept": True})]
 
 def build_tables_asset(source: Source) -> dg.AssetsDefinition:
     """Every table of the source; a table whose files cannot be read fails the step once the others are
@@ -144,10 +162,20 @@ def build_tables_asset(source: Source) -> dg.AssetsDefinition:
                 try:
                     yield _materialize(context, conn, warehouse, source.declaration, table)
                 except IngestionError as error:
+                    refused = isinstance(error, RefusedLoad)
+                    if refused:
+                        yield from _refused(context, key, error)
                     context.log.error(str(error))
                     failures.append(str(error))
+                    record_load(conn, source.id, table.name, "new load refused by the publication guard (rejected "
+                                "lines or lost rows beyond the tolerance)" if refused else "its files could not be "
+                                "read", str(error))
+                else:
+                    record_load(conn, source.id, table.name)
         if failures:
-            raise dg.Failure(description=f"{len(failures)} tables failed to load: {'; '.join(failures)}",
+            # a data problem: retrying the run would not help, a person must look (the files, or --accept)
+            raise dg.Failure(description=f"{len(failures)} tables not loaded (their previous version is kept): "
+                                         f"{'; '.join(failures)}", allow_retries=False,
                              metadata={"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))})
 
     return _tables

@@ -36,6 +36,14 @@ class IngestionError(RuntimeError):
     """A table that could not be loaded; the message names the table, the file and what to do."""
 
 
+class RefusedLoad(IngestionError):
+    """A load beyond the source's tolerances (rejected share, rows lost): rolled back, the previous version stays."""
+
+    def __init__(self, message: str, measures: dict[str, object]) -> None:
+        super().__init__(message)
+        self.measures = measures
+
+
 @dataclass(frozen=True)
 class LoadResult:
     schema: str
@@ -223,13 +231,49 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, t
     return plan.warnings
 
 
+def _previous_rows(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> int | None:
+    if not conn.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                        [schema, table]).fetchall():
+        return None
+    return conn.execute(f"SELECT count(*) FROM {quote(schema)}.{quote(table)}").fetchone()[0]
+
+
+def _guard(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, table: str, previous: int | None,
+           rows: int, rejected: int) -> None:
+    """Raise RefusedLoad when the new load is beyond the source's tolerances (checked before it is committed)."""
+    limits = declaration.tolerances
+    share = rejected / (rows + rejected) if rows + rejected else 0.0
+    drop = (previous - rows) / previous if previous else 0.0
+    reasons = []
+    if share > limits.rejected_share:
+        reasons.append(f"{share:.1%} of its lines were rejected (tolerance {limits.rejected_share:.1%})")
+    if drop > limits.row_drop:
+        reasons.append(f"it lost {drop:.1%} of its rows against the previous load (tolerance {limits.row_drop:.1%})")
+    if not reasons:
+        return
+    causes = conn.execute(
+        f"SELECT error_type, count(DISTINCT (file, line)) AS lines, min(line) AS first_line, any_value(reason) "
+        f"FROM {quote(declaration.id)}.{REJECTS} WHERE table_name = ? GROUP BY 1 ORDER BY 2 DESC LIMIT 5",
+        [table]).fetchall()
+    raise RefusedLoad(
+        f"table {table}: new load refused, {' and '.join(reasons)}; the previous version is kept. Check the files "
+        f"(encoding, truncation), or accept the new version deliberately (`hdh-pipeline run --accept "
+        f"{declaration.id}.{table}`, or the run tag hdh/accept={declaration.id}.{table})",
+        {"previous_rows": previous, "rows": rows, "rejected_lines": rejected, "rejected_share": round(share, 4),
+         "row_drop": round(drop, 4), "rejection_causes": [
+             {"error_type": e, "lines": n, "first_line": first, "example": str(why)[:200]}
+             for e, n, first, why in causes]})
+
+
 def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, table: SourceTable,
-               staging: Path) -> LoadResult:
-    """Replace `<source>.<table>` and its rejects with the content of the table's files."""
+               staging: Path, guard: bool = False) -> LoadResult:
+    """Replace `<source>.<table>` and its rejects with the content of the table's files. With `guard`, a load
+    beyond the source's tolerances is rolled back and raises RefusedLoad."""
     schema = declaration.id
     paths = local_files(table, staging)
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
     conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(schema)}.{REJECTS} ({REJECTS_COLUMNS})")
+    previous = _previous_rows(conn, schema, table.name)
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.execute(f"DELETE FROM {quote(schema)}.{REJECTS} WHERE table_name = ?", [table.name])
@@ -240,6 +284,9 @@ def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, 
             warnings: tuple[str, ...] = ()
         else:
             warnings = _load_csv(conn, declaration, table, paths, staging)
+        row_count, rejected = _counts(conn, schema, table.name)
+        if guard:
+            _guard(conn, declaration, table.name, previous, row_count, rejected)
         conn.execute("COMMIT")
     except duckdb.Error as error:
         conn.execute("ROLLBACK")
@@ -251,12 +298,16 @@ def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, 
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    row_count = conn.execute(f"SELECT count(*) FROM {quote(schema)}.{quote(table.name)}").fetchone()[0]
-    rejected = conn.execute(
-        f"SELECT count(DISTINCT (file, line)) FROM {quote(schema)}.{REJECTS} WHERE table_name = ?", [table.name]
-    ).fetchone()[0]
     columns = tuple(table_columns(conn, schema, table.name).items())
     return LoadResult(schema, table.name, tuple(map(str, paths)), row_count, rejected, columns, warnings)
+
+
+def _counts(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> tuple[int, int]:
+    """Rows loaded and lines rejected."""
+    rows = conn.execute(f"SELECT count(*) FROM {quote(schema)}.{quote(table)}").fetchone()[0]
+    rejected = conn.execute(f"SELECT count(DISTINCT (file, line)) FROM {quote(schema)}.{REJECTS} "
+                            "WHERE table_name = ?", [table]).fetchone()[0]
+    return rows, rejected
 
 
 def load_source_tables(conn: duckdb.DuckDBPyConnection, source: Source, staging: Path) -> list[LoadResult]:

@@ -44,6 +44,34 @@ def _add_new_columns(conn: duckdb.DuckDBPyConnection, table: str, names: list[st
             conn.execute(f"ALTER TABLE {SCHEMA}.{quote(table)} ADD COLUMN {quote(name)} {types[name]}")
 
 
+FAILURES = f"{SCHEMA}.load_failures"
+
+
+def record_load(conn: duckdb.DuckDBPyConnection, source_id: str, table: str, failure: str | None = None,
+                detail: str | None = None) -> None:
+    """Keep a table's failed load (`failure`: a short public phrase, `detail`: the internal message) until the
+    table loads again; None: it loaded, its earlier failures are forgotten."""
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {FAILURES} (source_id VARCHAR, table_name VARCHAR, failure VARCHAR, "
+                 "detail VARCHAR, failed_at TIMESTAMP)")
+    conn.execute(f"DELETE FROM {FAILURES} WHERE source_id = ? AND table_name = ?", [source_id, table])
+    if failure is not None:
+        conn.execute(f"INSERT INTO {FAILURES} VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
+                     [source_id, table, failure, detail])
+
+
+def load_failures(conn: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Source -> `table: failure` of every table whose last load failed."""
+    if not conn.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'load_failures'",
+                        [SCHEMA]).fetchall():
+        return {}
+    failures: dict[str, list[str]] = {}
+    for source_id, table, failure in conn.execute(
+            f"SELECT source_id, table_name, failure FROM {FAILURES} ORDER BY 1, 2").fetchall():
+        failures.setdefault(source_id, []).append(f"{table}: {failure}")
+    return failures
+
+
 def load_profiles(conn: duckdb.DuckDBPyConnection, source_ids: list[str],
                   tables: tuple[str, ...] = tuple(PROFILED)) -> dict[str, list[dict]]:
     """The exact rows of the given sources, per catalogue table (empty before any profile)."""

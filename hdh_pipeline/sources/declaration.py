@@ -113,6 +113,18 @@ def _duckdb_types(value: dict[str, str]) -> dict[str, str]:
     return {k: v.upper() for k, v in value.items()}
 
 
+class Tolerances(Strict):
+    """How far a refresh may move from the previous one. Beyond the guard's limits a table's new load is refused
+    (the previous version stays); beyond the drift limits a warning check fails."""
+
+    rejected_share: float = Field(0.05, ge=0, le=1, description="guard: lines rejected / lines read")
+    row_drop: float = Field(0.2, ge=0, le=1, description="guard: rows lost against the previous load, as a share")
+    row_change: float = Field(0.2, ge=0, description="drift: rows gained or lost, as a share of the previous count")
+    completeness_change: float = Field(0.05, ge=0, le=1, description="drift: completeness moved by more than this")
+    distribution_shift: float = Field(0.1, ge=0, le=1, description="drift: total variation distance between the "
+                                                                   "two refreshes' frequency tables or histograms")
+
+
 class TableDeclaration(Strict):
     files: str | None = Field(None, description="glob of this table's files, relative to the location")
     title: str | None = None
@@ -163,6 +175,8 @@ class SourceDeclaration(Strict):
     disclosure_k: int = Field(11, ge=2, description="no published count is in 1..k-1")
     reference_date: dt.date | None = Field(
         None, description="date the data runs to: later event dates are implausible (default: today)")
+    tolerances: Tolerances = Field(default_factory=Tolerances)
+    history: int = Field(20, ge=2, description="refreshes whose profile is kept in the warehouse (drift, history)")
     tables: dict[str, TableDeclaration] = Field(default_factory=dict)
 
     @field_validator("id")
