@@ -40,3 +40,13 @@ def declaration_files() -> list[Path]:
     for f in files:
         unique.setdefault(f.resolve(), None)
     return list(unique)
+
+
+def sensor_interval() -> int:
+    """`HDH_SENSOR_INTERVAL` (seconds, default 300): how often the file sensors look at the sources' files."""
+    return int(os.environ.get("HDH_SENSOR_INTERVAL", "300"))
+
+
+def alert_webhook() -> str | None:
+    """`HDH_ALERT_WEBHOOK`: a URL that receives a JSON POST when a run fails (Slack, Mattermost, Teams...)."""
+    return os.environ.get("HDH_ALERT_WEBHOOK") or None

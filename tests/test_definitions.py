@@ -1,6 +1,7 @@
 """The Dagster layer: generated definitions, and the demo source materialised end to end."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
 def test_generated_definitions(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
     keys = sorted("/".join(k.path) for k in graph.get_all_asset_keys())
-    catalogue = [f"catalogue/{t}" for t in ("databases", "exports", "histograms", "nomenclatures", "population",
+    catalogue = [f"catalogue/{t}" for t in ("changes", "databases", "exports", "histograms", "nomenclatures", "population",
                                             "quality_results", "refreshes", "relations", "site", "tables",
                                             "value_frequencies", "variables")]
     assert keys == catalogue + ["demo/ER_PRS_F", "demo/IR_BEN_R", "demo/KI_CCI_R", "demo/T_MCOaaB",
@@ -43,12 +44,18 @@ def test_generated_definitions(defs: dg.Definitions) -> None:
         dg.AssetKey(["demo", "profile"]), dg.AssetKey(["demo", "quality"])}
     checks = sorted("/".join(c.asset_key.path) + ":" + c.name for c in graph.asset_check_keys)
     assert checks == [f"demo/{t}:{c}" for t in ("ER_PRS_F", "IR_BEN_R", "KI_CCI_R", "T_MCOaaB")
-                      for c in ("loaded", "quality_suite")]
+                      for c in ("loaded", "quality_suite")] + ["demo/profile:drift"]
     [schedule] = defs.schedules
     assert (schedule.name, schedule.cron_schedule, schedule.execution_timezone) == (
         "demo_schedule", "0 3 * * 1", "Europe/Paris")
     assert schedule.job_name == "demo_refresh"
-    assert {job.name for job in defs.jobs} == {"demo_refresh", "refresh_all", "refresh_sources", "catalogue_publish"}
+    assert {job.name for job in defs.jobs} == {"demo_refresh", "refresh_sources", "catalogue_publish"}
+    assert {s.name: s.default_status for s in defs.sensors} == dict.fromkeys(
+        ["demo_files", "publish_after_refresh", "publish_after_failed_refresh", "alert_on_failure"],
+        dg.DefaultSensorStatus.RUNNING)
+    assert profile.freshness_policy.warn_window.to_timedelta() == dt.timedelta(days=7)  # weekly: "0 3 * * 1"
+    for key in graph.get_all_asset_keys():  # the policies applied to every asset, the catalogue's included
+        assert graph.get(key).owners == ["team:hdh-pipeline"] and "hdh/source" in graph.get(key).tags
     assert graph.get(dg.AssetKey(["catalogue", "site"])).owners == ["team:hdh-pipeline"]
     selected = defs.resolve_job_def("demo_refresh").asset_layer.asset_graph.get_all_asset_keys()  # source and downstream
     assert {dg.AssetKey(["catalogue", "variables"]), dg.AssetKey(["catalogue", "site"]),

@@ -183,6 +183,7 @@ class _Source:
                                         "population") for r in self.rows["population"]],
             "quality_results": quality,
             "nomenclatures": [_keep_public(r, "nomenclatures") for r in self.rows["nomenclatures"]],
+            "changes": [_keep_public(r, "changes") for r in self.rows["changes"]],  # names and kinds, no numbers
         }
 
     def _variable(self, row: dict, checks: list[dict]) -> dict:
@@ -302,7 +303,7 @@ def public_rows(internal: dict[str, list[dict]], k_by_source: dict[str, int]) ->
     for source, k in k_by_source.items():
         mine = {name: [r for r in internal.get(name, []) if r["source_id"] == source]
                 for name in ("databases", "tables", "variables", "value_frequencies", "histograms", "relations",
-                             "quality_results", "population", "nomenclatures")}
+                             "quality_results", "population", "nomenclatures", "changes")}
         for name, rows in _Source(mine, k).public().items():
             out[name] += rows
     return dict(out)

@@ -201,6 +201,15 @@ TABLES: dict[str, list[Column]] = {
         _c("code", "VARCHAR", "A code"),
         _c("label", "VARCHAR", "Its label"),
     ],
+    "changes": VARIABLE_KEYS + [
+        _c("change", "VARCHAR", "What moved since the source's previous refresh: `table added`, `table removed`, "
+                                "`column added`, `column removed`, `type changed`, `row count changed`, "
+                                "`completeness changed`, `distribution shifted` (no values: they are internal)"),
+        _c("measure", "VARCHAR", "What was measured and the tolerance it passed (the source's `tolerances`)"),
+        _c("breaks_dictionary", "BOOLEAN", "The data no longer matches its dictionary: a declared table or column "
+                                           "is gone, or an undeclared column appeared in a described table"),
+        _c("detected_at", "TIMESTAMP", "When the refresh that found it profiled the source"),
+    ],
     "refreshes": [
         _c("refresh_id", "VARCHAR", "Identifier of the catalogue refresh"),
         _c("started_at", "TIMESTAMP", "When the refresh started"),

@@ -15,7 +15,8 @@ from hdh_pipeline.site.build import build_site
 from hdh_pipeline.catalogue.publish import publish, read_published
 from hdh_pipeline.catalogue.schema import TABLES
 from hdh_pipeline.defs.quality import quality_key
-from hdh_pipeline.defs.resources import WRITER_POOL, Warehouse
+from hdh_pipeline.defs.resources import WRITES, Warehouse
+from hdh_pipeline.profile.drift import Change, compare
 from hdh_pipeline.profile.source import profile_source
 from hdh_pipeline.profile.store import load_failures, load_profiles, save_rows
 from hdh_pipeline.sources.loader import Source
@@ -55,28 +56,58 @@ def _image(path: Path, title: str) -> dg.MetadataValue:
     return dg.MetadataValue.md(f"![{title}](data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()})")
 
 
+def _drift_check(key: dg.AssetKey, changes: list[Change], first: bool) -> dg.AssetCheckResult:
+    """Fails (error) when a change breaks the dictionary, (warning) when anything moved beyond the tolerances."""
+    breaking = [c for c in changes if c.breaks_dictionary]
+    lines = ["| table | variable | change | measure | before | after |", "|---|---|---|---|---|---|"] + [
+        f"| {c.table_name} | {c.variable or ''} | {c.change}{' (breaks the dictionary)' if c.breaks_dictionary else ''}"
+        f" | {c.measure or ''} | {'' if c.before is None else c.before} | {'' if c.after is None else c.after} |"
+        for c in changes]
+    return dg.AssetCheckResult(
+        asset_key=key, check_name="drift", passed=not changes,
+        severity=dg.AssetCheckSeverity.ERROR if breaking else dg.AssetCheckSeverity.WARN,
+        description="first refresh: nothing to compare with" if first else
+        f"{len(changes)} changes since the previous refresh, {len(breaking)} breaking the dictionary" if changes
+        else "nothing moved beyond the source's tolerances since the previous refresh",
+        metadata={"changes": len(changes), "breaking_the_dictionary": len(breaking),
+                  **({"detail": dg.MetadataValue.md("\n".join(lines))} if changes else {})})
+
+
 def build_profile_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    key = profile_key(source)
+
     @dg.asset(
-        key=profile_key(source),
+        key=key,
         deps=upstream,
         group_name=source.id,
-        owners=source.declaration.owners,
         kinds={"duckdb"},
         tags={"hdh/layer": "profile"},
         description=f"Exact statistics of every table and variable of {source.declaration.title}, kept private "
-                    "in the warehouse (schema catalogue_internal): what the public catalogue is computed from.",
-        pool=WRITER_POOL,
+                    "in the warehouse (schema catalogue_internal, and every refresh in catalogue_history): what the "
+                    "public catalogue is computed from.",
+        check_specs=[dg.AssetCheckSpec("drift", asset=key, description=(
+            "What moved since the previous refresh (tables, columns, types, rows, completeness, distributions) "
+            "beyond the source's tolerances: a warning, or an error when the data no longer matches its "
+            "dictionary"))],
+        **WRITES,
     )
-    def _profile(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def _profile(context: dg.AssetExecutionContext, warehouse: Warehouse):
         with warehouse.write() as conn:
+            previous = load_profiles(conn, [source.id])
             profile = profile_source(conn, source, source.declaration.disclosure_k)
-            save_rows(conn, source.id, profile.rows)
+            changes = compare(previous, profile.rows, source.declaration.tolerances)
+            profiled_at = profile.rows["databases"][0]["last_refresh"]
+            profile.rows["changes"] = [c.row(source.id) | {"detected_at": profiled_at} for c in changes]
+            save_rows(conn, source.id, profile.rows, history=source.declaration.history)
         database = profile.rows["databases"][0]
-        return dg.MaterializeResult(metadata={
+        yield dg.MaterializeResult(metadata={
             "dagster/row_count": len(profile.rows["variables"]),
             "tables": database["table_count"],
             "profiling_seconds": database["profiling_seconds"],
+            "changes_since_previous_refresh": len(changes),
         })
+        if dg.AssetCheckKey(key, "drift") in context.selected_asset_check_keys:
+            yield _drift_check(key, changes, first=not previous["tables"])
 
     return _profile
 
@@ -86,11 +117,9 @@ def _column_schema(table: str) -> dg.TableSchema:
 
 
 def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
-    owners = sorted({owner for s in sources for owner in s.declaration.owners})  # every source's owners
     specs = [
         dg.AssetSpec(
             key=[GROUP, table], group_name=GROUP, kinds={"duckdb", "parquet"}, tags={"hdh/layer": "catalogue"},
-            owners=owners,
             deps=[key for s in sources for key in (profile_key(s), quality_key(s))],
             description=f"Public catalogue table `{table}`, under disclosure control (see docs/catalogue.md).",
             metadata={"dagster/column_schema": _column_schema(table)},
@@ -99,26 +128,24 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
     ] + [
         dg.AssetSpec(
             key=charts_key(s), group_name=GROUP, kinds={"altair"}, tags={"hdh/layer": "charts"}, skippable=True,
-            owners=s.declaration.owners,
             deps=[[GROUP, table] for table in TABLES],
             description=f"Charts of {s.declaration.title}, drawn from the published catalogue only and published "
                         "with it (so in the catalogue group, made by its step): age pyramid, sex, coverage over time, completeness, quality (Vega-Lite, PNG, "
                         "HTML), and one spec per variable.")
         for s in sources
     ] + [
-        dg.AssetSpec(key=[GROUP, "site"], group_name=GROUP, kinds={"html"}, tags={"hdh/layer": "site"}, owners=owners,
+        dg.AssetSpec(key=[GROUP, "site"], group_name=GROUP, kinds={"html"}, tags={"hdh/layer": "site"},
                      deps=[charts_key(s) for s in sources],
                      description="The public site: a static, searchable dictionary of every database (pages per "
                                  "database, table, variable and code list), from the published catalogue and charts, "
                                  "published with them. Serve it with `hdh-pipeline serve`."),
         dg.AssetSpec(key=[GROUP, "exports"], group_name=GROUP, kinds={"json"}, tags={"hdh/layer": "exports"},
-                     owners=owners,
-                     deps=[[GROUP, table] for table in TABLES],
+                              deps=[[GROUP, table] for table in TABLES],
                      description="HealthDCAT-AP (Turtle, JSON-LD) of the catalogue and a Frictionless Data Package per "
                                  "source, published with it."),
     ]
 
-    @dg.multi_asset(specs=specs, name="publish_catalogue", pool=WRITER_POOL)
+    @dg.multi_asset(specs=specs, name="publish_catalogue", **WRITES)
     def _catalogue(context: dg.AssetExecutionContext, warehouse: Warehouse):
         """Apply disclosure control to every source's profile and publish the catalogue atomically."""
         started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

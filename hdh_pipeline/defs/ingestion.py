@@ -11,7 +11,7 @@ import duckdb
 
 from hdh_pipeline.defs.catalogue import build_profile_asset
 from hdh_pipeline.defs.quality import build_quality_asset, build_quality_checks
-from hdh_pipeline.defs.resources import WRITER_POOL, Warehouse
+from hdh_pipeline.defs.resources import WRITES, Warehouse
 from hdh_pipeline.ingest.load import IngestionError, LoadResult, RefusedLoad, load_table
 from hdh_pipeline.ingest.warehouse import quote
 from hdh_pipeline.profile.statistics import identifier_columns
@@ -143,7 +143,7 @@ def build_tables_asset(source: Source) -> dg.AssetsDefinition:
             metadata["dagster/column_schema"] = schema
         if table.spec:
             metadata["dictionary"] = dg.MetadataValue.path(str(table.spec.file))
-        specs.append(dg.AssetSpec(key, group_name=source.id, owners=source.declaration.owners,
+        specs.append(dg.AssetSpec(key, group_name=source.id,
                                   kinds={"duckdb", source.declaration.format}, tags={"hdh/layer": "ingestion"},
                                   description=_description(source, table), metadata=metadata, skippable=True))
         checks.append(dg.AssetCheckSpec(
@@ -152,7 +152,7 @@ def build_tables_asset(source: Source) -> dg.AssetsDefinition:
                         "the catalogue would describe an empty table"))
         tables[key] = table
 
-    @dg.multi_asset(specs=specs, check_specs=checks, name=f"{source.id}_tables", can_subset=True, pool=WRITER_POOL)
+    @dg.multi_asset(specs=specs, check_specs=checks, name=f"{source.id}_tables", can_subset=True, **WRITES)
     def _tables(context: dg.AssetExecutionContext, warehouse: Warehouse):
         failures = []
         with warehouse.write() as conn:  # one connection: opening the file costs more than loading a small table
@@ -189,12 +189,11 @@ def build_nomenclatures_asset(source: Source) -> dg.AssetsDefinition:
     @dg.asset(
         key=[source.id, "nomenclatures"],
         group_name=source.id,
-        owners=source.declaration.owners,
         kinds={"duckdb", "csv"},
         tags={"hdh/layer": "ingestion"},
         description=f"Code lists (nomenclatures) of {source.declaration.title}: "
                     f"{len(source.nomenclatures)} tables in schema {schema}.",
-        pool=WRITER_POOL,
+        **WRITES,
     )
     def _nomenclatures(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         rows, rejected, failures = 0, 0, []

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from hdh_pipeline.defs.resources import WRITER_POOL, Warehouse
+from hdh_pipeline.defs.resources import WRITES, Warehouse
 from hdh_pipeline.ingest.warehouse import lock
 from hdh_pipeline.profile.store import load_profiles, save_rows
 from hdh_pipeline.quality.source import validate_source
@@ -20,13 +20,12 @@ def build_quality_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
         key=quality_key(source),
         deps=upstream,
         group_name=source.id,
-        owners=source.declaration.owners,
         kinds={"duckdb", "great_expectations"},
         tags={"hdh/layer": "quality"},
         description=f"Great Expectations suites of every table of {source.declaration.title} (expectations/"
                     f"{source.id}/, or generated from the declaration), run inside DuckDB; exact results kept "
                     "private in the warehouse, controlled ones published in catalogue/quality_results.",
-        pool=WRITER_POOL,
+        **WRITES,
     )
     def _quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         docs = warehouse.quality_docs_dir(source.id)
@@ -61,7 +60,7 @@ def build_quality_checks(source: Source, tables: dict[str, dg.AssetKey]) -> dg.A
                                description=f"Summary of the quality suite of {name}")
              for name, key in tables.items()]
 
-    @dg.multi_asset_check(specs=specs, name=f"{source.id}_quality_suites", pool=WRITER_POOL)
+    @dg.multi_asset_check(specs=specs, name=f"{source.id}_quality_suites", **WRITES)
     def _checks(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
         with warehouse.read() as conn:
             results = load_profiles(conn, [source.id], ("quality_results",))["quality_results"]

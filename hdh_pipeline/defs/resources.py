@@ -10,6 +10,10 @@ import duckdb
 from hdh_pipeline.ingest.warehouse import read_connection, write_connection
 
 WRITER_POOL = "duckdb_warehouse"
+# Every asset writes the warehouse: one writer at a time (the pool, see dagster.yaml), and a step that fails is
+# retried after a pause (a lock held by another process, a disk that was full); data problems raise
+# dg.Failure(allow_retries=False) since retrying would not mend them.
+WRITES = {"pool": WRITER_POOL, "retry_policy": dg.RetryPolicy(max_retries=2, delay=20, backoff=dg.Backoff.EXPONENTIAL)}
 
 
 class Warehouse(dg.ConfigurableResource):

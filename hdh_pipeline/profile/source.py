@@ -20,10 +20,12 @@ from hdh_pipeline.sources.discovery import SourceTable
 from hdh_pipeline.sources.loader import Source
 
 TOP_VALUES = 20
+OTHER = "(other)"  # the value_frequencies row of every value beyond the top ones
 INTERNAL = {
     "variables": [("k_smallest", "VARCHAR"), ("k_largest", "VARCHAR")],
     "databases": [("raw_first_date", "DATE"), ("raw_last_date", "DATE"), ("profiling_seconds", "DOUBLE")],
     "tables": [("raw_first_date", "DATE"), ("raw_last_date", "DATE")],
+    "changes": [("before", "VARCHAR"), ("after", "VARCHAR")],
 }
 BAND_YEARS = 5
 AGE_BANDS = [f"{a}-{a + BAND_YEARS - 1}" for a in range(0, 100, BAND_YEARS)] + ["100+"]
@@ -265,7 +267,7 @@ def _frequency_rows(source: Source, table: SourceTable, p: VariableProfile, labe
     base = {"source_id": source.id, "table_name": table.name, "variable": p.name}
     rows = [base | {"rank": i, "value": _text(v), "label": labels.get(_text(v)), "frequency": n}
             for i, (v, n) in enumerate(top, start=1)]
-    rows.append(base | {"rank": len(top) + 1, "value": "(other)", "label": None, "frequency": sum(n for _, n in rest)})
+    rows.append(base | {"rank": len(top) + 1, "value": OTHER, "label": None, "frequency": sum(n for _, n in rest)})
     rows.append(base | {"rank": len(top) + 2, "value": None, "label": "missing", "frequency": p.missing})
     for row in rows:
         row["share_pct"] = round(100.0 * row["frequency"] / p.rows, 2) if p.rows else None

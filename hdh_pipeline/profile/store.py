@@ -13,35 +13,52 @@ from hdh_pipeline.ingest.warehouse import quote
 from hdh_pipeline.profile.source import INTERNAL
 
 SCHEMA = "catalogue_internal"
+HISTORY = "catalogue_history"  # every refresh's rows, with `refreshed_at`: the last `history` refreshes of a source
 PROFILED = [name for name in TABLES if name != "refreshes"]  # refreshes live in the published catalogue only
 
 
-def save_rows(conn: duckdb.DuckDBPyConnection, source_id: str, rows: dict[str, list[dict]]) -> None:
-    """Replace the source's rows of the given catalogue tables."""
+def save_rows(conn: duckdb.DuckDBPyConnection, source_id: str, rows: dict[str, list[dict]],
+              history: int | None = None) -> None:
+    """Replace the source's rows of the given catalogue tables; with `history`, also keep them in
+    `catalogue_history` beside those of the source's previous refreshes, the last `history` ones."""
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {HISTORY}")
     conn.execute("BEGIN TRANSACTION")
     try:
         for name, table_rows in rows.items():
             data = arrow_table(name, table_rows, INTERNAL.get(name, []))
             target = f"{SCHEMA}.{quote(name)}"
             conn.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM data LIMIT 0")
-            _add_new_columns(conn, name, data.schema.names)
+            _add_new_columns(conn, SCHEMA, name, data.schema.names)
             conn.execute(f"DELETE FROM {target} WHERE source_id = ?", [source_id])
             conn.execute(f"INSERT INTO {target} BY NAME SELECT * FROM data")
+            if history:
+                _keep(conn, source_id, name, data, history)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
 
 
-def _add_new_columns(conn: duckdb.DuckDBPyConnection, table: str, names: list[str]) -> None:
+def _keep(conn: duckdb.DuckDBPyConnection, source_id: str, name: str, data: object, history: int) -> None:
+    """Add this refresh's rows to the history table, and forget the source's refreshes beyond the last `history`."""
+    target = f"{HISTORY}.{quote(name)}"
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT now()::TIMESTAMP AS refreshed_at, * FROM data LIMIT 0")
+    _add_new_columns(conn, HISTORY, name, data.schema.names)
+    conn.execute(f"INSERT INTO {target} BY NAME SELECT now()::TIMESTAMP AS refreshed_at, * FROM data")
+    conn.execute(f"DELETE FROM {target} WHERE source_id = ? AND refreshed_at NOT IN (SELECT DISTINCT refreshed_at "
+                 f"FROM {target} WHERE source_id = ? ORDER BY refreshed_at DESC LIMIT {int(history)})",
+                 [source_id, source_id])
+
+
+def _add_new_columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str, names: list[str]) -> None:
     """Columns added to the catalogue since the table was created (the rows of other sources stay)."""
     existing = {r[0] for r in conn.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = ? "
-                                           "AND table_name = ?", [SCHEMA, table]).fetchall()}
+                                           "AND table_name = ?", [schema, table]).fetchall()}
     types = dict(INTERNAL.get(table, [])) | {c.name: c.type for c in TABLES[table]}
     for name in names:
         if name not in existing:
-            conn.execute(f"ALTER TABLE {SCHEMA}.{quote(table)} ADD COLUMN {quote(name)} {types[name]}")
+            conn.execute(f"ALTER TABLE {schema}.{quote(table)} ADD COLUMN {quote(name)} {types[name]}")
 
 
 FAILURES = f"{SCHEMA}.load_failures"
