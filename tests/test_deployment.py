@@ -1,0 +1,162 @@
+"""The service as a platform team runs it: Dagster's storage in a real PostgreSQL server, the daemon and the
+webserver on localhost; a file change triggers the source's sensor, whose run and checks are read through the
+webserver's GraphQL API (README, "Running it as a service")."""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+
+
+def _postgres_bin() -> Path | None:
+    """Debian installs PostgreSQL's server programs under /usr/lib/postgresql/<version>/bin."""
+    found = shutil.which("pg_ctl") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))[-1:]), None)
+    return Path(found).resolve().parent if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run its programs as the `postgres` user then."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@pytest.fixture
+def postgres() -> Iterator[dict[str, str]]:
+    """A PostgreSQL server of its own on a free local port, with a database `dagster`; its DAGSTER_PG_* variables."""
+    programs = _postgres_bin()
+    if programs is None:
+        pytest.skip("PostgreSQL's server is not installed (Debian: apt-get install postgresql; .ci/run does it)")
+    folder = Path(tempfile.mkdtemp(prefix="hdh-pg-"))
+    folder.chmod(0o755)
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    data, port = folder / "data", _free_port()
+    subprocess.run(_as_postgres([str(programs / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E",
+                                 "UTF8"]), check=True, capture_output=True)
+    subprocess.run(_as_postgres([str(programs / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"), "-o",
+                                 f"-p {port} -c listen_addresses=127.0.0.1 -k {folder}", "start"]),
+                   check=True, capture_output=True)
+    try:
+        subprocess.run(_as_postgres([str(programs / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+                                     "dagster"]), check=True, capture_output=True)
+        yield {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": str(port), "DAGSTER_PG_DB": "dagster",
+               "DAGSTER_PG_USER": "postgres", "DAGSTER_PG_PASSWORD": "unused"}
+    finally:
+        subprocess.run(_as_postgres([str(programs / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
+                       capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.load(response)
+    assert "errors" not in answer, answer
+    return answer["data"]
+
+
+def _wait(what: str, probe, seconds: float = 240):  # noqa: ANN001, ANN202
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if found := probe():
+                return found
+        except OSError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+RUNS = """query Runs($job: String!) { runsOrError(filter: {pipelineName: $job}) {
+  ... on Runs { results { runId status tags { key value } } } } }"""
+CHECKS = """query Checks($path: [String!]!) { assetNodeOrError(assetKey: {path: $path}) { ... on AssetNode {
+  assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization {
+    runId status evaluation { success severity } } } } } } } }"""
+FRESHNESS = """query Fresh($path: [String!]!) { assetNodeOrError(assetKey: {path: $path}) { ... on AssetNode {
+  internalFreshnessPolicy { ... on TimeWindowFreshnessPolicy { failWindowSeconds warnWindowSeconds } }
+  freshnessStatusInfo { freshnessStatus } } } }"""
+TICKS = """query Ticks($name: String!) { sensorOrError(sensorSelector: {repositoryName: "__repository__",
+  repositoryLocationName: "hdh_pipeline.definitions", sensorName: $name}) { __typename ... on Sensor { sensorState { status
+  ticks(limit: 5) { status } } } ... on Error { message } } }"""
+
+
+def test_a_sensor_triggers_a_run_under_the_daemon_with_postgres(postgres: dict, tmp_path: Path) -> None:
+    home, data, folder = tmp_path / "dagster", tmp_path / "out", tmp_path / "files"
+    home.mkdir()
+    folder.mkdir()
+    (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text() +
+                                       (REPO / "assets" / "deploy" / "postgres-storage.yaml").read_text())
+    (folder / "t.csv").write_text("n,label\n" + "".join(f"{i},v{i % 7}\n" for i in range(300)))
+    (tmp_path / "small.yaml").write_text("id: small\ntitle: Small\nproducer: {name: P}\nlicence: CC0\n"
+                                         "location: files\nowners: [team:data]\ntables: {t: {types: {n: INTEGER}}}\n")
+    env = {**os.environ, **postgres, "DAGSTER_HOME": str(home), "HDH_DATA_DIR": str(data),
+           "HDH_SOURCES": str(tmp_path / "small.yaml"), "HDH_EXPECTATIONS_DIR": str(tmp_path / "expectations"),
+           "HDH_SENSOR_INTERVAL": "3"}
+    port = _free_port()
+    daemon = subprocess.Popen([str(VENV_BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=open(tmp_path / "daemon.log", "w"))
+    web = subprocess.Popen([str(VENV_BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p",
+                            str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                           stderr=open(tmp_path / "webserver.log", "w"))
+    try:
+        _wait("the webserver", lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5))
+        # the sensor's first tick only records the files; then a re-delivery must trigger the source's job
+        def ticks() -> list:
+            sensor = _graphql(port, TICKS, {"name": "small_files"})["sensorOrError"]
+            assert sensor["__typename"] == "Sensor", sensor
+            return sensor["sensorState"]["ticks"]
+
+        _wait("the file sensor's first tick", ticks)
+        (folder / "t.csv").write_text("n,label\n" + "".join(f"{i},v{i % 7}\n" for i in range(320)))
+
+        def finished() -> dict | None:
+            runs = _graphql(port, RUNS, {"job": "small_refresh"})["runsOrError"]["results"]
+            return runs[0] if runs and runs[0]["status"] in ("SUCCESS", "FAILURE", "CANCELED") else None
+
+        run = _wait("the triggered run", finished)
+        assert run["status"] == "SUCCESS", (tmp_path / "daemon.log").read_text()[-3000:]
+        assert {"key": "dagster/sensor_name", "value": "small_files"} in run["tags"]
+        checks = {c["name"]: c["executionForLatestMaterialization"] for c in _graphql(port, CHECKS, {
+            "path": ["small", "t"]})["assetNodeOrError"]["assetChecksOrError"]["checks"]}
+        assert checks["loaded"]["runId"] == run["runId"] and checks["loaded"]["evaluation"]["success"]
+        assert checks["quality_suite"]["status"] in ("SUCCEEDED", "FAILED")
+        [drift] = [c for c in _graphql(port, CHECKS, {"path": ["small", "profile"]})["assetNodeOrError"][
+            "assetChecksOrError"]["checks"] if c["name"] == "drift"]
+        assert drift["executionForLatestMaterialization"]["runId"] == run["runId"]
+        assert (data / "catalogue" / "current" / "catalogue.duckdb").exists()  # the job published the catalogue
+
+        def fresh() -> dict | None:  # the daemon's freshness evaluation, as the asset page shows it
+            node = _graphql(port, FRESHNESS, {"path": ["small", "profile"]})["assetNodeOrError"]
+            return node if node["freshnessStatusInfo"]["freshnessStatus"] == "HEALTHY" else None
+
+        policy = _wait("the profile to be seen fresh", fresh, 120)["internalFreshnessPolicy"]
+        assert policy == {"warnWindowSeconds": 7 * 86400, "failWindowSeconds": 7 * 86400 + 12 * 3600}
+    finally:
+        for process in (web, daemon):
+            process.terminate()
+        for process in (web, daemon):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
