@@ -25,6 +25,8 @@ ENVIRONMENT = """environment:
   HDH_SITE_LANGUAGE        the public site's language: fr (default) or en
   HDH_SITE_URL             where the catalogue is served (IRIs of the HealthDCAT-AP export)
   HDH_WEB_ASSETS           front-end files (default assets/web/node_modules, from `make install`)
+  HDH_SENSOR_INTERVAL      seconds between two looks of each source's file sensor (default 300; daemon)
+  HDH_ALERT_WEBHOOK        URL that receives a JSON POST when a run fails (daemon)
   DAGSTER_HOME             Dagster's instance (run history); unset: an ephemeral one"""
 
 

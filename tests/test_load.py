@@ -224,3 +224,35 @@ def test_files_glob_makes_one_table_of_several_files(write_source, load) -> None
                           tables={"claims": {"files": "claims_*.csv"}})
     assert [t.name for t in source.tables] == ["claims"]
     assert load(source, "claims").row_count == 3
+
+
+def test_the_guard_compares_with_the_previous_load(write_source, tmp_path: Path, query) -> None:
+    """A first load is kept with its rejects; the same delivery again passes; more rejects than the tolerance and
+    than before, or too many rows lost, are refused and roll back."""
+    from hdh_pipeline.ingest.load import RefusedLoad, load_table
+    from hdh_pipeline.ingest.warehouse import write_connection
+
+    def deliver(good: int, bad: int):  # noqa: ANN202
+        return write_source({"t.csv": "n\n" + "".join(f"{i}\n" for i in range(good)) + "x\n" * bad},
+                            {"t": [{"name": "n", "type": "integer"}]})
+
+    def load(source) -> int:  # noqa: ANN001
+        with write_connection(tmp_path / "warehouse.duckdb") as conn:
+            return load_table(conn, source.declaration, source.tables[0], tmp_path / "staging", guard=True).row_count
+
+    assert load(deliver(90, 10)) == 90  # 10 % rejected, above the 5 % tolerance, but nothing to keep
+    assert load(deliver(90, 10)) == 90  # no worse than before
+    with pytest.raises(RefusedLoad, match=r"20.0% of its lines were rejected \(tolerance 5.0%, previous load 10.0%\)"):
+        load(deliver(80, 20))
+    with pytest.raises(RefusedLoad, match=r"it lost 22.2% of its rows"):
+        load(deliver(70, 0))
+    assert query("SELECT count(*) FROM src.t") == [(90,)]  # the refused loads left the previous version
+    assert query("SELECT count(*) FROM src._rejects") == [(10,)]  # and its rejects
+    assert load(deliver(75, 0)) == 75  # 16.7 % fewer rows: within the tolerance
+
+
+def test_declared_types_apply_without_a_dictionary(write_source, load, query) -> None:
+    source = write_source({"t.csv": "n,b\n1,x\n2,y\nthree,z\n"}, tables={"t": {"types": {"n": "BIGINT"}}})
+    assert load(source, "t").row_count == 2
+    assert query("SELECT data_type FROM duckdb_columns() WHERE table_name = 't' AND column_name = 'n'") == [("BIGINT",)]
+    assert query("SELECT line, column_name FROM src._rejects") == [(4, "n")]

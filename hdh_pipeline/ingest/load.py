@@ -62,6 +62,7 @@ class CsvPlan:
     names: tuple[str, ...]
     types: dict[str, ColumnType] | None  # None: no dictionary, DuckDB infers types
     warnings: tuple[str, ...]
+    forced: dict[str, str] = field(default_factory=dict)  # no dictionary: the declaration's `types`, inferred else
 
 
 def local_files(table: SourceTable, staging: Path) -> list[Path]:
@@ -124,10 +125,10 @@ def plan_csv(table: SourceTable, declaration: SourceDeclaration, header: list[st
     else:
         names = header
     names, warnings = _deduplicate(names, f"file {first_file}")
-    if spec is None:
-        return CsvPlan(tuple(names), None, tuple(warnings))
-    types = {}
     forced = declaration.tables.get(table.name).types if table.name in declaration.tables else {}
+    if spec is None:
+        return CsvPlan(tuple(names), None, tuple(warnings), {n: t for n, t in forced.items() if n in names})
+    types = {}
     for name in names:
         column = spec.column(name)
         if name in forced:
@@ -197,8 +198,10 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, t
 
     rejects = "hdh_rejects"
     read_types = {n: t.read_as for n, t in plan.types.items()} if plan.types else None
+    inferred = f"sample_size={declaration.sample_size}" + (", types={" + ", ".join(
+        f"{literal(n)}: {literal(t)}" for n, t in plan.forced.items()) + "}" if plan.forced else "")
     source_sql = _read_csv_sql(readable, options, plan.names, read_types, null_values, rejects,
-                               "" if plan.types else f"sample_size={declaration.sample_size}")
+                               "" if plan.types else inferred)
     converted = {n: t for n, t in (plan.types or {}).items() if t.strptime_format}
     if not converted:
         conn.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source_sql}")
@@ -231,22 +234,20 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, t
     return plan.warnings
 
 
-def _previous_rows(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> int | None:
-    if not conn.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                        [schema, table]).fetchall():
-        return None
-    return conn.execute(f"SELECT count(*) FROM {quote(schema)}.{quote(table)}").fetchone()[0]
+def _rejected_share(rows: int, rejected: int) -> float:
+    return rejected / (rows + rejected) if rows + rejected else 0.0
 
 
-def _guard(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, table: str, previous: int | None,
-           rows: int, rejected: int) -> None:
-    """Raise RefusedLoad when the new load is beyond the source's tolerances (checked before it is committed)."""
+def _guard(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, table: str,
+           previous: tuple[int, int], rows: int, rejected: int) -> None:
+    """Raise RefusedLoad when the new load is beyond the source's tolerances against the `previous` one (rows,
+    rejected lines): more lines rejected than the tolerance and than before, or too many rows lost."""
     limits = declaration.tolerances
-    share = rejected / (rows + rejected) if rows + rejected else 0.0
-    drop = (previous - rows) / previous if previous else 0.0
+    share, drop = _rejected_share(rows, rejected), (previous[0] - rows) / previous[0] if previous[0] else 0.0
     reasons = []
-    if share > limits.rejected_share:
-        reasons.append(f"{share:.1%} of its lines were rejected (tolerance {limits.rejected_share:.1%})")
+    if share > limits.rejected_share and share > _rejected_share(*previous):
+        reasons.append(f"{share:.1%} of its lines were rejected (tolerance {limits.rejected_share:.1%}, "
+                       f"previous load {_rejected_share(*previous):.1%})")
     if drop > limits.row_drop:
         reasons.append(f"it lost {drop:.1%} of its rows against the previous load (tolerance {limits.row_drop:.1%})")
     if not reasons:
@@ -259,7 +260,8 @@ def _guard(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, tabl
         f"table {table}: new load refused, {' and '.join(reasons)}; the previous version is kept. Check the files "
         f"(encoding, truncation), or accept the new version deliberately (`hdh-pipeline run --accept "
         f"{declaration.id}.{table}`, or the run tag hdh/accept={declaration.id}.{table})",
-        {"previous_rows": previous, "rows": rows, "rejected_lines": rejected, "rejected_share": round(share, 4),
+        {"previous_rows": previous[0], "previous_rejected_lines": previous[1], "rows": rows,
+         "rejected_lines": rejected, "rejected_share": round(share, 4),
          "row_drop": round(drop, 4), "rejection_causes": [
              {"error_type": e, "lines": n, "first_line": first, "example": str(why)[:200]}
              for e, n, first, why in causes]})
@@ -268,12 +270,15 @@ def _guard(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, tabl
 def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, table: SourceTable,
                staging: Path, guard: bool = False) -> LoadResult:
     """Replace `<source>.<table>` and its rejects with the content of the table's files. With `guard`, a load
-    beyond the source's tolerances is rolled back and raises RefusedLoad."""
+    that would replace a previous version while beyond the source's tolerances is rolled back and raises
+    RefusedLoad."""
     schema = declaration.id
     paths = local_files(table, staging)
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
     conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(schema)}.{REJECTS} ({REJECTS_COLUMNS})")
-    previous = _previous_rows(conn, schema, table.name)
+    exists = conn.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                          [schema, table.name]).fetchall()
+    previous = _counts(conn, schema, table.name) if exists else None
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.execute(f"DELETE FROM {quote(schema)}.{REJECTS} WHERE table_name = ?", [table.name])
@@ -285,7 +290,7 @@ def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, 
         else:
             warnings = _load_csv(conn, declaration, table, paths, staging)
         row_count, rejected = _counts(conn, schema, table.name)
-        if guard:
+        if guard and previous is not None:  # a first load has no previous version to keep
             _guard(conn, declaration, table.name, previous, row_count, rejected)
         conn.execute("COMMIT")
     except duckdb.Error as error:
