@@ -9,6 +9,7 @@ from hdh_pipeline.catalogue.public import public_rows
 from hdh_pipeline.catalogue.schema import column_names
 from hdh_pipeline.generator.generate import Settings, generate
 from hdh_pipeline.ingest.load import load_source_tables
+from hdh_pipeline.site.build import build_site
 from hdh_pipeline.profile.drift import compare, total_variation
 from hdh_pipeline.profile.source import profile_source
 from hdh_pipeline.profile.store import HISTORY, load_profiles, save_rows
@@ -49,8 +50,11 @@ def test_known_changes_are_found(tmp_path: Path) -> None:
         _rewrite(conn, data / "IR_BEN_R.csv", "SELECT * EXCLUDE (n) REPLACE ('1' AS BEN_SEX_COD, CASE WHEN n % 2 = 0 "
                                               "THEN BEN_RES_DPT END AS BEN_RES_DPT) FROM src")
         changes = _refresh(conn, tmp_path)
-        public = public_rows(load_profiles(conn, ["synthetic"]), {"synthetic": 11})["changes"]
+        catalogue = public_rows(load_profiles(conn, ["synthetic"]), {"synthetic": 11})
+        public = catalogue["changes"]
         assert len(public) == 5 and all(set(r) == set(column_names("changes")) for r in public)  # no values
+        page = (build_site(catalogue, tmp_path / "version", "fr") / "synthetic" / "index.html").read_text()
+        assert "variable disparue <strong>(ne correspond plus au dictionnaire)</strong>" in page
         found = {(c.table_name, c.variable, c.change, c.breaks_dictionary) for c in changes}
         assert found == {
             ("ER_PRS_F", None, "row count changed", False),

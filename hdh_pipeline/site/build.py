@@ -166,7 +166,8 @@ def _database_pages(env: Environment, lang: str, out: Path, version: Path, d: di
     code_lists = sorted({(name, rows[0]["title"]) for (src, name), rows in codes_of.items() if src == source})
     _write(folder / "index.html", env.get_template("database.html").render(
         lang=lang, root="../", k=k, d=d, charts=charts, products=sorted(products.items()),
-        graph=join_graph(tables, relations), code_lists=code_lists))
+        graph=join_graph(tables, relations), code_lists=code_lists,
+        changes=[c for c in public.get("changes", []) if c["source_id"] == source]))
     names = {t["table_name"] for t in tables}
     known_lists = {name for name, _ in code_lists}
     for t in tables:
