@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import logging
 import os
 import sys
 
@@ -83,7 +84,8 @@ def _run_with_progress(defs, instance, job_name: str | None, selection=None, tag
                   dg.DagsterEventType.STEP_SKIPPED}
     earlier = set(instance.get_run_ids())
     outcome: dict = {}
-    config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    # Dagster's console shows step failures with their stack traces: `run` prints its own summary instead
+    config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     if job_name is not None:
         job = defs.resolve_job_def(job_name)
         steps = len(job.all_node_defs)
@@ -164,7 +166,12 @@ def run(source_ids: list[str], accept: list[str] | None = None) -> int:
         print(f"recovered: {line}", file=sys.stderr)
     published = read_published(settings.data_dir() / "catalogue", "refreshes")
     results = _refresh(defs, instance, source_ids, {ACCEPT_TAG: ",".join(accept)} if accept else {})
-    failed = [e.step_key for result in results for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    failed = {e.step_key: e.step_failure_data for result in results for e in result.all_events
+              if e.event_type_value == "STEP_FAILURE"}
+    for result in results:  # what the steps warned of (rejected lines, columns not in the dictionary...)
+        for record in instance.all_logs(result.run_id):
+            if record.level == logging.WARNING and not record.is_dagster_event:
+                print(f"warning: {record.step_key}: {record.user_message}", file=sys.stderr)
     print("\n" + summary())
     print(f"\nWarehouse: {settings.warehouse_path()}   (rejected lines: table _rejects of each source schema)")
     refreshes = read_published(settings.data_dir() / "catalogue", "refreshes")
@@ -193,8 +200,10 @@ def run(source_ids: list[str], accept: list[str] | None = None) -> int:
     if stale:
         print("\nStale sources (their previous profile is published):\n  " + "\n  ".join(stale.split(" | ")))
     if failed:
-        print(f"\n{len(failed)} steps failed: {', '.join(failed)}. Their error is in the run's logs in the UI.",
-              file=sys.stderr)
+        print(f"\n{len(failed)} steps failed (details in the run's logs in the UI):", file=sys.stderr)
+        for step, data in failed.items():
+            why = data.user_failure_data.description if data.user_failure_data else data.error.message
+            print(f"  {step}: {why.strip().splitlines()[0] if why else 'see the logs'}", file=sys.stderr)
         return 1
     if any(c.severity == dg.AssetCheckSeverity.ERROR for c in checks):
         print("\nError-severity checks failed (exit code 3): the catalogue is published; see the checks above.",

@@ -148,8 +148,10 @@ def build_tables_asset(source: Source) -> dg.AssetsDefinition:
                                   description=_description(source, table), metadata=metadata, skippable=True))
         checks.append(dg.AssetCheckSpec(
             "loaded", asset=key, blocking=True,
-            description="Fails, and stops what depends on the table, when every line of its files was rejected: "
-                        "the catalogue would describe an empty table"))
+            description="Fails, and stops what depends on the table, when every line of its files was rejected (the "
+                        "catalogue would describe an empty table), or when the publication guard refused the new "
+                        "load (more rejected lines or fewer rows than the source's tolerances allow): the previous "
+                        "version is kept. Metadata: the measures, and the main causes of rejection"))
         tables[key] = table
 
     @dg.multi_asset(specs=specs, check_specs=checks, name=f"{source.id}_tables", can_subset=True, **WRITES)
