@@ -10,7 +10,7 @@ from hdh_pipeline.catalogue.schema import column_names
 from hdh_pipeline.generator.generate import Settings, generate
 from hdh_pipeline.ingest.load import load_source_tables
 from hdh_pipeline.site.build import build_site
-from hdh_pipeline.profile.drift import compare, total_variation
+from hdh_pipeline.profile.drift import COMPARED, compare, total_variation
 from hdh_pipeline.profile.source import profile_source
 from hdh_pipeline.profile.store import HISTORY, load_profiles, save_rows
 from hdh_pipeline.sources.declaration import Tolerances
@@ -20,7 +20,7 @@ from hdh_pipeline.sources.loader import load_source
 def _refresh(conn: duckdb.DuckDBPyConnection, folder: Path, history: int = 20) -> list:
     source = load_source(folder / "source.yaml")
     load_source_tables(conn, source, folder / "staging")
-    previous = load_profiles(conn, [source.id])
+    previous = load_profiles(conn, [source.id], COMPARED)
     rows = profile_source(conn, source, 11).rows
     changes = compare(previous, rows, source.declaration.tolerances)
     rows["changes"] = [c.row(source.id) | {"detected_at": rows["databases"][0]["last_refresh"]} for c in changes]

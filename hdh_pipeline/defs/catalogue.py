@@ -16,7 +16,7 @@ from hdh_pipeline.catalogue.publish import publish, read_published
 from hdh_pipeline.catalogue.schema import TABLES
 from hdh_pipeline.defs.quality import quality_key
 from hdh_pipeline.defs.resources import WRITES, Warehouse
-from hdh_pipeline.profile.drift import Change, compare
+from hdh_pipeline.profile.drift import COMPARED, Change, compare
 from hdh_pipeline.profile.source import profile_source
 from hdh_pipeline.profile.store import load_failures, load_profiles, save_rows
 from hdh_pipeline.sources.loader import Source
@@ -93,7 +93,7 @@ def build_profile_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
     )
     def _profile(context: dg.AssetExecutionContext, warehouse: Warehouse):
         with warehouse.write() as conn:
-            previous = load_profiles(conn, [source.id])
+            previous = load_profiles(conn, [source.id], COMPARED)
             profile = profile_source(conn, source, source.declaration.disclosure_k)
             changes = compare(previous, profile.rows, source.declaration.tolerances)
             profiled_at = profile.rows["databases"][0]["last_refresh"]

@@ -17,6 +17,7 @@ from hdh_pipeline.profile.source import OTHER
 from hdh_pipeline.sources.declaration import Tolerances
 
 WITH_DATA = ("loaded", "empty")
+COMPARED = ("tables", "variables", "value_frequencies", "histograms")  # the profile tables compare() reads
 REST = ("rest",)
 
 

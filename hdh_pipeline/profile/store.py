@@ -32,7 +32,7 @@ def save_rows(conn: duckdb.DuckDBPyConnection, source_id: str, rows: dict[str, l
             _add_new_columns(conn, SCHEMA, name, data.schema.names)
             conn.execute(f"DELETE FROM {target} WHERE source_id = ?", [source_id])
             conn.execute(f"INSERT INTO {target} BY NAME SELECT * FROM data")
-            if history:
+            if history and name != "nomenclatures":  # code lists are reference data, not the source's profile
                 _keep(conn, source_id, name, data, history)
         conn.execute("COMMIT")
     except BaseException:
