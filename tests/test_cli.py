@@ -89,6 +89,31 @@ def test_a_failing_source_does_not_stop_the_others(env: Path, monkeypatch: pytes
     assert "good" not in last["stale_sources"] and "demo" not in last["stale_sources"]
 
 
+def test_a_failed_profile_is_named_in_the_refresh_record(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hdh_pipeline.defs import catalogue
+
+    path = _one_source(env, monkeypatch, GOOD)
+    assert cli.main(["run"]) in (0, 3)
+    path.write_text(GOOD + "999,visit 999\n")
+
+    profile_source = catalogue.profile_source
+
+    def broken(conn, source, k):  # noqa: ANN001, ANN202 - only this source's profile fails
+        if source.id == "src":
+            raise RuntimeError("out of disk")
+        return profile_source(conn, source, k)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(catalogue, "profile_source", broken)
+        assert cli.main(["run"]) == 1
+    rows, last = _published_rows(env)
+    assert rows == 200 and last["stale_sources"].startswith("src ((profile): its profile failed; last profiled at")
+    assert "demo" not in last["stale_sources"]  # the other source published
+    assert cli.main(["run"]) in (0, 3)  # profiled again: no longer stale
+    rows, last = _published_rows(env)
+    assert rows == 201 and last["stale_sources"] is None
+
+
 def _one_source(env: Path, monkeypatch: pytest.MonkeyPatch, text: str, encoding: str = "utf-8") -> Path:
     folder = env / "src"
     folder.mkdir(exist_ok=True)

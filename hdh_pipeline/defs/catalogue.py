@@ -18,10 +18,11 @@ from hdh_pipeline.defs.quality import quality_key
 from hdh_pipeline.defs.resources import WRITES, Warehouse
 from hdh_pipeline.profile.drift import COMPARED, Change, compare
 from hdh_pipeline.profile.source import profile_source
-from hdh_pipeline.profile.store import load_failures, load_profiles, save_rows
+from hdh_pipeline.profile.store import load_failures, load_profiles, record_load, save_rows
 from hdh_pipeline.sources.loader import Source
 
 GROUP = "catalogue"
+PROFILE_STEP = "(profile)"  # the `table` of a failed profile in the failure records
 REFRESH_STARTED = "hdh/refresh_started"  # run tags of a refresh made of several runs (see cli.py)
 REFRESH_SOURCES = "hdh/refresh_sources"
 
@@ -92,13 +93,19 @@ def build_profile_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
         **WRITES,
     )
     def _profile(context: dg.AssetExecutionContext, warehouse: Warehouse):
-        with warehouse.write() as conn:
-            previous = load_profiles(conn, [source.id], COMPARED)
-            profile = profile_source(conn, source, source.declaration.disclosure_k)
-            changes = compare(previous, profile.rows, source.declaration.tolerances)
-            profiled_at = profile.rows["databases"][0]["last_refresh"]
-            profile.rows["changes"] = [c.row(source.id) | {"detected_at": profiled_at} for c in changes]
-            save_rows(conn, source.id, profile.rows, history=source.declaration.history)
+        try:
+            with warehouse.write() as conn:
+                previous = load_profiles(conn, [source.id], COMPARED)
+                profile = profile_source(conn, source, source.declaration.disclosure_k)
+                changes = compare(previous, profile.rows, source.declaration.tolerances)
+                profiled_at = profile.rows["databases"][0]["last_refresh"]
+                profile.rows["changes"] = [c.row(source.id) | {"detected_at": profiled_at} for c in changes]
+                save_rows(conn, source.id, profile.rows, history=source.declaration.history)
+                record_load(conn, source.id, PROFILE_STEP)
+        except Exception as error:  # the source stays stale, and the next publication says why
+            with warehouse.write() as conn:
+                record_load(conn, source.id, PROFILE_STEP, "its profile failed", str(error))
+            raise
         database = profile.rows["databases"][0]
         yield dg.MaterializeResult(metadata={
             "dagster/row_count": len(profile.rows["variables"]),

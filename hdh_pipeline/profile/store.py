@@ -66,8 +66,9 @@ FAILURES = f"{SCHEMA}.load_failures"
 
 def record_load(conn: duckdb.DuckDBPyConnection, source_id: str, table: str, failure: str | None = None,
                 detail: str | None = None) -> None:
-    """Keep a table's failed load (`failure`: a short public phrase, `detail`: the internal message) until the
-    table loads again; None: it loaded, its earlier failures are forgotten."""
+    """Keep a table's failed load, or a failed profile (`failure`: a short public phrase, `detail`: the internal
+    message) until the table loads (or the source is profiled) again; None: it did, earlier failures are
+    forgotten."""
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     conn.execute(f"CREATE TABLE IF NOT EXISTS {FAILURES} (source_id VARCHAR, table_name VARCHAR, failure VARCHAR, "
                  "detail VARCHAR, failed_at TIMESTAMP)")
