@@ -104,8 +104,7 @@ def build_publish_sensors(sources_job: dg.UnresolvedAssetJobDefinition, publish_
 
 
 def notify(message: str, run: dg.DagsterRun, webhook: str | None) -> None:
-    """Log the alert; POST it as JSON to `webhook` when one is configured (a failing webhook is logged, not raised)."""
-    log.error(message)
+    """POST the alert as JSON to `webhook` when one is configured (a failing webhook is logged, not raised)."""
     if webhook is None:
         return
     body = json.dumps({"text": message, "run_id": run.run_id, "job": run.job_name}).encode()
