@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from hdh_pipeline.generator.defects import LINE_KINDS, SLOTS
 from hdh_pipeline.generator.generate import Settings, generate
 from hdh_pipeline.ingest.load import load_source_tables
+from hdh_pipeline.quality.parallel import LONG, PER_TABLE, WIDE, split, worker_count
 from hdh_pipeline.quality.source import validate_source, write_suites
 from hdh_pipeline.quality.suites import merge, write_suite
 from hdh_pipeline.quality.table_checks import compile_check, counting_query
@@ -136,8 +138,11 @@ def test_regeneration_keeps_hand_edits(tmp_path: Path) -> None:
     assert merge([], generated) == generated
 
 
-def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    """The same in a helper process (workers=2: ER_PRS_F, the heaviest suite, is validated by a helper)."""
     monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
+    monkeypatch.setenv("HDH_QUALITY_WORKERS", str(workers))
     _, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.0)
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
         [people, *_] = write_suites(conn, source)  # ER_PRS_F first
@@ -162,6 +167,41 @@ def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.Mon
               if t == "ER_PRS_F" and c not in ("ghost", "moon", "mean_of_text", "text_above_zero")]
     assert others and all(r["status"] == "passed" for r in others)
     assert any(t == "T_MCOaaB" and r["status"] == "passed" for (t, _), r in results.items())
+
+
+def test_tables_shared_among_processes_give_the_same_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables validated by helper processes: the rows of one process, and Data Docs pages for every table
+    (written by the calling process from what the helpers stored)."""
+    monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
+    _, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.02)
+    runs = {}
+    for workers in (1, 3):
+        monkeypatch.setenv("HDH_QUALITY_WORKERS", str(workers))
+        docs = tmp_path / str(workers) / "docs"
+        rows = validate_source(tmp_path / "w.duckdb", source, docs=docs)
+        runs[workers] = [{k: v for k, v in r.items() if k != "run_at"} for r in rows]
+        assert any(r["status"] == "failed" for r in rows)
+        tables = {r["table_name"] for r in rows}
+        assert len(tables) == 4
+        assert len(list((docs / "validations").rglob("*.html"))) == len(tables)
+        assert len(list((docs / "expectations").rglob("*.html"))) == len(tables)
+        index = (docs / "index.html").read_text()
+        assert all(f"{source.id}.{table}" in index for table in tables)
+    assert runs[1] == runs[3]
+
+
+def test_only_wide_sources_are_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HDH_QUALITY_WORKERS", raising=False)
+    assert worker_count(WIDE - 1, 1000, None) == 1
+    assert worker_count(10 * WIDE, LONG, None) == 1  # DuckDB is what it waits for: it uses every core
+    assert worker_count(10 * WIDE, 1000, "1GB") == 1  # a memory budget is not multiplied
+    assert worker_count(10 * WIDE, 1000, None) == min(len(os.sched_getaffinity(0)), 10)
+    weights = dict(zip("abcdefg", [900, 5, 5, 5, 5, 880, 60]))
+    groups = split(list(weights), list(weights.values()), 2)
+    assert sorted(job for group in groups for job in group) == list(weights)
+    assert not any({"a", "f"} <= set(group) for group in groups)  # the two heaviest apart
+    loads = [sum(weights[job] + PER_TABLE for job in group) for group in groups]
+    assert abs(loads[0] - loads[1]) <= max(weights.values()) + PER_TABLE
 
 
 def verdicts(results: Path) -> dict[tuple[str, str], bool]:

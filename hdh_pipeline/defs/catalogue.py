@@ -4,6 +4,7 @@ import base64
 import datetime as dt
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -11,7 +12,7 @@ import dagster as dg
 from hdh_pipeline.catalogue.public import public_rows
 from hdh_pipeline.charts.write import write_charts
 from hdh_pipeline.exports.write import write_exports
-from hdh_pipeline.site.build import build_site
+from hdh_pipeline.site.build import build_site, search_index
 from hdh_pipeline.catalogue.publish import publish, read_published
 from hdh_pipeline.catalogue.schema import TABLES
 from hdh_pipeline.defs.quality import quality_key
@@ -181,13 +182,18 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
         timings: dict[str, float] = {}
 
         def draw(version: Path) -> None:
-            """Charts, then the site and the exports that show them: all in the version being published."""
-            for name, step in (("charts", lambda: drawn.update(write_charts(public, version / "charts"))),
-                               ("site", lambda: build_site(public, version)),
-                               ("exports", lambda: write_exports(public, version / "exports"))):
+            """Charts, then the site and the exports that show them: all in the version being published. The
+            site's search index is built in its own process while the exports are written."""
+            def timed(name: str, step: Callable[[], object]) -> object:
                 started_step = time.perf_counter()
-                step()
+                out = step()
                 timings[name] = round(time.perf_counter() - started_step, 2)
+                return out
+
+            timed("charts", lambda: drawn.update(write_charts(public, version / "charts")))
+            site = timed("site", lambda: build_site(public, version, search=False))
+            with search_index(site):
+                timed("exports", lambda: write_exports(public, version / "exports"))
 
         version = publish(public, warehouse.catalogue_dir, write_more=draw)
         context.log.info(f"published {version.name}: charts, site and exports in " +

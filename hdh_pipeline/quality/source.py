@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import duckdb
+from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
 
 from hdh_pipeline.ingest.warehouse import connect, quote, table_columns
+from hdh_pipeline.quality.parallel import Helper, split, worker_count
 from hdh_pipeline.quality.suites import generated_expectations, read_rules, write_suite
 from hdh_pipeline.quality.validate import Validator
 from hdh_pipeline.settings import REPO_ROOT
@@ -74,21 +77,40 @@ def validate_source(warehouse: Path, source: Source, docs: Path | None = None, t
                     memory_limit: str | None = None) -> list[dict]:
     """Quality result rows for every loaded table of the source, and GX Data Docs in `docs` if given.
     The caller holds the warehouse lock; GX opens the file through its own engine, so our planning
-    connection is closed first. `together=False` runs every expectation on its own (slow; for checks)."""
+    connection is closed first. `together=False` runs every expectation on its own (slow; for checks).
+    A wide source's tables are shared with helper processes (see parallel.py)."""
     with connect(warehouse, read_only=True, memory_limit=memory_limit) as conn:
         planned = plan(conn, source)
+    rows_of: dict[str, list[dict]] = {}
+    jobs = []
+    for table, (columns, rows, generated) in planned.items():
+        expectations, problem = _suite(expectations_dir() / source.id / f"{table}.json", generated)
+        if problem:
+            rows_of[table] = [{"check_id": "suite", "expectation": None, "variable": None, "category": "conformance",
+                               "threshold_pct": 0.0, "severity": "error", "status": "error", "reason": problem}]
+        else:
+            jobs.append((table, expectations, set(columns), rows))
+    workers = worker_count(len(jobs), sum(job[3] for job in jobs), memory_limit)
+    mine, *theirs = split(jobs, [len(job[1]) for job in jobs], workers)
     validator = Validator(warehouse, source.id, docs, together, memory_limit)
-    out = []
-    try:
-        for table, (columns, rows, generated) in planned.items():
-            expectations, problem = _suite(expectations_dir() / source.id / f"{table}.json", generated)
-            base = {"source_id": source.id, "table_name": table}
-            if problem:
-                out.append(base | {"check_id": "suite", "expectation": None, "variable": None, "category": "conformance",
-                                   "threshold_pct": 0.0, "severity": "error", "status": "error", "reason": problem})
-                continue
-            out += [(base, row) for row in validator.add(table, expectations, set(columns), rows)]
-        validator.run()
-    finally:
-        validator.close()
-    return [item if isinstance(item, dict) else item[0] | item[1] for item in out]
+    with tempfile.TemporaryDirectory(prefix="hdh-quality-") as tmp:
+        helpers = []
+        try:
+            for i, group in enumerate(theirs):
+                (Path(tmp) / str(i)).mkdir()
+                helpers.append(Helper(Path(tmp) / str(i), warehouse, source.id, docs, together, group))
+            for table, expectations, columns, rows in mine:
+                rows_of[table] = validator.add(table, expectations, columns, rows)
+            validator.run()
+            for helper in helpers:
+                for table, expectations, columns, rows in helper.jobs:
+                    validator.add(table, expectations, columns, rows, validate=False)
+                done, identifiers = helper.result()
+                rows_of.update(done)
+                validator.results += [ValidationResultIdentifier.from_tuple(i) for i in identifiers]
+        finally:
+            for helper in helpers:
+                helper.stop()
+            validator.close()
+    base = {"source_id": source.id}
+    return [base | {"table_name": table} | row for table in planned if table in rows_of for row in rows_of[table]]

@@ -121,12 +121,13 @@ class Validator:
     costs are paid once per source, not per table) and `close` writes the Data Docs."""
 
     def __init__(self, warehouse: Path, schema: str, docs: Path | None = None, together: bool = True,
-                 memory_limit: str | None = None):
+                 memory_limit: str | None = None, pages: bool = True):
         """`together`: run the simple expectations of a table in one query (see table_checks.py);
-        `memory_limit`: DuckDB's, for GX's connections."""
+        `memory_limit`: DuckDB's, for GX's connections; `pages`: write the Data Docs on `close` (a helper
+        process keeps its results in `docs`' store, and the process that started it writes the pages)."""
         register()
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
-        self.schema, self.docs, self.together = schema, docs, together
+        self.schema, self.docs, self.together, self.pages = schema, docs, together, pages
         self.context = gx.get_context(mode="ephemeral", project_config=_config(docs))
         self.context.variables.progress_bars = {"globally": False}
         self.results: list = []  # identifiers of this run's validation results, for the Data Docs
@@ -149,7 +150,7 @@ class Validator:
         """Add this run to the Data Docs (if asked; the last HISTORY runs of each table stay listed) and
         close every connection."""
         try:
-            if self.docs is not None:
+            if self.docs is not None and self.pages:
                 _prune(self.docs, HISTORY)
                 suites = [ExpectationSuiteIdentifier(name) for name in self.suites]
                 self.context.build_data_docs(site_names=["hdh"], resource_identifiers=[*self.results, *suites])
@@ -158,8 +159,10 @@ class Validator:
             self.source.get_engine().dispose()
             close_all()
 
-    def add(self, table: str, expectations: list[dict], columns: set[str], rows: int) -> list[dict]:
-        """One result row per expectation of the suite, filled in by `run` where GX has to run it."""
+    def add(self, table: str, expectations: list[dict], columns: set[str], rows: int,
+            validate: bool = True) -> list[dict]:
+        """One result row per expectation of the suite, filled in by `run` where GX has to run it.
+        `validate=False`: only the suite, for the Data Docs of a table another process validated."""
         run_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         out, runnable = [], []
         for position, raw in enumerate(expectations):
@@ -185,15 +188,17 @@ class Validator:
             check = compile_check(raw["type"], raw.get("kwargs", {})) if self.together else None
             runnable.append((row, expectation, check and check | {"check": row["check_id"],
                                                                   "threshold_pct": row["threshold_pct"]}))
-        if runnable:
+        if runnable and not validate:
+            self._define(f"{self.schema}.{table}", None, rows, runnable)
+        elif runnable:
             batches = self.source.add_table_asset(table, table_name=table).add_batch_definition_whole_table("all")
             self._define(f"{self.schema}.{table}", batches, rows, runnable)
         return out
 
     def _define(self, name: str, batches: object, rows: int, runnable: list[tuple[dict, object, dict | None]],
                 apart: bool = False) -> None:
-        """A validation definition for these expectations: the compiled ones as one ExpectTableChecks
-        (`apart`: one each, so that a check whose SQL fails is the only one in error)."""
+        """A suite and its validation definition (none without `batches`) for these expectations: the compiled
+        ones as one ExpectTableChecks (`apart`: one each, so that a check whose SQL fails is the only one in error)."""
         expectations = [copy.copy(expectation) for _, expectation, check in runnable if check is None]
         together = [check for _, _, check in runnable if check is not None]
         groups = [[check] for check in together] if apart else [together] if together else []
@@ -202,6 +207,8 @@ class Validator:
             expectations.append(ExpectTableChecks(checks=group, meta={"check": holder}))
         suite = self.context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
         self.suites.append(name)
+        if batches is None:
+            return
         self.definitions.append(self.context.validation_definitions.add(
             gx.ValidationDefinition(name=name, data=batches, suite=suite)))
         self.pending[name] = (batches, rows, runnable)

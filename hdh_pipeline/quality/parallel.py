@@ -1,0 +1,97 @@
+"""A wide source's suites shared among processes: Great Expectations' work per table is Python.
+
+On a source of hundreds of small tables, validating is Python-bound (GX builds a metric graph,
+a validation definition and a result per table) and one process uses one core. The tables
+are then split by weight into groups; the calling process validates the first group while
+helper processes (`python -m hdh_pipeline.quality.parallel`, task on stdin, rows on stdout)
+validate the others and keep their results in the same GX result store, from which the
+caller writes the Data Docs of them all. A long source (few tables, many rows) gets one
+process: DuckDB already uses every core there. So does a declared memory budget, which
+several processes would multiply.
+
+`HDH_QUALITY_WORKERS` sets the number of processes (1: none started).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+WIDE = 40  # tables from which a source's suites are shared among processes
+LONG = 10_000_000  # rows (all tables) from which DuckDB, not Python, is what a validation waits for
+PER_TABLE = 20  # a table's fixed cost, in expectations, when the tables are split
+
+
+def worker_count(tables: int, rows: int, memory_limit: str | None) -> int:
+    """How many processes validate a source of `tables` tables and `rows` rows in all."""
+    if "HDH_QUALITY_WORKERS" in os.environ:
+        return max(1, int(os.environ["HDH_QUALITY_WORKERS"]))
+    if tables < WIDE or rows >= LONG or memory_limit:
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), tables // WIDE))
+
+
+def split(jobs: list[tuple], weights: list[int], groups: int) -> list[list[tuple]]:
+    """`jobs` in `groups` groups of about equal weight (heaviest first, each to the lightest group)."""
+    out: list[list[tuple]] = [[] for _ in range(groups)]
+    load = [0] * groups
+    for weight, job in sorted(zip(weights, jobs), key=lambda pair: -pair[0]):
+        lightest = load.index(min(load))
+        out[lightest].append(job)
+        load[lightest] += weight + PER_TABLE
+    return out
+
+
+class Helper:
+    """A process validating a group of tables, `(table, expectations, columns, rows)` each. Its task, answer and
+    log are files in `folder` (pipes would stall it while this process is busy validating its own group)."""
+
+    def __init__(self, folder: Path, warehouse: Path, schema: str, docs: Path | None, together: bool,
+                 jobs: list[tuple]):
+        self.jobs, self.folder = jobs, folder
+        (folder / "task.json").write_text(json.dumps({
+            "warehouse": str(warehouse), "schema": schema, "docs": docs and str(docs), "together": together,
+            "jobs": [[table, expectations, sorted(columns), rows] for table, expectations, columns, rows in jobs]}))
+        with open(folder / "log.txt", "wb") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", __name__, str(folder)], stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=subprocess.STDOUT)
+
+    def result(self) -> tuple[dict[str, list[dict]], list[tuple]]:
+        """(result rows by table, stored result identifiers as tuples); raises if the process failed."""
+        if self.process.wait():
+            tables = ", ".join(job[0] for job in self.jobs[:5]) + (" ..." if len(self.jobs) > 5 else "")
+            log = (self.folder / "log.txt").read_text(errors="replace").strip()
+            raise RuntimeError(f"the process validating tables {tables} failed: {log[-1500:]}")
+        answer = json.loads((self.folder / "answer.json").read_text())
+        for rows in answer["rows"].values():
+            for row in rows:
+                row["run_at"] = dt.datetime.fromisoformat(row["run_at"])
+        return answer["rows"], [tuple(identifier) for identifier in answer["results"]]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def main(folder: Path) -> None:
+    from hdh_pipeline.quality.validate import Validator
+
+    task = json.loads((folder / "task.json").read_text())
+    docs = Path(task["docs"]) if task["docs"] else None
+    validator = Validator(Path(task["warehouse"]), task["schema"], docs, task["together"], pages=False)
+    try:
+        rows = {table: validator.add(table, expectations, set(columns), count)
+                for table, expectations, columns, count in task["jobs"]}
+        validator.run()
+    finally:
+        validator.close()
+    (folder / "answer.json").write_text(json.dumps(
+        {"rows": rows, "results": [identifier.to_tuple() for identifier in validator.results]}, default=str))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
