@@ -13,7 +13,8 @@ import pytest
 from hdh_pipeline.generator.defects import LINE_KINDS, SLOTS
 from hdh_pipeline.generator.generate import Settings, generate
 from hdh_pipeline.ingest.load import load_source_tables
-from hdh_pipeline.quality.parallel import LONG, PER_TABLE, WIDE, split, worker_count
+from hdh_pipeline.quality import source as quality_source
+from hdh_pipeline.quality.parallel import LONG, PER_TABLE, WIDE, Helper, split, worker_count
 from hdh_pipeline.quality.source import validate_source, write_suites
 from hdh_pipeline.quality.suites import merge, write_suite
 from hdh_pipeline.quality.table_checks import compile_check, counting_query
@@ -138,9 +139,9 @@ def test_regeneration_keeps_hand_edits(tmp_path: Path) -> None:
     assert merge([], generated) == generated
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [1, 3])
 def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
-    """The same in a helper process (workers=2: ER_PRS_F, the heaviest suite, is validated by a helper)."""
+    """The same in a helper process (workers=3: each table but the lightest goes to a helper)."""
     monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
     monkeypatch.setenv("HDH_QUALITY_WORKERS", str(workers))
     _, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.0)
@@ -157,7 +158,12 @@ def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.Mon
     ]
     people.write_text(json.dumps(suite))
     (people.parent / "KI_CCI_R.json").write_text("{ not json")
-    results = {(r["table_name"], r["check_id"]): r for r in validate_source(tmp_path / "w.duckdb", source)}
+    docs, helped = tmp_path / "docs", []
+    monkeypatch.setattr(quality_source, "Helper", lambda *args: helped.append(args[-1]) or Helper(*args))
+    results = {(r["table_name"], r["check_id"]): r for r in validate_source(tmp_path / "w.duckdb", source, docs)}
+    assert ("ER_PRS_F" in [job[0] for group in helped for job in group]) == (workers > 1)
+    suites = {page.name for page in (docs / "expectations").rglob("*.html")}
+    assert "ER_PRS_F (one by one).html" in suites and "T_MCOaaB.html" in suites
     assert results[("ER_PRS_F", "ghost")]["reason"] == "column NO_SUCH_COLUMN is not in table ER_PRS_F"
     assert "not a valid expectation" in results[("ER_PRS_F", "moon")]["reason"]
     assert results[("ER_PRS_F", "mean_of_text")]["status"] == "error"

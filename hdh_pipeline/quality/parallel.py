@@ -3,9 +3,8 @@
 On a source of hundreds of small tables, validating is Python-bound (GX builds a metric graph,
 a validation definition and a result per table) and one process uses one core. The tables
 are then split by weight into groups; the calling process validates the first group while
-helper processes (`python -m hdh_pipeline.quality.parallel`, task on stdin, rows on stdout)
-validate the others and keep their results in the same GX result store, from which the
-caller writes the Data Docs of them all. A long source (few tables, many rows) gets one
+helper processes (`python -m hdh_pipeline.quality.parallel`, task and answer in files)
+validate the others and write their Data Docs pages; the caller writes the index of them all. A long source (few tables, many rows) gets one
 process: DuckDB already uses every core there. So does a declared memory budget, which
 several processes would multiply.
 
@@ -23,6 +22,7 @@ from pathlib import Path
 WIDE = 40  # tables from which a source's suites are shared among processes
 LONG = 10_000_000  # rows (all tables) from which DuckDB, not Python, is what a validation waits for
 PER_TABLE = 20  # a table's fixed cost, in expectations, when the tables are split
+START = 2500  # a helper's start (importing GX takes seconds), in expectations: its group is that much lighter
 
 
 def worker_count(tables: int, rows: int, memory_limit: str | None) -> int:
@@ -35,9 +35,10 @@ def worker_count(tables: int, rows: int, memory_limit: str | None) -> int:
 
 
 def split(jobs: list[tuple], weights: list[int], groups: int) -> list[list[tuple]]:
-    """`jobs` in `groups` groups of about equal weight (heaviest first, each to the lightest group)."""
+    """`jobs` in `groups` groups of about equal time, the last one for the calling process and the others for
+    helpers, which start later (heaviest job first, each to the least loaded group)."""
     out: list[list[tuple]] = [[] for _ in range(groups)]
-    load = [0] * groups
+    load = [START] * (groups - 1) + [0]
     for weight, job in sorted(zip(weights, jobs), key=lambda pair: -pair[0]):
         lightest = load.index(min(load))
         out[lightest].append(job)
@@ -59,8 +60,8 @@ class Helper:
             self.process = subprocess.Popen([sys.executable, "-m", __name__, str(folder)], stdin=subprocess.DEVNULL,
                                             stdout=log, stderr=subprocess.STDOUT)
 
-    def result(self) -> tuple[dict[str, list[dict]], list[tuple]]:
-        """(result rows by table, stored result identifiers as tuples); raises if the process failed."""
+    def result(self) -> tuple[dict[str, list[dict]], list[str]]:
+        """(the result rows of each table, the tables validated again one by one); raises if the process failed."""
         if self.process.wait():
             tables = ", ".join(job[0] for job in self.jobs[:5]) + (" ..." if len(self.jobs) > 5 else "")
             log = (self.folder / "log.txt").read_text(errors="replace").strip()
@@ -69,7 +70,7 @@ class Helper:
         for rows in answer["rows"].values():
             for row in rows:
                 row["run_at"] = dt.datetime.fromisoformat(row["run_at"])
-        return answer["rows"], [tuple(identifier) for identifier in answer["results"]]
+        return answer["rows"], answer["apart"]
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -82,15 +83,14 @@ def main(folder: Path) -> None:
 
     task = json.loads((folder / "task.json").read_text())
     docs = Path(task["docs"]) if task["docs"] else None
-    validator = Validator(Path(task["warehouse"]), task["schema"], docs, task["together"], pages=False)
+    validator = Validator(Path(task["warehouse"]), task["schema"], docs, task["together"], index=False)
     try:
         rows = {table: validator.add(table, expectations, set(columns), count)
                 for table, expectations, columns, count in task["jobs"]}
         validator.run()
     finally:
         validator.close()
-    (folder / "answer.json").write_text(json.dumps(
-        {"rows": rows, "results": [identifier.to_tuple() for identifier in validator.results]}, default=str))
+    (folder / "answer.json").write_text(json.dumps({"rows": rows, "apart": validator.apart}, default=str))
 
 
 if __name__ == "__main__":

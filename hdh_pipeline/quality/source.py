@@ -7,7 +7,6 @@ import tempfile
 from pathlib import Path
 
 import duckdb
-from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
 
 from hdh_pipeline.ingest.warehouse import connect, quote, table_columns
 from hdh_pipeline.quality.parallel import Helper, split, worker_count
@@ -91,7 +90,7 @@ def validate_source(warehouse: Path, source: Source, docs: Path | None = None, t
         else:
             jobs.append((table, expectations, set(columns), rows))
     workers = worker_count(len(jobs), sum(job[3] for job in jobs), memory_limit)
-    mine, *theirs = split(jobs, [len(job[1]) for job in jobs], workers)
+    *theirs, mine = split(jobs, [len(job[1]) for job in jobs], workers)
     validator = Validator(warehouse, source.id, docs, together, memory_limit)
     with tempfile.TemporaryDirectory(prefix="hdh-quality-") as tmp:
         helpers = []
@@ -102,12 +101,13 @@ def validate_source(warehouse: Path, source: Source, docs: Path | None = None, t
             for table, expectations, columns, rows in mine:
                 rows_of[table] = validator.add(table, expectations, columns, rows)
             validator.run()
+            for job in (job for helper in helpers for job in helper.jobs):  # their suites, for the Data Docs index
+                validator.add(*job, validate=False)
             for helper in helpers:
-                for table, expectations, columns, rows in helper.jobs:
-                    validator.add(table, expectations, columns, rows, validate=False)
-                done, identifiers = helper.result()
+                done, apart = helper.result()
                 rows_of.update(done)
-                validator.results += [ValidationResultIdentifier.from_tuple(i) for i in identifiers]
+                for job in (job for job in helper.jobs if job[0] in apart):
+                    validator.add(*job, validate=False, apart=True)
         finally:
             for helper in helpers:
                 helper.stop()

@@ -29,6 +29,8 @@ COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
 TOGETHER = "hdh:table_checks"  # meta.check of the expectation that runs a table's simple checks in one query
 RESULTS = "validations"  # beside the Data Docs: every table's validation results, the last HISTORY runs
 HISTORY = 30
+APART = " (one by one)"  # suffix of the suite that validates again, one expectation at a time, a table whose
+                         # checks counted together failed as a whole
 
 
 def _missing_columns(kwargs: dict, columns: set[str]) -> list[str]:
@@ -81,6 +83,9 @@ def make_offline(folder: Path) -> None:
                      if (path := web_assets.local(m.group(2)))}, vendor)
 
     for page, html in pages.items():
+        if not EXTERNAL_ASSET.search(html):
+            continue  # rewritten already (a page of an earlier run)
+
         def swap(match: re.Match, page: Path = page) -> str:
             path = web_assets.local(match.group(2))
             if path is None:
@@ -121,13 +126,13 @@ class Validator:
     costs are paid once per source, not per table) and `close` writes the Data Docs."""
 
     def __init__(self, warehouse: Path, schema: str, docs: Path | None = None, together: bool = True,
-                 memory_limit: str | None = None, pages: bool = True):
+                 memory_limit: str | None = None, index: bool = True):
         """`together`: run the simple expectations of a table in one query (see table_checks.py);
-        `memory_limit`: DuckDB's, for GX's connections; `pages`: write the Data Docs on `close` (a helper
-        process keeps its results in `docs`' store, and the process that started it writes the pages)."""
+        `memory_limit`: DuckDB's, for GX's connections; `index=False`: on `close`, write only the pages of this
+        run's tables (a helper process, see parallel.py: the process that started it writes the index)."""
         register()
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
-        self.schema, self.docs, self.together, self.pages = schema, docs, together, pages
+        self.schema, self.docs, self.together, self.index = schema, docs, together, index
         self.context = gx.get_context(mode="ephemeral", project_config=_config(docs))
         self.context.variables.progress_bars = {"globally": False}
         self.results: list = []  # identifiers of this run's validation results, for the Data Docs
@@ -145,24 +150,29 @@ class Validator:
         self.suites: list[str] = []
         self.definitions: list[gx.ValidationDefinition] = []
         self.checkpoints = 0  # a second one validates again, one by one, the tables whose combined query failed
+        self.apart: list[str] = []  # those tables
 
     def close(self) -> None:
         """Add this run to the Data Docs (if asked; the last HISTORY runs of each table stay listed) and
         close every connection."""
         try:
-            if self.docs is not None and self.pages:
-                _prune(self.docs, HISTORY)
-                suites = [ExpectationSuiteIdentifier(name) for name in self.suites]
-                self.context.build_data_docs(site_names=["hdh"], resource_identifiers=[*self.results, *suites])
-                make_offline(self.docs)
+            if self.docs is not None:
+                if self.index:
+                    _prune(self.docs, HISTORY)
+                # a set: GX looks each stored result up in it (a list costs stored results x this run's)
+                pages = {*self.results, *(ExpectationSuiteIdentifier(name) for name in self.suites)}
+                self.context.build_data_docs(site_names=["hdh"], resource_identifiers=pages, build_index=self.index)
+                if self.index:
+                    make_offline(self.docs)
         finally:
             self.source.get_engine().dispose()
             close_all()
 
     def add(self, table: str, expectations: list[dict], columns: set[str], rows: int,
-            validate: bool = True) -> list[dict]:
+            validate: bool = True, apart: bool = False) -> list[dict]:
         """One result row per expectation of the suite, filled in by `run` where GX has to run it.
-        `validate=False`: only the suite, for the Data Docs of a table another process validated."""
+        `validate=False`: only the suite (its one-by-one suite if `apart`), for the Data Docs index of a table
+        another process validated."""
         run_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         out, runnable = [], []
         for position, raw in enumerate(expectations):
@@ -189,7 +199,7 @@ class Validator:
             runnable.append((row, expectation, check and check | {"check": row["check_id"],
                                                                   "threshold_pct": row["threshold_pct"]}))
         if runnable and not validate:
-            self._define(f"{self.schema}.{table}", None, rows, runnable)
+            self._define(f"{self.schema}.{table}{APART if apart else ''}", None, rows, runnable, apart=apart)
         elif runnable:
             batches = self.source.add_table_asset(table, table_name=table).add_batch_definition_whole_table("all")
             self._define(f"{self.schema}.{table}", batches, rows, runnable)
@@ -206,9 +216,9 @@ class Validator:
             holder = f"{TOGETHER}:{group[0]['check']}" if apart else TOGETHER
             expectations.append(ExpectTableChecks(checks=group, meta={"check": holder}))
         suite = self.context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
-        self.suites.append(name)
         if batches is None:
             return
+        self.suites.append(name)
         self.definitions.append(self.context.validation_definitions.add(
             gx.ValidationDefinition(name=name, data=batches, suite=suite)))
         self.pending[name] = (batches, rows, runnable)
@@ -230,7 +240,8 @@ class Validator:
             batches, rows, runnable = self.pending.pop(validation.suite_name)
             results = {r.expectation_config.meta["check"]: r for r in validation.results}
             if TOGETHER in results and _exception(results[TOGETHER].exception_info):
-                self._define(f"{validation.suite_name} (one by one)", batches, rows, runnable, apart=True)
+                self._define(f"{validation.suite_name}{APART}", batches, rows, runnable, apart=True)
+                self.apart.append(validation.suite_name.split(".", 1)[1])
                 continue
             counted, holders = {}, {}
             for holder, result in results.items():
