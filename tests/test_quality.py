@@ -13,8 +13,9 @@ import pytest
 from hdh_pipeline.generator.defects import LINE_KINDS, SLOTS
 from hdh_pipeline.generator.generate import Settings, generate
 from hdh_pipeline.ingest.load import load_source_tables
+from hdh_pipeline.quality import parallel
 from hdh_pipeline.quality import source as quality_source
-from hdh_pipeline.quality.parallel import LONG, PER_TABLE, WIDE, Helper, split, worker_count
+from hdh_pipeline.quality.parallel import LONG, PER_TABLE, START, WIDE, Helper, split, worker_count
 from hdh_pipeline.quality.source import validate_source, write_suites
 from hdh_pipeline.quality.suites import merge, write_suite
 from hdh_pipeline.quality.table_checks import compile_check, counting_query
@@ -144,6 +145,7 @@ def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.Mon
     """The same in a helper process (workers=3: each table but the lightest goes to a helper)."""
     monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
     monkeypatch.setenv("HDH_QUALITY_WORKERS", str(workers))
+    monkeypatch.setattr(parallel, "START", 0)  # a source this small would otherwise keep every table
     _, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.0)
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
         [people, *_] = write_suites(conn, source)  # ER_PRS_F first
@@ -180,6 +182,7 @@ def test_tables_shared_among_processes_give_the_same_results(tmp_path: Path, mon
     (written by the calling process from what the helpers stored)."""
     monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
     _, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.02)
+    monkeypatch.setattr(parallel, "START", 0)
     runs = {}
     for workers in (1, 3):
         monkeypatch.setenv("HDH_QUALITY_WORKERS", str(workers))
@@ -202,12 +205,12 @@ def test_only_wide_sources_are_shared(monkeypatch: pytest.MonkeyPatch) -> None:
     assert worker_count(10 * WIDE, LONG, None) == 1  # DuckDB is what it waits for: it uses every core
     assert worker_count(10 * WIDE, 1000, "1GB") == 1  # a memory budget is not multiplied
     assert worker_count(10 * WIDE, 1000, None) == min(len(os.sched_getaffinity(0)), 10)
-    weights = dict(zip("abcdefg", [900, 5, 5, 5, 5, 880, 60]))
-    groups = split(list(weights), list(weights.values()), 2)
-    assert sorted(job for group in groups for job in group) == list(weights)
-    assert not any({"a", "f"} <= set(group) for group in groups)  # the two heaviest apart
-    loads = [sum(weights[job] + PER_TABLE for job in group) for group in groups]
-    assert abs(loads[0] - loads[1]) <= max(weights.values()) + PER_TABLE
+    weights = dict(zip("abcdefg", [4000, 50, 50, 50, 50, 3900, 300]))
+    helper, mine = split(list(weights), list(weights.values()), 2)
+    assert sorted(helper + mine) == list(weights)
+    assert not {"a", "f"} <= set(helper) and not {"a", "f"} <= set(mine)  # the two heaviest apart
+    loads = [sum(weights[job] + PER_TABLE for job in group) for group in (helper, mine)]
+    assert abs(loads[0] + START - loads[1]) <= max(weights.values()) + PER_TABLE  # the helper starts later
 
 
 def verdicts(results: Path) -> dict[tuple[str, str], bool]:

@@ -95,7 +95,7 @@ def validate_source(warehouse: Path, source: Source, docs: Path | None = None, t
     with tempfile.TemporaryDirectory(prefix="hdh-quality-") as tmp:
         helpers = []
         try:
-            for i, group in enumerate(theirs):
+            for i, group in enumerate(group for group in theirs if group):
                 (Path(tmp) / str(i)).mkdir()
                 helpers.append(Helper(Path(tmp) / str(i), warehouse, source.id, docs, together, group))
             for table, expectations, columns, rows in mine:
