@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import altair as alt
@@ -32,14 +34,25 @@ PAGE = """<!doctype html>
 """
 
 
-def vega_bundle() -> Path:
-    """vl-convert's JavaScript bundle of Vega, Vega-Lite and Vega-Embed, built once per version (2.5 s)."""
+BUNDLING: dict[Path, Future] = {}  # bundles being built in a thread of this process
+
+
+def vega_bundle(wait: bool = True) -> Path:
+    """vl-convert's JavaScript bundle of Vega, Vega-Lite and Vega-Embed, built once per version (2-3 s, in Rust,
+    which releases the GIL: `wait=False` starts it in a thread, so that it is ready when the charts need it)."""
     cache = data_dir() / "cache" / f"vega-{vlc.get_vega_version()}-{VL_VERSION}-{vlc.get_vega_embed_version()}.js"
-    if not cache.exists():
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.with_suffix(".part").write_text(vlc.javascript_bundle(vl_version=VL_VERSION), encoding="utf-8")
-        cache.with_suffix(".part").replace(cache)
+    if not cache.exists() and cache not in BUNDLING:
+        BUNDLING[cache] = ThreadPoolExecutor(1, thread_name_prefix="vega-bundle").submit(_bundle, cache)
+    if wait and cache in BUNDLING:
+        BUNDLING.pop(cache).result()
     return cache
+
+
+def _bundle(cache: Path) -> None:
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    part = cache.with_suffix(f".{os.getpid()}.part")
+    part.write_text(vlc.javascript_bundle(vl_version=VL_VERSION), encoding="utf-8")
+    part.replace(cache)
 
 
 def write_charts(public: dict[str, list[dict]], folder: Path) -> dict[str, dict[str, Path]]:

@@ -10,9 +10,9 @@ from pathlib import Path
 import dagster as dg
 
 from hdh_pipeline.catalogue.public import public_rows
-from hdh_pipeline.charts.write import write_charts
-from hdh_pipeline.exports.write import write_exports
-from hdh_pipeline.site.build import build_site, search_index
+from hdh_pipeline.charts.write import vega_bundle, write_charts
+from hdh_pipeline.exports.write import exporting
+from hdh_pipeline.site.build import build_site
 from hdh_pipeline.catalogue.publish import publish, read_published
 from hdh_pipeline.catalogue.schema import TABLES
 from hdh_pipeline.defs.quality import quality_key
@@ -157,6 +157,7 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
     def _catalogue(context: dg.AssetExecutionContext, warehouse: Warehouse):
         """Apply disclosure control to every source's profile and publish the catalogue atomically."""
         started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        vega_bundle(wait=False)  # built meanwhile, if not yet
         ids = [s.id for s in sources]
         with warehouse.read() as conn:
             internal = load_profiles(conn, ids)
@@ -182,18 +183,18 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
         timings: dict[str, float] = {}
 
         def draw(version: Path) -> None:
-            """Charts, then the site and the exports that show them: all in the version being published. The
-            site's search index is built in its own process while the exports are written."""
-            def timed(name: str, step: Callable[[], object]) -> object:
+            """Charts, then the site that shows them, and the exports: all in the version being published. The
+            exports and the site's search index are written by processes of their own, beside this one."""
+            def timed(name: str, step: Callable[[], object]) -> None:
                 started_step = time.perf_counter()
-                out = step()
+                step()
                 timings[name] = round(time.perf_counter() - started_step, 2)
-                return out
 
-            timed("charts", lambda: drawn.update(write_charts(public, version / "charts")))
-            site = timed("site", lambda: build_site(public, version, search=False))
-            with search_index(site):
-                timed("exports", lambda: write_exports(public, version / "exports"))
+            with exporting(version):
+                timed("charts", lambda: drawn.update(write_charts(public, version / "charts")))
+                timed("site", lambda: build_site(public, version))
+                waited = time.perf_counter()
+            timings["exports_waited"] = round(time.perf_counter() - waited, 2)
 
         version = publish(public, warehouse.catalogue_dir, write_more=draw)
         context.log.info(f"published {version.name}: charts, site and exports in " +

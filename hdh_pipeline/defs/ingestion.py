@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 
 from hdh_pipeline.defs.catalogue import build_profile_asset
+from hdh_pipeline.defs.events import fetch_check_targets
 from hdh_pipeline.defs.quality import build_quality_asset, build_quality_checks
 from hdh_pipeline.defs.resources import WRITES, Warehouse
 from hdh_pipeline.ingest.load import IngestionError, LoadResult, RefusedLoad, load_table
@@ -89,7 +90,8 @@ def accepted(tags: dict[str, str], source_id: str, table: str) -> bool:
 
 
 def _materialize(context: dg.AssetExecutionContext, conn: duckdb.DuckDBPyConnection, warehouse: Warehouse,
-                 declaration: SourceDeclaration, table: SourceTable) -> dg.MaterializeResult:
+                 declaration: SourceDeclaration, table: SourceTable) -> tuple[dg.MaterializeResult, list]:
+    """The table's materialization, and its `loaded` check result if selected (reported once every table is)."""
     key = dg.AssetKey([declaration.id, table.name])
     loaded = load_table(conn, declaration, table, warehouse.staging(declaration.id),
                         guard=not accepted(context.run.tags, declaration.id, table.name))
@@ -120,7 +122,7 @@ def _materialize(context: dg.AssetExecutionContext, conn: duckdb.DuckDBPyConnect
                     f"options against {declaration.id}._rejects" if every_line_rejected else None,
         metadata={"rows": loaded.row_count, "rejected_rows": loaded.rejected_rows})
     selected = dg.AssetCheckKey(key, "loaded") in context.selected_asset_check_keys  # a check can be deselected
-    return dg.MaterializeResult(asset_key=key, metadata=metadata, check_results=[loaded_check] if selected else [])
+    return dg.MaterializeResult(asset_key=key, metadata=metadata), [loaded_check] if selected else []
 
 
 def _refused(context: dg.AssetExecutionContext, key: dg.AssetKey, refused: RefusedLoad) -> list:
@@ -156,17 +158,19 @@ def build_tables_asset(source: Source) -> dg.AssetsDefinition:
 
     @dg.multi_asset(specs=specs, check_specs=checks, name=f"{source.id}_tables", can_subset=True, **WRITES)
     def _tables(context: dg.AssetExecutionContext, warehouse: Warehouse):
-        failures = []
+        failures, results = [], []  # check results, reported together after the materializations (events.py)
         with warehouse.write() as conn:  # one connection: opening the file costs more than loading a small table
             for key, table in tables.items():
                 if key not in context.selected_asset_keys:
                     continue
                 try:
-                    yield _materialize(context, conn, warehouse, source.declaration, table)
+                    materialization, checked = _materialize(context, conn, warehouse, source.declaration, table)
+                    yield materialization
+                    results += checked
                 except IngestionError as error:
                     refused = isinstance(error, RefusedLoad)
                     if refused:
-                        yield from _refused(context, key, error)
+                        results += _refused(context, key, error)
                     context.log.error(str(error))
                     failures.append(str(error))
                     record_load(conn, source.id, table.name, "new load refused by the publication guard (rejected "
@@ -174,6 +178,8 @@ def build_tables_asset(source: Source) -> dg.AssetsDefinition:
                                 "read", str(error))
                 else:
                     record_load(conn, source.id, table.name)
+        fetch_check_targets(context, [result.asset_key for result in results])
+        yield from results
         if failures:
             # a data problem: retrying the run would not help, a person must look (the files, or --accept)
             raise dg.Failure(description=f"{len(failures)} tables not loaded (their previous version is kept): "

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from hdh_pipeline.defs.events import fetch_check_targets
 from hdh_pipeline.defs.resources import WRITES, Warehouse
 from hdh_pipeline.ingest.warehouse import lock
 from hdh_pipeline.profile.store import load_profiles, save_rows
@@ -67,6 +68,7 @@ def build_quality_checks(source: Source, tables: dict[str, dg.AssetKey]) -> dg.A
         by_table: dict[str, list[dict]] = {}
         for r in results:
             by_table.setdefault(r["table_name"], []).append(r)
+        fetch_check_targets(context, list(tables.values()))
         for name, key in tables.items():
             mine = by_table.get(name, [])
             failed = [r for r in mine if r["status"] in FAILED]

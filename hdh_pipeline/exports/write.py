@@ -7,7 +7,12 @@
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from hdh_pipeline.exports.datapackage import data_package
@@ -27,3 +32,29 @@ def write_exports(public: dict[str, list[dict]], folder: Path) -> None:
                                                             ensure_ascii=False, indent=1, default=str), encoding="utf-8")
         write_dico_snds(public, database["source_id"], target / "dico-snds")
         write_markdown_pages(public, database["source_id"], target / "documentation")
+
+
+@contextlib.contextmanager
+def exporting(version: Path) -> Iterator[None]:
+    """The exports of a catalogue version, from its published tables, written by another process while the block
+    runs (rdflib's serialisers are Python: seconds on a wide catalogue, while this one draws charts and pages).
+    Raises, naming the version, if they fail."""
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen([sys.executable, "-m", __name__, str(version)], stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        if process.wait():
+            log.seek(0)
+            raise RuntimeError(f"the exports of catalogue version {version.name} failed: "
+                               f"{log.read().decode(errors='replace').strip()[-1500:]}")
+
+
+if __name__ == "__main__":
+    from hdh_pipeline.catalogue.publish import read_version
+
+    write_exports(read_version(Path(sys.argv[1])), Path(sys.argv[1]) / "exports")

@@ -15,7 +15,6 @@ Hidden counts show as "masqué" ("hidden"), with why in a tooltip; every count g
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -23,7 +22,6 @@ import shutil
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -114,10 +112,8 @@ def _by(rows: list[dict], *keys: str) -> dict[tuple, list[dict]]:
     return out
 
 
-def build_site(public: dict[str, list[dict]], version: Path, language: str | None = None,
-               search: bool = True) -> Path:
-    """Every page of the site under `version/site`, and its search index unless `search` is False (then
-    index it with `search_index`, which can run beside other work); returns the site folder."""
+def build_site(public: dict[str, list[dict]], version: Path, language: str | None = None) -> Path:
+    """Every page of the site under `version/site`, and its search index; returns the site folder."""
     lang = language or site_language()
     w = WORDS[lang]
     env = _environment(w)
@@ -138,38 +134,20 @@ def build_site(public: dict[str, list[dict]], version: Path, language: str | Non
     for d in databases:
         _database_pages(env, lang, out, version, d, public, tables_of[(d["source_id"],)], variables_of,
                         relations_of[(d["source_id"],)], checks_of, codes_of, w)
-    if search:
-        with search_index(out):
-            pass
+    index_search(out)
     return out
 
 
-@contextlib.contextmanager
-def search_index(site: Path) -> Iterator[None]:
-    """Pagefind's index of the pages, built in its own process while the block runs (it takes seconds on a
-    wide source: the exports are written meanwhile). Without it the site works, search says it is
-    unavailable: a failure is logged, not raised (it must not stop the catalogue's publication)."""
+def index_search(site: Path) -> None:
+    """Pagefind's index of the pages. Without it the site works, search says it is unavailable: a
+    failure is logged, not raised (it must not stop the catalogue's publication)."""
     try:
-        pagefind = subprocess.Popen([sys.executable, "-m", "pagefind", "--site", str(site), "--silent"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    except OSError as error:
-        LOG.warning("search index not built (%s): the site is published without search.", error)
-        yield
-        return
-    try:
-        yield
-    except BaseException:
-        pagefind.kill()
-        pagefind.wait()
-        raise
-    try:
-        _, stderr = pagefind.communicate(timeout=600)
-    except subprocess.TimeoutExpired:
-        pagefind.kill()
-        _, stderr = pagefind.communicate()
-    if pagefind.returncode:
-        LOG.warning("search index not built (Pagefind exited with %s): the site is published without search. %s",
-                    pagefind.returncode, stderr.decode(errors="replace")[-300:])
+        subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site), "--silent"], check=True,
+                       capture_output=True, timeout=600)
+    except (OSError, subprocess.SubprocessError) as error:
+        detail = getattr(error, "stderr", b"") or b""
+        LOG.warning("search index not built (%s): the site is published without search. %s",
+                    type(error).__name__, detail.decode(errors="replace")[-300:])
 
 
 def _database_pages(env: Environment, lang: str, out: Path, version: Path, d: dict, public: dict,
