@@ -18,7 +18,7 @@ from hdh_pipeline.quality import source as quality_source
 from hdh_pipeline.quality.parallel import LONG, PER_TABLE, START, WIDE, Helper, split, worker_count
 from hdh_pipeline.quality.source import validate_source, write_suites
 from hdh_pipeline.quality.suites import merge, write_suite
-from hdh_pipeline.quality.table_checks import compile_check, counting_query
+from hdh_pipeline.quality.table_checks import code_list_counts, code_list_query, compile_check, counting_query
 from hdh_pipeline.quality.validate import HISTORY, RESULTS, status_of
 from hdh_pipeline.sources.loader import load_source
 from tests.browser import needs_chromium, offline_page
@@ -292,3 +292,26 @@ def test_checks_counted_together_keep_braces_in_names() -> None:
     with duckdb.connect() as conn:
         conn.execute('CREATE TABLE t AS SELECT * FROM (VALUES (1), (-1), (NULL)) v("a{1}")')
         assert conn.execute(counting_query(checks).format(batch="t")).fetchone() == (2, 1, 3, 1)
+
+
+def test_code_list_checks_counted_in_one_query_as_one_by_one() -> None:
+    """The unpivoted anti-join counts what each check's own query returns: text comparison, nulls not
+    evaluated, a code list with a null code; an edited query is counted on its own."""
+    named = [["a{1}", "codes", "l1", "code"], ["b", "codes", "l2", "k"], ["c", "codes", "l1", "code"]]
+    with duckdb.connect() as conn:
+        conn.execute("CREATE SCHEMA codes")
+        conn.execute("CREATE TABLE codes.l1 AS SELECT * FROM (VALUES ('01'), ('02'), (NULL)) v(code)")
+        conn.execute("CREATE TABLE codes.l2 AS SELECT * FROM (VALUES (1), (2)) v(k)")
+        conn.execute('CREATE TABLE t AS SELECT * FROM (VALUES (\'01\', 1, 2), (\'1\', 3, NULL), (NULL, 2, 3), '
+                     '(\'09\', NULL, 1)) v("a{1}", b, c)')
+        checks = [compile_check("unexpected_rows_expectation", {"unexpected_rows_query": code_list_query(*n)},
+                                {"code_list": n}) for n in named]
+        assert all(check["code_list"] for check in checks)
+        one_by_one = [conn.execute(f"SELECT count(*) FROM ({code_list_query(*n)})".format(batch="t")).fetchone()[0]
+                      for n in named]
+        assert one_by_one == [2, 1, 3]
+        together = dict(conn.execute(code_list_counts(checks).format(batch="t")).fetchall())
+        assert [together.get(i, 0) for i in range(3)] == one_by_one
+    edited = compile_check("unexpected_rows_expectation",
+                           {"unexpected_rows_query": code_list_query(*named[0]) + " AND true"}, {"code_list": named[0]})
+    assert "code_list" not in edited and "hdh_unexpected" in edited["failing"]

@@ -4,7 +4,9 @@ One suite per table, `expectations/<source>/<table>.json`, in Great Expectations
 Every expectation carries in `meta`: `check` (a stable id), `category` (conformance,
 completeness or plausibility, as in the OHDSI data quality framework), `threshold_pct`
 (the failing share still accepted; 0: any failure fails), `severity` (warning or error),
-`variable`, and `generated: true` when this module wrote it. Regenerating replaces the
+`variable`, `generated: true` when this module wrote it, and for a code-list check `code_list`
+([column, schema, code list, code column]: such checks of a table are counted in one query while
+their query is the one it names). Regenerating replaces the
 generated expectations and keeps every other one: to keep an edit to a generated
 expectation, set its `generated` to false.
 
@@ -21,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from hdh_pipeline.ingest.warehouse import literal, quote
+from hdh_pipeline.quality.table_checks import code_list_query
 from hdh_pipeline.sources.discovery import SourceTable
 from hdh_pipeline.sources.loader import Source
 
@@ -39,7 +42,7 @@ def read_rules(folder: Path) -> dict:
 
 
 def _expectation(check: str, kind: str, kwargs: dict, category: str, variable: str, severity: str,
-                 rules: dict, required: bool = False) -> dict | None:
+                 rules: dict, required: bool = False, **meta: object) -> dict | None:
     override = (rules.get("checks") or {}).get(check.split(":")[0], {})
     if override.get("enabled", True) is False:
         return None
@@ -50,14 +53,8 @@ def _expectation(check: str, kind: str, kwargs: dict, category: str, variable: s
     return {"type": kind, "kwargs": kwargs, "meta": {
         "check": check, "category": category, "variable": variable,
         "threshold_pct": threshold,
-        "severity": override.get("severity", severity), "generated": True,
+        "severity": override.get("severity", severity), "generated": True, **meta,
     }}
-
-
-def _code_list_query(source: Source, column: str, code_list: str, code: str) -> str:
-    codes = f"{quote(source.declaration.nomenclature_schema)}.{quote(code_list)}"
-    return (f"SELECT * FROM {{batch}} WHERE {quote(column)} IS NOT NULL AND CAST({quote(column)} AS VARCHAR) "
-            f"NOT IN (SELECT CAST({quote(code)} AS VARCHAR) FROM {codes} WHERE {quote(code)} IS NOT NULL)")
 
 
 def generated_expectations(source: Source, table: SourceTable, columns: dict[str, str],
@@ -99,11 +96,11 @@ def generated_expectations(source: Source, table: SourceTable, columns: dict[str
                              rules))
         ref = field.nomenclature
         if ref and ref.table in code_columns:
-            code = ref.column or code_columns[ref.table]
+            named = [name, source.declaration.nomenclature_schema, ref.table, ref.column or code_columns[ref.table]]
             add(_expectation(f"nomenclature:{name}", "unexpected_rows_expectation",
-                             {"unexpected_rows_query": _code_list_query(source, name, ref.table, code),
+                             {"unexpected_rows_query": code_list_query(*named),
                               "description": f"{name} is a code of {ref.table}"},
-                             "conformance", name, "warning", rules))
+                             "conformance", name, "warning", rules, code_list=named))
 
     key = [c for c in (spec.primary_key if spec else ()) if c in columns]
     if key and len(key) == len(spec.primary_key):

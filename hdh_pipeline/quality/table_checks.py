@@ -15,6 +15,10 @@ and the rows that fail, with Great Expectations' semantics:
 | expect_column_pair_values_a_to_be_greater_than_b (ignore_row_if either_value_is_missing) | both non-null | A < B (or A <= B) |
 | unexpected_rows_expectation | all | rows the query returns |
 
+A table's code-list checks (unexpected_rows_expectation whose query is `code_list_query`'s, named in
+`meta.code_list`) are counted together in a second query: the coded columns unpivoted, then one
+anti-join with their code lists, instead of one subquery (one scan of the table) each.
+
 Anything else (other kinds, `row_condition`, strict bounds, suite parameters) runs as a
 plain Great Expectations expectation. `tests/test_quality.py` checks that both ways give
 the same counts.
@@ -53,14 +57,27 @@ def _outside(expression: str, kwargs: dict) -> str | None:
     return " OR ".join(parts)
 
 
-def compile_check(kind: str, kwargs: dict) -> dict | None:
+def code_list_query(column: str, schema: str, code_list: str, code: str) -> str:
+    """The rows of `{batch}` whose `column` is not a code of the code list `schema.code_list` (column `code`);
+    braces in names doubled, as GX formats the query."""
+    column, schema, code_list, code = (quote(name).replace("{", "{{").replace("}", "}}")
+                                       for name in (column, schema, code_list, code))
+    return (f"SELECT * FROM {{batch}} WHERE {column} IS NOT NULL AND CAST({column} AS VARCHAR) "
+            f"NOT IN (SELECT CAST({code} AS VARCHAR) FROM {schema}.{code_list} WHERE {code} IS NOT NULL)")
+
+
+def compile_check(kind: str, kwargs: dict, meta: dict | None = None) -> dict | None:
     """{"evaluated": SQL aggregate, "failing": SQL aggregate} over `{batch}` (braces of our own SQL doubled,
-    a query's `{batch}` kept), or None when the expectation must run on its own."""
+    a query's `{batch}` kept), {"evaluated": "count(*)", "failing": None, "code_list": [column, schema, code list,
+    code]} for a code-list check, or None when the expectation must run on its own."""
     if kind == "unexpected_rows_expectation":
         query = kwargs.get("unexpected_rows_query")
         rest = set(kwargs) - {"unexpected_rows_query", "description", "result_format", "catch_exceptions"}
         if not isinstance(query, str) or rest:
             return None
+        named = (meta or {}).get("code_list")
+        if isinstance(named, list) and len(named) == 4 and query == code_list_query(*map(str, named)):
+            return {"evaluated": "count(*)", "failing": None, "code_list": named}
         return {"evaluated": "count(*)", "failing": f"(SELECT count(*) FROM ({query}) AS hdh_unexpected)"}
     if kind == "expect_column_pair_values_a_to_be_greater_than_b":
         if set(kwargs) - {"column_A", "column_B", "or_equal", "ignore_row_if", "mostly", "result_format"} or \
@@ -95,9 +112,29 @@ def _escaped(evaluated: str, failing: str) -> dict:
 
 
 def counting_query(checks: list[dict]) -> str:
-    """One SELECT over `{batch}`: for each check, its evaluated rows then its failing rows."""
-    aggregates = ", ".join(f"{check['evaluated']}, {check['failing']}" for check in checks)
+    """One SELECT over `{batch}`: for each check, its evaluated rows then its failing rows (0 for a code-list
+    check: see `code_list_counts`)."""
+    aggregates = ", ".join(f"{check['evaluated']}, {check['failing'] or 0}" for check in checks)
     return f"SELECT {aggregates} FROM {{batch}}"
+
+
+def code_list_counts(checks: list[dict]) -> str:
+    """One query over `{batch}`: (position of the check, failing rows) for the code-list checks among `checks`
+    that have failing rows. Values are compared as text, nulls are not evaluated, as in `code_list_query`."""
+    coded = [(i, check["code_list"]) for i, check in enumerate(checks) if check.get("code_list")]
+    lists = list(dict.fromkeys((schema, table, code) for _, (_, schema, table, code) in coded))
+    values = ", ".join(f"CAST({quote(column)} AS VARCHAR) AS hdh_{i}" for i, (column, *_) in coded)
+    names = ", ".join(f"hdh_{i}" for i, _ in coded)
+    pairs = ", ".join(f"('hdh_{i}', {i}, {lists.index(tuple(named[1:]))})" for i, named in coded)
+    codes = " UNION ALL ".join(f"SELECT {n} AS hdh_list, CAST({quote(code)} AS VARCHAR) AS hdh_value "
+                               f"FROM {quote(schema)}.{quote(table)}" for n, (schema, table, code) in enumerate(lists))
+    query = (f"WITH hdh_values AS (UNPIVOT (SELECT {values} FROM {{batch}}) ON {names} "
+             f"INTO NAME hdh_name VALUE hdh_value), "
+             f"hdh_checks AS (SELECT * FROM (VALUES {pairs}) AS c(hdh_name, hdh_check, hdh_list)), "
+             f"hdh_codes AS ({codes}) "
+             f"SELECT hdh_check, count(*) FROM hdh_values JOIN hdh_checks USING (hdh_name) "
+             f"ANTI JOIN hdh_codes USING (hdh_list, hdh_value) GROUP BY hdh_check")
+    return query.replace("{", "{{").replace("}", "}}").replace("{{batch}}", "{batch}")
 
 
 class TableChecks(QueryMetricProvider):
@@ -110,11 +147,18 @@ class TableChecks(QueryMetricProvider):
     def _sqlalchemy(cls, execution_engine: SqlAlchemyExecutionEngine, metric_domain_kwargs: dict,
                     metric_value_kwargs: dict, metrics: dict[str, Any], runtime_configuration: dict) -> list:
         batch, _, _ = execution_engine.get_compute_domain(metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE)
-        query = cls._get_substituted_batch_subquery_from_query_and_batch_selectable(
-            query=counting_query(metric_value_kwargs["checks"]), batch_selectable=batch,
-            execution_engine=execution_engine)
-        row = execution_engine.execute_query(sa.text(query)).fetchone()
-        return [[row[i], row[i + 1]] for i in range(0, len(row), 2)]
+        checks = metric_value_kwargs["checks"]
+
+        def run(query: str) -> list:
+            return execution_engine.execute_query(sa.text(cls._get_substituted_batch_subquery_from_query_and_batch_selectable(
+                query=query, batch_selectable=batch, execution_engine=execution_engine))).fetchall()
+
+        row = run(counting_query(checks))[0]
+        counts = [[row[i], row[i + 1]] for i in range(0, len(row), 2)]
+        if any(check.get("code_list") for check in checks):
+            for position, failing in run(code_list_counts(checks)):
+                counts[position][1] = failing
+        return counts
 
 
 class ExpectTableChecks(BatchExpectation):

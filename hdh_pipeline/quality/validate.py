@@ -195,7 +195,7 @@ class Validator:
             if rows == 0:
                 row["status"], row["evaluated_rows"], row["failing_rows"] = "not applicable", 0, 0
                 continue
-            check = compile_check(raw["type"], raw.get("kwargs", {})) if self.together else None
+            check = compile_check(raw["type"], raw.get("kwargs", {}), meta) if self.together else None
             runnable.append((row, expectation, check and check | {"check": row["check_id"],
                                                                   "threshold_pct": row["threshold_pct"]}))
         if runnable and not validate:
