@@ -23,6 +23,7 @@ ENVIRONMENT = """environment:
   HDH_SOURCES              more source declarations: paths or globs, ':'-separated
   HDH_EXPECTATIONS_DIR     the expectation suites (default: the repository's expectations/)
   HDH_DUCKDB_MEMORY_LIMIT  DuckDB's memory limit, e.g. 1GB (it spills to disk beyond)
+  HDH_QUALITY_WORKERS      processes that validate a source's quality suites (default: one per core, wide sources)
   HDH_SITE_LANGUAGE        the public site's language: fr (default) or en
   HDH_SITE_URL             where the catalogue is served (IRIs of the HealthDCAT-AP export)
   HDH_WEB_ASSETS           front-end files (default assets/web/node_modules, from `make install`)
@@ -99,15 +100,15 @@ def _run_with_progress(defs, instance, job_name: str | None, selection=None, tag
             selection=selection, run_config=config, tags=tags))
     worker = threading.Thread(target=start)
     worker.start()
-    cursor = None
+    cursor, run_id = None, None
     with _terminal() as terminal, tqdm(total=steps, unit=" steps", desc="starting", disable=None, file=terminal) as bar:
         while worker.is_alive():
             worker.join(1.0)
-            runs = [r for r in instance.get_run_ids() if r not in earlier]
-            if not runs:
+            run_id = run_id or next((r for r in instance.get_run_ids(limit=5) if r not in earlier), None)
+            if run_id is None:
                 continue
             # only the events since the last poll: the bar names the step that started last
-            records = instance.get_records_for_run(runs[0], cursor=cursor, of_type={
+            records = instance.get_records_for_run(run_id, cursor=cursor, of_type={
                 dg.DagsterEventType.STEP_START, *done_kinds})
             cursor = records.cursor
             for record in records.records:

@@ -28,6 +28,13 @@ def memory_limit() -> str | None:
     return os.environ.get("HDH_DUCKDB_MEMORY_LIMIT") or None
 
 
+def quality_workers() -> int | None:
+    """`HDH_QUALITY_WORKERS`: processes that validate a source's quality suites (default: one per core for a wide
+    source, else 1; see quality/parallel.py)."""
+    value = os.environ.get("HDH_QUALITY_WORKERS")
+    return max(1, int(value)) if value else None
+
+
 def declaration_files() -> list[Path]:
     """The built-in declarations, then those named by `HDH_SOURCES` (paths or globs, `:`-separated)."""
     files = sorted(BUILTIN_SOURCES.glob("*.yaml"))

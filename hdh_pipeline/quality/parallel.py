@@ -2,11 +2,11 @@
 
 On a source of hundreds of small tables, validating is Python-bound (GX builds a metric graph,
 a validation definition and a result per table) and one process uses one core. The tables
-are then split by weight into groups; the calling process validates the first group while
-helper processes (`python -m hdh_pipeline.quality.parallel`, task and answer in files)
-validate the others and write their Data Docs pages; the caller writes the index of them all. A long source (few tables, many rows) gets one
-process: DuckDB already uses every core there. So does a declared memory budget, which
-several processes would multiply.
+are then split by weight into groups: the calling process validates one while helper
+processes (`python -m hdh_pipeline.quality.parallel`, task and answer in files) validate the
+others and write their Data Docs pages; the caller writes the index of them all. A long
+source (few tables, many rows) gets one process: DuckDB already uses every core there. So
+does a declared memory budget, which several processes would multiply.
 
 `HDH_QUALITY_WORKERS` sets the number of processes (1: none started).
 """
@@ -19,6 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hdh_pipeline import settings
+
 WIDE = 40  # tables from which a source's suites are shared among processes
 LONG = 10_000_000  # rows (all tables) from which DuckDB, not Python, is what a validation waits for
 PER_TABLE = 20  # a table's fixed cost, in expectations, when the tables are split
@@ -27,8 +29,8 @@ START = 2500  # a helper's start (importing GX takes seconds), in expectations: 
 
 def worker_count(tables: int, rows: int, memory_limit: str | None) -> int:
     """How many processes validate a source of `tables` tables and `rows` rows in all."""
-    if "HDH_QUALITY_WORKERS" in os.environ:
-        return max(1, int(os.environ["HDH_QUALITY_WORKERS"]))
+    if chosen := settings.quality_workers():
+        return chosen
     if tables < WIDE or rows >= LONG or memory_limit:
         return 1
     return max(1, min(len(os.sched_getaffinity(0)), tables // WIDE))
@@ -51,10 +53,11 @@ class Helper:
     log are files in `folder` (pipes would stall it while this process is busy validating its own group)."""
 
     def __init__(self, folder: Path, warehouse: Path, schema: str, docs: Path | None, together: bool,
-                 jobs: list[tuple]):
+                 memory_limit: str | None, jobs: list[tuple]):
         self.jobs, self.folder = jobs, folder
         (folder / "task.json").write_text(json.dumps({
             "warehouse": str(warehouse), "schema": schema, "docs": docs and str(docs), "together": together,
+            "memory_limit": memory_limit,
             "jobs": [[table, expectations, sorted(columns), rows] for table, expectations, columns, rows in jobs]}))
         with open(folder / "log.txt", "wb") as log:
             self.process = subprocess.Popen([sys.executable, "-m", __name__, str(folder)], stdin=subprocess.DEVNULL,
@@ -83,7 +86,8 @@ def main(folder: Path) -> None:
 
     task = json.loads((folder / "task.json").read_text())
     docs = Path(task["docs"]) if task["docs"] else None
-    validator = Validator(Path(task["warehouse"]), task["schema"], docs, task["together"], index=False)
+    validator = Validator(Path(task["warehouse"]), task["schema"], docs, task["together"], task["memory_limit"],
+                          index=False)
     try:
         rows = {table: validator.add(table, expectations, set(columns), count)
                 for table, expectations, columns, count in task["jobs"]}

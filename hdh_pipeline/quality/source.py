@@ -97,7 +97,7 @@ def validate_source(warehouse: Path, source: Source, docs: Path | None = None, t
         try:
             for i, group in enumerate(group for group in theirs if group):
                 (Path(tmp) / str(i)).mkdir()
-                helpers.append(Helper(Path(tmp) / str(i), warehouse, source.id, docs, together, group))
+                helpers.append(Helper(Path(tmp) / str(i), warehouse, source.id, docs, together, memory_limit, group))
             for table, expectations, columns, rows in mine:
                 rows_of[table] = validator.add(table, expectations, columns, rows)
             validator.run()

@@ -16,8 +16,9 @@ and the rows that fail, with Great Expectations' semantics:
 | unexpected_rows_expectation | all | rows the query returns |
 
 A table's code-list checks (unexpected_rows_expectation whose query is `code_list_query`'s, named in
-`meta.code_list`) are counted together in a second query: the coded columns unpivoted, then one
-anti-join with their code lists, instead of one subquery (one scan of the table) each.
+`meta.code_list`) are counted together in a second query: each coded column's values, tagged with
+its check and code list, unioned, then one anti-join with the union of the code lists. One plan,
+not one subquery per column (those cost 5 ms each to plan, even on 10 rows).
 
 Anything else (other kinds, `row_condition`, strict bounds, suite parameters) runs as a
 plain Great Expectations expectation. `tests/test_quality.py` checks that both ways give
@@ -123,16 +124,13 @@ def code_list_counts(checks: list[dict]) -> str:
     that have failing rows. Values are compared as text, nulls are not evaluated, as in `code_list_query`."""
     coded = [(i, check["code_list"]) for i, check in enumerate(checks) if check.get("code_list")]
     lists = list(dict.fromkeys((schema, table, code) for _, (_, schema, table, code) in coded))
-    values = ", ".join(f"CAST({quote(column)} AS VARCHAR) AS hdh_{i}" for i, (column, *_) in coded)
-    names = ", ".join(f"hdh_{i}" for i, _ in coded)
-    pairs = ", ".join(f"('hdh_{i}', {i}, {lists.index(tuple(named[1:]))})" for i, named in coded)
+    values = " UNION ALL ".join(
+        f"SELECT {i} AS hdh_check, {lists.index((schema, table, code))} AS hdh_list, "
+        f"CAST({quote(column)} AS VARCHAR) AS hdh_value FROM {{batch}} WHERE {quote(column)} IS NOT NULL"
+        for i, (column, schema, table, code) in coded)
     codes = " UNION ALL ".join(f"SELECT {n} AS hdh_list, CAST({quote(code)} AS VARCHAR) AS hdh_value "
                                f"FROM {quote(schema)}.{quote(table)}" for n, (schema, table, code) in enumerate(lists))
-    query = (f"WITH hdh_values AS (UNPIVOT (SELECT {values} FROM {{batch}}) ON {names} "
-             f"INTO NAME hdh_name VALUE hdh_value), "
-             f"hdh_checks AS (SELECT * FROM (VALUES {pairs}) AS c(hdh_name, hdh_check, hdh_list)), "
-             f"hdh_codes AS ({codes}) "
-             f"SELECT hdh_check, count(*) FROM hdh_values JOIN hdh_checks USING (hdh_name) "
+    query = (f"WITH hdh_values AS ({values}), hdh_codes AS ({codes}) SELECT hdh_check, count(*) FROM hdh_values "
              f"ANTI JOIN hdh_codes USING (hdh_list, hdh_value) GROUP BY hdh_check")
     return query.replace("{", "{{").replace("}", "}}").replace("{{batch}}", "{batch}")
 
