@@ -76,6 +76,11 @@ def test_demo_materialises(defs: dg.Definitions, tmp_path: Path) -> None:
     assert checks["KI_CCI_R"].passed and not checks["IR_BEN_R"].passed  # the demo has duplicate keys
     assert checks["IR_BEN_R"].severity == dg.AssetCheckSeverity.ERROR
     assert "primary_key:BEN_NIR_PSA+BEN_RNG_GEM" in checks["IR_BEN_R"].metadata["failed_checks"].value
+    # each check result names the materialization of this run it judged (looked up in one batch: defs/events.py)
+    evaluations = result.get_asset_check_evaluations()
+    assert {e.check_name for e in evaluations} >= {"loaded", "quality_suite"}
+    assert all(e.target_materialization_data and e.target_materialization_data.run_id == result.run_id
+               for e in evaluations)
     truth = json.loads((REPO_ROOT / "assets" / "demo" / "ground_truth.json").read_text())["tables"]
     for table, facts in truth.items():
         assert metadata[f"demo/{table}"]["dagster/row_count"].value == facts["loaded_rows"]
