@@ -13,7 +13,9 @@ import html
 import json
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import altair as alt
@@ -55,8 +57,28 @@ def _bundle(cache: Path) -> None:
     part.replace(cache)
 
 
-def write_charts(public: dict[str, list[dict]], folder: Path) -> dict[str, dict[str, Path]]:
-    """Every chart of every source of the public rows, under `folder`; source -> chart name -> PNG path."""
+Render = Callable[[dict, dict, Path], None]  # (Vega-Lite spec, format locale, PNG path)
+
+
+def render_png(spec: dict, locale: dict, path: Path) -> None:
+    path.write_bytes(vlc.vegalite_to_png(spec, vl_version=VL_VERSION, scale=2, format_locale=locale))
+
+
+@contextmanager
+def rendering_beside() -> Iterator[Render]:
+    """A `render` for `write_charts` that draws the PNGs in a thread while the caller goes on (vl-convert
+    releases the GIL: most of the charts' time on a wide source); on exit, waits for them and raises the
+    first failure."""
+    with ThreadPoolExecutor(1, thread_name_prefix="png") as pool:
+        drawing: list[Future] = []
+        yield lambda spec, locale, path: drawing.append(pool.submit(render_png, spec, locale, path))
+        for done in drawing:
+            done.result()
+
+
+def write_charts(public: dict[str, list[dict]], folder: Path, render: Render = render_png) -> dict[str, dict[str, Path]]:
+    """Every chart of every source of the public rows, under `folder`; source -> chart name -> PNG path.
+    `render` draws each PNG (`rendering_beside()`: while the caller goes on)."""
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(vega_bundle(), folder / "vega.js")
     written: dict[str, dict[str, Path]] = {}
@@ -71,8 +93,7 @@ def write_charts(public: dict[str, list[dict]], folder: Path) -> dict[str, dict[
         for name, chart in database_charts(public, source).items():
             spec = chart.to_dict()
             (target / f"{name}.vl.json").write_text(json.dumps(spec, ensure_ascii=False, default=str), encoding="utf-8")
-            (target / f"{name}.png").write_bytes(vlc.vegalite_to_png(spec, vl_version=VL_VERSION, scale=2,
-                                                                     format_locale=locale))
+            render(spec, locale, target / f"{name}.png")
             (target / f"{name}.html").write_text(PAGE.format(
                 lang=language, title=html.escape(f"{name} — {database['title']}"), options=options,
                 spec=json.dumps(spec, ensure_ascii=False, default=str).replace("</", "<\\/")), encoding="utf-8")

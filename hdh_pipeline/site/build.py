@@ -123,7 +123,7 @@ def build_site(public: dict[str, list[dict]], version: Path, language: str | Non
     databases = sorted(public["databases"], key=lambda d: d["title"] or d["source_id"])
     k = min((d["disclosure_k"] for d in databases), default=11)
     pyramids = {d["source_id"]: f"../charts/{d['source_id']}/pyramid.png" for d in databases
-                if (version / "charts" / d["source_id"] / "pyramid.png").exists()}
+                if (version / "charts" / d["source_id"] / "pyramid.vl.json").exists()}  # its PNG may be drawing
     _write(out / "index.html", env.get_template("home.html").render(
         lang=lang, root="", k=k, databases=databases, pyramids=pyramids))
     tables_of = _by(public["tables"], "source_id")
@@ -159,7 +159,7 @@ def _database_pages(env: Environment, lang: str, out: Path, version: Path, d: di
     charts = [{"png": f"../../charts/{source}/{name}.png", "html": f"../../charts/{source}/{name}.html",
                "alt": _alt(name, d, population, w), "caption": CHART_WORDS[lang][name]}
               for name in ("pyramid", "sex", "coverage", "completeness", "quality")
-              if (version / "charts" / source / f"{name}.png").exists()]
+              if (version / "charts" / source / f"{name}.vl.json").exists()]
     products = defaultdict(list)
     for t in sorted(tables, key=lambda t: t["table_name"]):
         products[t["product"] or ""].append(t)
