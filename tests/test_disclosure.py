@@ -187,6 +187,9 @@ def cell_by_cell(internal: dict, k: int) -> dict:
     """The naive rule, for the attacker to beat: every count in 1..k-1 hidden, nothing else."""
     public = {}
     for table, rows in internal.items():
+        if table == "nomenclatures":  # code lists (an Arrow table): reference data, no counts
+            public[table] = rows
+            continue
         counts = COUNT_COLUMNS.get(table, [])
         public[table] = [{**r, **{c: None if r.get(c) is not None and 0 < r[c] < k else r.get(c) for c in counts}}
                          for r in rows]

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from hdh_pipeline.catalogue.codes import NAME as CODES, of_sources
 from hdh_pipeline.catalogue.disclosure import Ledger
+from hdh_pipeline.catalogue.publish import arrow_table
 from hdh_pipeline.catalogue.schema import column_names
 from hdh_pipeline.profile.statistics import INTEGER_TYPES
 
@@ -182,7 +184,6 @@ class _Source:
             "population": [_keep_public(r | {"individuals": self.ledger.published(("population", r["band"], r["sex"]))},
                                         "population") for r in self.rows["population"]],
             "quality_results": quality,
-            "nomenclatures": [_keep_public(r, "nomenclatures") for r in self.rows["nomenclatures"]],
             "changes": [_keep_public(r, "changes") for r in self.rows["changes"]],  # names and kinds, no numbers
         }
 
@@ -298,12 +299,14 @@ def _worst_pct(results: list[dict], category: str) -> float | None:
 
 
 def public_rows(internal: dict[str, list[dict]], k_by_source: dict[str, int]) -> dict[str, list[dict]]:
-    """The public catalogue from the exact one."""
+    """The public catalogue from the exact one; the code lists, reference data, as they are (an Arrow table)."""
     out: dict[str, list[dict]] = defaultdict(list)
     for source, k in k_by_source.items():
         mine = {name: [r for r in internal.get(name, []) if r["source_id"] == source]
                 for name in ("databases", "tables", "variables", "value_frequencies", "histograms", "relations",
-                             "quality_results", "population", "nomenclatures", "changes")}
+                             "quality_results", "population", "changes")}
         for name, rows in _Source(mine, k).public().items():
             out[name] += rows
+    codes = internal.get(CODES)
+    out[CODES] = arrow_table(CODES, [] if codes is None else of_sources(codes, list(k_by_source)))
     return dict(out)

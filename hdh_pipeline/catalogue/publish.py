@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from hdh_pipeline.catalogue.codes import NAME as CODES
 from hdh_pipeline.catalogue.schema import TABLES, markdown
 from hdh_pipeline.ingest.warehouse import quote
 
@@ -30,10 +31,13 @@ ARROW_TYPES = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64
                "BOOLEAN": pa.bool_(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us")}
 
 
-def arrow_table(table: str, rows: list[dict], extra: list[tuple[str, str]] = ()) -> pa.Table:
-    """Rows as an Arrow table with the catalogue's column types (plus `extra` columns)."""
+def arrow_table(table: str, rows: list[dict] | pa.Table, extra: list[tuple[str, str]] = ()) -> pa.Table:
+    """Rows (or an Arrow table: the code lists) as an Arrow table with the catalogue's column types (plus `extra`
+    columns)."""
     columns = [(c.name, c.type) for c in TABLES[table]] + list(extra)
     schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns])
+    if isinstance(rows, pa.Table):
+        return rows.select([name for name, _ in columns]).cast(schema)
     return pa.Table.from_pylist([{name: row.get(name) for name, _ in columns} for row in rows], schema=schema)
 
 
@@ -50,11 +54,14 @@ def read_published(root: Path, table: str) -> list[dict]:
 
 
 def read_version(version: Path, tables: list[str] | None = None) -> dict[str, list[dict]]:
-    """Tables of a catalogue version (all by default), as rows."""
+    """Tables of a catalogue version (all by default), as rows (the code lists as an Arrow table)."""
     with duckdb.connect(str(version / "catalogue.duckdb"), read_only=True) as conn:
         names = tables or [n for (n,) in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
         out = {}
         for name in names:
+            if name == CODES:
+                out[name] = conn.sql(f"SELECT * FROM {CODES} ORDER BY ALL").to_arrow_table()
+                continue
             cursor = conn.execute(f"SELECT * FROM {quote(name)}")
             columns = [d[0] for d in cursor.description]
             out[name] = [dict(zip(columns, row)) for row in cursor.fetchall()]

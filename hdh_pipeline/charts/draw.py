@@ -16,6 +16,7 @@ from collections import defaultdict
 
 import altair as alt
 
+from hdh_pipeline.catalogue.codes import NAME as CODES
 from hdh_pipeline.profile.source import EVENT_ROLES
 
 BLUE, VERMILLION, GREEN, PURPLE, GREY, HIDDEN = "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#999999", "#C8C8C8"
@@ -219,7 +220,8 @@ def sex_labels(variables: list[dict], frequencies: list[dict], database: dict) -
 
 def database_charts(public: dict[str, list[dict]], source_id: str) -> dict[str, alt.TopLevelMixin]:
     """name -> chart, for the charts the source's published rows allow."""
-    mine = {name: [r for r in rows if r.get("source_id") == source_id] for name, rows in public.items()}
+    mine = {name: [r for r in rows if r.get("source_id") == source_id] for name, rows in public.items()
+            if name != CODES}  # the code lists (Arrow) are not charted
     [database] = mine["databases"]
     charts = {
         "pyramid": pyramid(database, mine.get("population", [])),

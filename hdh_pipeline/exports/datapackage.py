@@ -9,6 +9,8 @@ import re
 import unicodedata
 from collections import defaultdict
 
+from hdh_pipeline.catalogue.codes import NAME as CODES, code_lists
+
 TYPES = {"VARCHAR": "string", "BIGINT": "integer", "INTEGER": "integer", "SMALLINT": "integer", "TINYINT": "integer",
          "HUGEINT": "integer", "UBIGINT": "integer", "UINTEGER": "integer", "DOUBLE": "number", "FLOAT": "number",
          "REAL": "number", "DECIMAL": "number", "BOOLEAN": "boolean", "DATE": "date", "TIMESTAMP": "datetime",
@@ -21,7 +23,8 @@ def resource_name(table: str) -> str:
     return re.sub(r"[^a-z0-9._-]+", "_", plain).strip("_") or "table"
 
 
-def _field(v: dict, codes: dict[str, list[str]]) -> dict:
+def _field(v: dict, codes: dict[str, int]) -> dict:
+    """`codes`: code list -> its number of codes."""
     kind = TYPES.get((v["observed_type"] or "VARCHAR").split("(")[0].upper(), "string")
     field = {"name": v["variable"], "type": kind}
     if v["description"]:
@@ -32,7 +35,7 @@ def _field(v: dict, codes: dict[str, list[str]]) -> dict:
         field["bounds"] = {"lower": float(v["min"]), "upper": float(v["max"]), "coarsened": True}
     if kind == "string" and v["max_length"] is not None:
         constraints["maxLength"] = int(v["max_length"])
-    if v["nomenclature"] and v["nomenclature"] in codes and len(codes[v["nomenclature"]]) <= 1000:
+    if v["nomenclature"] and v["nomenclature"] in codes and codes[v["nomenclature"]] <= 1000:
         field["nomenclature"] = v["nomenclature"]
     if v["missing_count"] == 0:
         constraints["required"] = True
@@ -54,10 +57,7 @@ def data_package(public: dict[str, list[dict]], source_id: str) -> dict:
     for v in public["variables"]:
         if v["source_id"] == source_id:
             variables[v["table_name"]].append(v)
-    codes = defaultdict(list)
-    for c in public.get("nomenclatures", []):
-        if c["source_id"] == source_id:
-            codes[c["nomenclature"]].append(c["code"])
+    codes = {c.name: len(c) for c in code_lists(public.get(CODES), source_id)}
     relations = defaultdict(list)
     for r in public["relations"]:
         if r["source_id"] == source_id and r["kind"] == "table":

@@ -20,6 +20,8 @@ import csv
 from collections import defaultdict
 from pathlib import Path
 
+from hdh_pipeline.catalogue.codes import NAME as CODES, code_lists
+
 HIDDEN = "masqué"
 
 
@@ -68,18 +70,16 @@ def write_dico_snds(public: dict[str, list[dict]], source: str, folder: Path) ->
              v["description"], v["nomenclature"] or "-", v["created"], v["deleted"], v["missing_dates"],
              v["completeness_pct"], v["distinct_count"], v["min"], v["max"], v["mean"]]
             for t in tables for v in sorted(by_table[t["table_name"]], key=lambda v: v["variable"])])
-    codes = defaultdict(list)
-    for c in _mine(public, "nomenclatures", source):
-        codes[c["nomenclature"]].append(c)
+    lists = code_lists(public.get(CODES), source)
     users = defaultdict(set)
     for v in variables:
         if v["nomenclature"]:
             users[v["nomenclature"]].add(v["variable"])
     _write(folder / "snds_nomenclatures.csv", ["nomenclature", "titre", "variables_liees", "nombre_lignes"],
-           [[name, rows[0]["title"] or "Titre manquant", ", ".join(sorted(users[name])) or "Aucune variable liée",
-             len(rows)] for name, rows in sorted(codes.items())])
-    for name, rows in codes.items():
-        _write(folder / "nomenclatures" / f"{name}.csv", ["code", "libelle"], [[r["code"], r["label"]] for r in rows])
+           [[c.name, c.title or "Titre manquant", ", ".join(sorted(users[c.name])) or "Aucune variable liée",
+             len(c)] for c in lists])
+    for c in lists:  # one list's rows at a time
+        _write(folder / "nomenclatures" / f"{c.name}.csv", ["code", "libelle"], [[r["code"], r["label"]] for r in c.rows()])
     products = list(dict.fromkeys(t["product"] or "" for t in tables))
     index = {t["table_name"]: i for i, t in enumerate(tables)}
     _write(folder / "snds_nodes.csv", ["name", "description", "group", "index", "nb_vars"],

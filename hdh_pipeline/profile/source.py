@@ -10,7 +10,10 @@ import time
 from dataclasses import dataclass, field
 
 import duckdb
+import pyarrow as pa
 
+from hdh_pipeline.catalogue.codes import NAME as CODES
+from hdh_pipeline.catalogue.publish import arrow_table
 from hdh_pipeline.ingest.load import REJECTS
 from hdh_pipeline.ingest.warehouse import literal, quote, schema_tables
 from hdh_pipeline.profile.schedule import schedule_in_words
@@ -37,11 +40,11 @@ EVENT_ROLES = ("event_date", "start_date", "end_date", "death_date")
 
 @dataclass
 class SourceProfile:
-    """Rows per catalogue table, for one source."""
+    """Rows per catalogue table, for one source (the code lists: an Arrow table, catalogue/codes.py)."""
 
     rows: dict[str, list[dict]] = field(default_factory=lambda: {
         "databases": [], "tables": [], "variables": [], "value_frequencies": [], "histograms": [], "relations": [],
-        "population": [], "nomenclatures": []})
+        "population": [], CODES: arrow_table(CODES, [])})
 
 
 def _text(value: object) -> str | None:
@@ -328,18 +331,20 @@ def _history(spec: TableSpec | None) -> dict:
             "missing_dates": "; ".join(history.missing) or None if history else None}
 
 
-def _nomenclature_rows(conn: duckdb.DuckDBPyConnection, source: Source, loaded: _Loaded) -> list[dict]:
-    """Every code of every code list of the source, with its label: reference data, published in full."""
+def _code_lists(conn: duckdb.DuckDBPyConnection, source: Source, loaded: _Loaded) -> pa.Table:
+    """Every code of every code list of the source, with its label: reference data, published in full, kept as
+    Arrow (catalogue/codes.py)."""
     titles = {t.name: t.title or (t.spec.title if t.spec else "") for t in source.nomenclatures}
-    rows = []
+    parts = []  # one query: a list is a few rows, a query plan costs more
     for name in sorted(loaded.code_lists):
         code, label = loaded.code_column(name, None)
-        target = f"{quote(loaded.code_schema)}.{quote(name)}"
-        text = f"CAST({quote(label)} AS VARCHAR)" if label else "NULL"
-        rows += [{"source_id": source.id, "nomenclature": name, "title": titles.get(name) or None, "code": c,
-                  "label": lbl} for c, lbl in conn.execute(
-            f"SELECT CAST({quote(code)} AS VARCHAR), {text} FROM {target} ORDER BY 1").fetchall()]
-    return rows
+        parts.append(f"SELECT {literal(source.id)} AS source_id, {literal(name)} AS nomenclature, "
+                     f"{literal(titles[name]) if titles.get(name) else 'NULL'}::VARCHAR AS title, CAST({quote(code)} AS VARCHAR) AS code, "
+                     f"{f'CAST({quote(label)} AS VARCHAR)' if label else 'NULL::VARCHAR'} AS label "
+                     f"FROM {quote(loaded.code_schema)}.{quote(name)}")
+    if not parts:
+        return arrow_table(CODES, [])
+    return conn.sql(" UNION ALL ".join(parts) + " ORDER BY nomenclature, code, label").to_arrow_table()
 
 
 def _join_keys(spec: TableSpec | None) -> str:
@@ -488,7 +493,7 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
     last = max((t["last_date"] for t in tables if t["last_date"]), default=None)
     d = source.declaration
     population, result.rows["population"] = _population(conn, source, k, reference, loaded)
-    result.rows["nomenclatures"] = _nomenclature_rows(conn, source, loaded)
+    result.rows[CODES] = _code_lists(conn, source, loaded)
     result.rows["databases"].append({
         "source_id": source.id, "title": d.title, "description": d.description, "producer": d.producer.name,
         "producer_url": d.producer.url, "contact": " ".join(filter(None, [d.contact.name, d.contact.email])) or None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import duckdb
 
+from hdh_pipeline.catalogue.codes import COLUMNS, NAME as CODES
 from hdh_pipeline.catalogue.publish import arrow_table
 from hdh_pipeline.catalogue.schema import TABLES
 from hdh_pipeline.ingest.warehouse import quote
@@ -32,7 +33,7 @@ def save_rows(conn: duckdb.DuckDBPyConnection, source_id: str, rows: dict[str, l
             _add_new_columns(conn, SCHEMA, name, data.schema.names)
             conn.execute(f"DELETE FROM {target} WHERE source_id = ?", [source_id])
             conn.execute(f"INSERT INTO {target} BY NAME SELECT * FROM data")
-            if history and name != "nomenclatures":  # code lists are reference data, not the source's profile
+            if history and name != CODES:  # code lists are reference data, not the source's profile
                 _keep(conn, source_id, name, data, history)
         conn.execute("COMMIT")
     except BaseException:
@@ -92,12 +93,17 @@ def load_failures(conn: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
 
 def load_profiles(conn: duckdb.DuckDBPyConnection, source_ids: list[str],
                   tables: tuple[str, ...] = tuple(PROFILED)) -> dict[str, list[dict]]:
-    """The exact rows of the given sources, per catalogue table (empty before any profile)."""
-    rows: dict[str, list[dict]] = {name: [] for name in tables}
+    """The exact rows of the given sources, per catalogue table (empty before any profile); the code lists as
+    an Arrow table (codes.py)."""
+    rows: dict[str, list[dict]] = {name: arrow_table(name, []) if name == CODES else [] for name in tables}
     known = {r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ?",
                                         [SCHEMA]).fetchall()}
     for name in tables:
         if name not in known:
+            continue
+        if name == CODES:
+            rows[name] = conn.sql(f"SELECT {', '.join(COLUMNS)} FROM {SCHEMA}.{CODES} WHERE list_contains(?, "
+                                  "source_id) ORDER BY source_id, nomenclature, code, label", params=[source_ids]).to_arrow_table()
             continue
         cursor = conn.execute(f"SELECT * FROM {SCHEMA}.{quote(name)} WHERE list_contains(?, source_id)",
                               [source_ids])

@@ -27,6 +27,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from hdh_pipeline.catalogue.codes import NAME as CODES, code_lists
 from hdh_pipeline.charts.draw import WORDS as CHART_WORDS
 from hdh_pipeline.profile.source import EVENT_ROLES
 from hdh_pipeline.profile.statistics import kind_of
@@ -130,10 +131,9 @@ def build_site(public: dict[str, list[dict]], version: Path, language: str | Non
     variables_of = _by(public["variables"], "source_id", "table_name")
     relations_of = _by(public["relations"], "source_id")
     checks_of = _by(public["quality_results"], "source_id", "table_name", "variable")
-    codes_of = _by(public.get("nomenclatures", []), "source_id", "nomenclature")
     for d in databases:
         _database_pages(env, lang, out, version, d, public, tables_of[(d["source_id"],)], variables_of,
-                        relations_of[(d["source_id"],)], checks_of, codes_of, w)
+                        relations_of[(d["source_id"],)], checks_of, w)
     index_search(out)
     return out
 
@@ -151,8 +151,7 @@ def index_search(site: Path) -> None:
 
 
 def _database_pages(env: Environment, lang: str, out: Path, version: Path, d: dict, public: dict,
-                    tables: list[dict], variables_of: dict, relations: list[dict], checks_of: dict, codes_of: dict,
-                    w: dict) -> None:
+                    tables: list[dict], variables_of: dict, relations: list[dict], checks_of: dict, w: dict) -> None:
     source, k = d["source_id"], d["disclosure_k"]
     folder = out / source
     population = [r for r in public.get("population", []) if r["source_id"] == source]
@@ -163,13 +162,13 @@ def _database_pages(env: Environment, lang: str, out: Path, version: Path, d: di
     products = defaultdict(list)
     for t in sorted(tables, key=lambda t: t["table_name"]):
         products[t["product"] or ""].append(t)
-    code_lists = sorted({(name, rows[0]["title"]) for (src, name), rows in codes_of.items() if src == source})
+    lists = code_lists(public.get(CODES), source)
     _write(folder / "index.html", env.get_template("database.html").render(
         lang=lang, root="../", k=k, d=d, charts=charts, products=sorted(products.items()),
-        graph=join_graph(tables, relations), code_lists=code_lists,
+        graph=join_graph(tables, relations), code_lists=[(c.name, c.title) for c in lists],
         changes=[c for c in public.get("changes", []) if c["source_id"] == source]))
     names = {t["table_name"] for t in tables}
-    known_lists = {name for name, _ in code_lists}
+    known_lists = {c.name for c in lists}
     for t in tables:
         table = t["table_name"]
         variables = variables_of.get((source, table), [])
@@ -204,9 +203,8 @@ def _database_pages(env: Environment, lang: str, out: Path, version: Path, d: di
         for v in variables_of.get((source, t["table_name"]), []):
             if v["nomenclature"]:
                 users[v["nomenclature"]].append(v)
-    for name, title in code_lists:
-        codes = codes_of[(source, name)]
-        _write(folder / "nomenclatures" / f"{slug(name)}.html", env.get_template("nomenclature.html").render(
-            lang=lang, root="../../", k=k, d=d, name=name, title=title, codes=codes,
-            shown=min(len(codes), CODES_SHOWN), used_by=users.get(name, [])))
+    for codes in lists:
+        _write(folder / "nomenclatures" / f"{slug(codes.name)}.html", env.get_template("nomenclature.html").render(
+            lang=lang, root="../../", k=k, d=d, name=codes.name, title=codes.title, codes=codes.rows(CODES_SHOWN),
+            total=len(codes), used_by=users.get(codes.name, [])))
 
