@@ -315,3 +315,21 @@ def test_code_list_checks_counted_in_one_query_as_one_by_one() -> None:
     edited = compile_check("unexpected_rows_expectation",
                            {"unexpected_rows_query": code_list_query(*named[0]) + " AND true"}, {"code_list": named[0]})
     assert "code_list" not in edited and "hdh_unexpected" in edited["failing"]
+
+
+def test_generated_key_checks_keep_braces_in_names(write_source, load, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """GX formats a query with str.format: names with braces must reach DuckDB as they are."""
+    monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
+    schemas = {"p": [{"name": "id{1}", "type": "integer"}], "c": [{"name": "p{ref}", "type": "integer"}]}
+    source = write_source({"p.csv": "id{1}\n1\n1\n2\n", "c.csv": "p{ref}\n1\n3\n3\n"}, schemas=schemas)
+    for table, key in (("p", {"primaryKey": ["id{1}"]}),
+                       ("c", {"foreignKeys": [{"fields": ["p{ref}"], "reference": {"resource": "p", "fields": ["id{1}"]}}]})):
+        path = tmp_path / "schemas" / f"{table}.json"
+        path.write_text(json.dumps(json.loads(path.read_text()) | key))
+    source = load_source(source.file)
+    for table in ("p", "c"):
+        load(source, table)
+    results = {r["check_id"]: r for r in validate_source(tmp_path / "warehouse.duckdb", source)}
+    assert (results["primary_key:id{1}"]["status"], round(results["primary_key:id{1}"]["failing_pct"], 2)) == ("failed", 33.33)
+    assert (results["foreign_key:p{ref}"]["status"], round(results["foreign_key:p{ref}"]["failing_pct"], 2)) == ("failed", 66.67)

@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from hdh_pipeline.ingest.warehouse import literal, quote
-from hdh_pipeline.quality.table_checks import code_list_query
+from hdh_pipeline.quality.table_checks import code_list_query, rows_query
 from hdh_pipeline.sources.discovery import SourceTable
 from hdh_pipeline.sources.loader import Source
 
@@ -106,8 +106,8 @@ def generated_expectations(source: Source, table: SourceTable, columns: dict[str
     if key and len(key) == len(spec.primary_key):
         cols = ", ".join(quote(c) for c in key)
         add(_expectation(f"primary_key:{'+'.join(key)}", "unexpected_rows_expectation", {
-            "unexpected_rows_query": f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY {cols}) AS hdh_seen "
-                                     f"FROM {{batch}}) WHERE hdh_seen > 1",
+            "unexpected_rows_query": rows_query(f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY {cols}) "
+                                                f"AS hdh_seen FROM {{batch}}) WHERE hdh_seen > 1"),
             "description": f"rows whose key ({', '.join(key)}) already appeared"},
             "conformance", ", ".join(key), "error", rules))
     for fk in spec.foreign_keys if spec else ():
@@ -117,9 +117,9 @@ def generated_expectations(source: Source, table: SourceTable, columns: dict[str
             f"CAST({table_alias}{quote(c)} AS VARCHAR)" for c in cols)
         present = " AND ".join(f"{quote(c)} IS NOT NULL" for c in fk.columns)
         add(_expectation(f"foreign_key:{'+'.join(fk.columns)}", "unexpected_rows_expectation", {
-            "unexpected_rows_query": f"SELECT * FROM {{batch}} WHERE {present} AND {key_of(fk.columns)} NOT IN "
-                                     f"(SELECT {key_of(fk.referenced_columns)} FROM "
-                                     f"{quote(source.id)}.{quote(fk.table)})",
+            "unexpected_rows_query": rows_query(f"SELECT * FROM {{batch}} WHERE {present} AND {key_of(fk.columns)} "
+                                                f"NOT IN (SELECT {key_of(fk.referenced_columns)} FROM "
+                                                f"{quote(source.id)}.{quote(fk.table)})"),
             "description": f"{', '.join(fk.columns)} found in {fk.table}"},
             "conformance", ", ".join(fk.columns), "warning", rules))
     out += _plausibility(source, roles, columns, rules)
@@ -144,8 +144,8 @@ def _plausibility(source: Source, roles, columns: dict[str, str], rules: dict) -
                                 roles.birth_year, "warning", rules))
         if present(roles.death_date):
             out.append(_expectation("death_not_before_birth", "unexpected_rows_expectation", {
-                "unexpected_rows_query": f"SELECT * FROM {{batch}} WHERE year({quote(roles.death_date)}) < "
-                                         f"{quote(roles.birth_year)}",
+                "unexpected_rows_query": rows_query(f"SELECT * FROM {{batch}} WHERE year({quote(roles.death_date)}) "
+                                                    f"< {quote(roles.birth_year)}"),
                 "description": "death date before the birth year"},
                 "plausibility", f"{roles.death_date}, {roles.birth_year}", "warning", rules))
     if present(roles.start_date) and present(roles.end_date):
@@ -156,8 +156,8 @@ def _plausibility(source: Source, roles, columns: dict[str, str], rules: dict) -
     for column in roles.event_date:
         if present(column) and columns[column] in ("DATE", "TIMESTAMP"):
             out.append(_expectation(f"no_event_after_reference:{column}", "unexpected_rows_expectation", {
-                "unexpected_rows_query": f"SELECT * FROM {{batch}} WHERE {quote(column)} > "
-                                         f"DATE {literal(reference.isoformat())}",
+                "unexpected_rows_query": rows_query(f"SELECT * FROM {{batch}} WHERE {quote(column)} > "
+                                                    f"DATE {literal(reference.isoformat())}"),
                 "description": f"{column} after the reference date {reference.isoformat()}"},
                 "plausibility", column, "warning", rules))
     return out

@@ -58,13 +58,17 @@ def _outside(expression: str, kwargs: dict) -> str | None:
     return " OR ".join(parts)
 
 
+def rows_query(sql: str) -> str:
+    """`sql`, a query of `{batch}`, as GX wants it: GX fills `{batch}` with str.format, so every other brace
+    (in a name) is doubled."""
+    return sql.replace("{", "{{").replace("}", "}}").replace("{{batch}}", "{batch}")
+
+
 def code_list_query(column: str, schema: str, code_list: str, code: str) -> str:
-    """The rows of `{batch}` whose `column` is not a code of the code list `schema.code_list` (column `code`);
-    braces in names doubled, as GX formats the query."""
-    column, schema, code_list, code = (quote(name).replace("{", "{{").replace("}", "}}")
-                                       for name in (column, schema, code_list, code))
-    return (f"SELECT * FROM {{batch}} WHERE {column} IS NOT NULL AND CAST({column} AS VARCHAR) "
-            f"NOT IN (SELECT CAST({code} AS VARCHAR) FROM {schema}.{code_list} WHERE {code} IS NOT NULL)")
+    """The rows of `{batch}` whose `column` is not a code of the code list `schema.code_list` (column `code`)."""
+    column, schema, code_list, code = (quote(name) for name in (column, schema, code_list, code))
+    return rows_query(f"SELECT * FROM {{batch}} WHERE {column} IS NOT NULL AND CAST({column} AS VARCHAR) "
+                      f"NOT IN (SELECT CAST({code} AS VARCHAR) FROM {schema}.{code_list} WHERE {code} IS NOT NULL)")
 
 
 def compile_check(kind: str, kwargs: dict, meta: dict | None = None) -> dict | None:
@@ -132,7 +136,7 @@ def code_list_counts(checks: list[dict]) -> str:
                                f"FROM {quote(schema)}.{quote(table)}" for n, (schema, table, code) in enumerate(lists))
     query = (f"WITH hdh_values AS ({values}), hdh_codes AS ({codes}) SELECT hdh_check, count(*) FROM hdh_values "
              f"ANTI JOIN hdh_codes USING (hdh_list, hdh_value) GROUP BY hdh_check")
-    return query.replace("{", "{{").replace("}", "}}").replace("{{batch}}", "{batch}")
+    return rows_query(query)
 
 
 class TableChecks(QueryMetricProvider):
