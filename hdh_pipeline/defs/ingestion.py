@@ -95,7 +95,8 @@ def _materialize(context: dg.AssetExecutionContext, conn: duckdb.DuckDBPyConnect
     key = dg.AssetKey([declaration.id, table.name])
     loaded = load_table(conn, declaration, table, warehouse.staging(declaration.id),
                         guard=not accepted(context.run.tags, declaration.id, table.name))
-    masked = set(table.roles.person_id) | identifier_columns(conn, loaded.schema, loaded.table)
+    masked = set(table.roles.person_id) | identifier_columns(
+        conn, loaded.schema, loaded.table, dict(loaded.columns), loaded.row_count)
     preview = _preview(conn, loaded.schema, loaded.table, masked)
     for warning in loaded.warnings:
         context.log.warning(warning)

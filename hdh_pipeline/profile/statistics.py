@@ -109,11 +109,11 @@ def _may_identify(duckdb_type: str) -> bool:
     return kind_of(duckdb_type) == "text" or duckdb_type.upper() in INTEGER_TYPES
 
 
-def identifier_columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
-    """The columns of a table that look like identifiers (approximate distinct counts, one scan)."""
+def identifier_columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str, columns: dict[str, str],
+                       rows: int) -> set[str]:
+    """The columns of a table of `rows` rows and these `columns` (name -> DuckDB type) that look like
+    identifiers (approximate distinct counts, one scan)."""
     target = f"{quote(schema)}.{quote(table)}"
-    columns = table_columns(conn, schema, table)
-    rows = conn.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
     wanted = {name: (duck_type, ["count({c})", "approx_count_distinct({c})"]) for name, duck_type in columns.items()
               if _may_identify(duck_type)}
     counts = _aggregate(conn, target, wanted, long_form=0 < rows <= LONG_FORM_MAX_ROWS)
