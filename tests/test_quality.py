@@ -146,6 +146,7 @@ def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
     monkeypatch.setenv("HDH_QUALITY_WORKERS", str(workers))
     monkeypatch.setattr(parallel, "START", 0)  # a source this small would otherwise keep every table
+    monkeypatch.setattr(parallel, "START_COLD", 0)
     _, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.0)
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
         [people, *_] = write_suites(conn, source)  # ER_PRS_F first
@@ -183,6 +184,7 @@ def test_tables_shared_among_processes_give_the_same_results(tmp_path: Path, mon
     monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
     _, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.02)
     monkeypatch.setattr(parallel, "START", 0)
+    monkeypatch.setattr(parallel, "START_COLD", 0)
     runs = {}
     for workers in (1, 3):
         monkeypatch.setenv("HDH_QUALITY_WORKERS", str(workers))

@@ -24,7 +24,8 @@ from hdh_pipeline import settings
 WIDE = 40  # tables from which a source's suites are shared among processes
 LONG = 10_000_000  # rows (all tables) from which DuckDB, not Python, is what a validation waits for
 PER_TABLE = 20  # a table's fixed cost, in expectations, when the tables are split
-START = 2500  # a helper's start (importing GX takes seconds), in expectations: its group is that much lighter
+START = 2500  # a helper's start when this process has Great Expectations imported (a helper takes seconds to
+START_COLD = 500  # import it), and when both import it at once: in expectations, its group is that much lighter
 
 
 def worker_count(tables: int, rows: int, memory_limit: str | None) -> int:
@@ -36,11 +37,12 @@ def worker_count(tables: int, rows: int, memory_limit: str | None) -> int:
     return max(1, min(len(os.sched_getaffinity(0)), tables // WIDE))
 
 
-def split(jobs: list[tuple], weights: list[int], groups: int) -> list[list[tuple]]:
+def split(jobs: list[tuple], weights: list[int], groups: int, warm: bool = True) -> list[list[tuple]]:
     """`jobs` in `groups` groups of about equal time, the last one for the calling process and the others for
-    helpers, which start later (heaviest job first, each to the least loaded group)."""
+    helpers, which start later (`warm`: this process has Great Expectations imported already; heaviest job first,
+    each to the least loaded group)."""
     out: list[list[tuple]] = [[] for _ in range(groups)]
-    load = [START] * (groups - 1) + [0]
+    load = [START if warm else START_COLD] * (groups - 1) + [0]
     for weight, job in sorted(zip(weights, jobs), key=lambda pair: -pair[0]):
         lightest = load.index(min(load))
         out[lightest].append(job)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -11,7 +12,6 @@ import duckdb
 from hdh_pipeline.ingest.warehouse import connect, quote, table_columns
 from hdh_pipeline.quality.parallel import Helper, split, worker_count
 from hdh_pipeline.quality.suites import generated_expectations, read_rules, write_suite
-from hdh_pipeline.quality.validate import Validator
 from hdh_pipeline.settings import REPO_ROOT
 from hdh_pipeline.sources.loader import Source
 
@@ -90,14 +90,17 @@ def validate_source(warehouse: Path, source: Source, docs: Path | None = None, t
         else:
             jobs.append((table, expectations, set(columns), rows))
     workers = worker_count(len(jobs), sum(job[3] for job in jobs), memory_limit)
-    *theirs, mine = split(jobs, [len(job[1]) for job in jobs], workers)
-    validator = Validator(warehouse, source.id, docs, together, memory_limit)
+    warm = "great_expectations" in sys.modules  # else this process imports it beside the helpers
+    *theirs, mine = split(jobs, [len(job[1]) for job in jobs], workers, warm)
     with tempfile.TemporaryDirectory(prefix="hdh-quality-") as tmp:
-        helpers = []
+        helpers, validator = [], None
         try:
             for i, group in enumerate(group for group in theirs if group):
                 (Path(tmp) / str(i)).mkdir()
                 helpers.append(Helper(Path(tmp) / str(i), warehouse, source.id, docs, together, memory_limit, group))
+            from hdh_pipeline.quality.validate import Validator  # Great Expectations: seconds, once the helpers run
+
+            validator = Validator(warehouse, source.id, docs, together, memory_limit)
             for table, expectations, columns, rows in mine:
                 rows_of[table] = validator.add(table, expectations, columns, rows)
             validator.run()
@@ -111,6 +114,7 @@ def validate_source(warehouse: Path, source: Source, docs: Path | None = None, t
         finally:
             for helper in helpers:
                 helper.stop()
-            validator.close()
+            if validator is not None:
+                validator.close()
     base = {"source_id": source.id}
     return [base | {"table_name": table} | row for table in planned if table in rows_of for row in rows_of[table]]

@@ -5,7 +5,7 @@ results) whatever the table's size: 10,000 checks of a 191-table source take min
 DuckDB answers them all in a second. The suites keep one standard expectation per check
 (reviewable, editable one by one); when a table is validated, the expectations of the kinds
 below are compiled into one `ExpectTableChecks` (a Great Expectations expectation backed by
-the metric `hdh.table_checks`), which counts, for every check at once, the rows it evaluates
+the metric `hdh.table_checks`, in expectation.py), which counts, for every check at once, the rows it evaluates
 and the rows that fail, with Great Expectations' semantics:
 
 | expectation | evaluated rows | failing rows |
@@ -22,18 +22,10 @@ not one subquery per column (those cost 5 ms each to plan, even on 10 rows).
 
 Anything else (other kinds, `row_condition`, strict bounds, suite parameters) runs as a
 plain Great Expectations expectation. `tests/test_quality.py` checks that both ways give
-the same counts.
+the same counts. This module is SQL only: planning suites does not import Great Expectations
+(seconds), so that helper processes can start importing it first (parallel.py).
 """
 from __future__ import annotations
-
-from typing import Any, ClassVar
-
-from great_expectations.compatibility.sqlalchemy import sqlalchemy as sa
-from great_expectations.core.metric_domain_types import MetricDomainTypes
-from great_expectations.execution_engine import SqlAlchemyExecutionEngine
-from great_expectations.expectations.expectation import BatchExpectation
-from great_expectations.expectations.metrics.metric_provider import metric_value
-from great_expectations.expectations.metrics.query_metric_provider import QueryMetricProvider
 
 from hdh_pipeline.ingest.warehouse import literal, quote
 
@@ -137,50 +129,3 @@ def code_list_counts(checks: list[dict]) -> str:
     query = (f"WITH hdh_values AS ({values}), hdh_codes AS ({codes}) SELECT hdh_check, count(*) FROM hdh_values "
              f"ANTI JOIN hdh_codes USING (hdh_list, hdh_value) GROUP BY hdh_check")
     return rows_query(query)
-
-
-class TableChecks(QueryMetricProvider):
-    """[[evaluated rows, failing rows], ...] for the checks of an `ExpectTableChecks`."""
-
-    metric_name = "hdh.table_checks"
-    value_keys = ("checks",)
-
-    @metric_value(engine=SqlAlchemyExecutionEngine)
-    def _sqlalchemy(cls, execution_engine: SqlAlchemyExecutionEngine, metric_domain_kwargs: dict,
-                    metric_value_kwargs: dict, metrics: dict[str, Any], runtime_configuration: dict) -> list:
-        batch, _, _ = execution_engine.get_compute_domain(metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE)
-        checks = metric_value_kwargs["checks"]
-
-        def run(query: str) -> list:
-            return execution_engine.execute_query(sa.text(cls._get_substituted_batch_subquery_from_query_and_batch_selectable(
-                query=query, batch_selectable=batch, execution_engine=execution_engine))).fetchall()
-
-        row = run(counting_query(checks))[0]
-        counts = [[row[i], row[i + 1]] for i in range(0, len(row), 2)]
-        if any(check.get("code_list") for check in checks):
-            for position, failing in run(code_list_counts(checks)):
-                counts[position][1] = failing
-        return counts
-
-
-class ExpectTableChecks(BatchExpectation):
-    """Checks of one table counted together; each passes when its failing share is at most its threshold."""
-
-    checks: list[dict]
-
-    metric_dependencies: ClassVar[tuple[str, ...]] = ("hdh.table_checks",)
-    success_keys: ClassVar[tuple[str, ...]] = ("checks",)
-    domain_keys: ClassVar[tuple[str, ...]] = ("batch_id", "row_condition", "condition_parser")
-
-    def _validate(self, metrics: dict, runtime_configuration: dict | None = None,
-                  execution_engine: object = None) -> dict:
-        details, failed = [], 0
-        for check, (evaluated, failing) in zip(self.checks, metrics["hdh.table_checks"]):
-            passed = evaluated == 0 or 100.0 * failing / evaluated <= check["threshold_pct"]
-            failed += not passed
-            details.append({"check": check["check"], "evaluated_rows": evaluated, "failing_rows": failing,
-                            "passed": passed})
-        names = [d["check"] for d in details if not d["passed"]]
-        observed = f"{failed} of {len(details)} checks failed" + (f": {', '.join(names[:20])}" if names else "") + \
-            (" ..." if len(names) > 20 else "")
-        return {"success": failed == 0, "result": {"observed_value": observed, "details": {"checks": details}}}

@@ -26,7 +26,8 @@ from great_expectations.expectations.expectation_configuration import Expectatio
 
 from hdh_pipeline import web_assets
 from hdh_pipeline.quality.dialect import URL_SCHEME, close_all, register
-from hdh_pipeline.quality.table_checks import ExpectTableChecks, compile_check
+from hdh_pipeline.quality.expectation import ExpectTableChecks
+from hdh_pipeline.quality.table_checks import compile_check
 
 COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
 TOGETHER = "hdh:table_checks"  # meta.check of the expectation that runs a table's simple checks in one query
