@@ -76,7 +76,8 @@ def rendering_beside() -> Iterator[Render]:
             done.result()
 
 
-def write_charts(public: dict[str, list[dict]], folder: Path, render: Render = render_png) -> dict[str, dict[str, Path]]:
+def write_charts(public: dict[str, list[dict]], folder: Path,
+                 render: Render = render_png) -> dict[str, dict[str, Path]]:
     """Every chart of every source of the public rows, under `folder`; source -> chart name -> PNG path.
     `render` draws each PNG (`rendering_beside()`: while the caller goes on)."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -79,7 +79,8 @@ def write_dico_snds(public: dict[str, list[dict]], source: str, folder: Path) ->
            [[c.name, c.title or "Titre manquant", ", ".join(sorted(users[c.name])) or "Aucune variable liée",
              len(c)] for c in lists])
     for c in lists:  # one list's rows at a time
-        _write(folder / "nomenclatures" / f"{c.name}.csv", ["code", "libelle"], [[r["code"], r["label"]] for r in c.rows()])
+        _write(folder / "nomenclatures" / f"{c.name}.csv", ["code", "libelle"],
+               [[r["code"], r["label"]] for r in c.rows()])
     products = list(dict.fromkeys(t["product"] or "" for t in tables))
     index = {t["table_name"]: i for i, t in enumerate(tables)}
     _write(folder / "snds_nodes.csv", ["name", "description", "group", "index", "nb_vars"],

@@ -338,9 +338,10 @@ def _code_lists(conn: duckdb.DuckDBPyConnection, source: Source, loaded: _Loaded
     parts = []  # one query: a list is a few rows, a query plan costs more
     for name in sorted(loaded.code_lists):
         code, label = loaded.code_column(name, None)
-        parts.append(f"SELECT {literal(source.id)} AS source_id, {literal(name)} AS nomenclature, "
-                     f"{literal(titles[name]) if titles.get(name) else 'NULL'}::VARCHAR AS title, CAST({quote(code)} AS VARCHAR) AS code, "
-                     f"{f'CAST({quote(label)} AS VARCHAR)' if label else 'NULL::VARCHAR'} AS label "
+        title = literal(titles[name]) if titles.get(name) else "NULL"
+        text = f"CAST({quote(label)} AS VARCHAR)" if label else "NULL::VARCHAR"
+        parts.append(f"SELECT {literal(source.id)} AS source_id, {literal(name)} AS nomenclature, {title}::VARCHAR AS "
+                     f"title, CAST({quote(code)} AS VARCHAR) AS code, {text} AS label "
                      f"FROM {quote(loaded.code_schema)}.{quote(name)}")
     if not parts:
         return arrow_table(CODES, [])
