@@ -8,6 +8,7 @@ and the catalogue's charts and site (Vega, Vega-Lite, Vega-Embed).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -70,3 +71,30 @@ def copy(paths: set[str], folder: Path) -> None:
 def _package(path: str) -> str:
     parts = path.split("/")
     return "/".join(parts[:2] if parts[0].startswith("@") else parts[:1])
+
+
+EXTERNAL_ASSET = re.compile(r'<(script|link|img)\b[^>]*\b(?:src|href)="(https?://[^"]*)"[^>]*>(\s*</script>)?', re.I)
+INTEGRITY = re.compile(r'\s(integrity|crossorigin)="[^"]*"')
+
+
+def make_offline(folder: Path) -> None:
+    """Rewrite the pages under `folder` (Great Expectations' Data Docs) to load their scripts, styles and fonts
+    from copies beside them (`static/vendor`) instead of CDNs: nothing is fetched from the network, and the
+    index's list and filters work offline. Any other external asset is removed."""
+    vendor = folder / "static" / "vendor"
+    pages = {page: page.read_text(encoding="utf-8") for page in folder.rglob("*.html")}
+    copy({path for html in pages.values() for m in EXTERNAL_ASSET.finditer(html) if (path := local(m.group(2)))},
+         vendor)
+
+    for page, html in pages.items():
+        if not EXTERNAL_ASSET.search(html):
+            continue  # rewritten already (a page of an earlier run)
+
+        def swap(match: re.Match, page: Path = page) -> str:
+            path = local(match.group(2))
+            if path is None:
+                return ""
+            tag = match.group(0).replace(match.group(2), os.path.relpath(vendor / path, page.parent))
+            return INTEGRITY.sub("", tag)  # the local copy may be another patch release than the CDN's
+
+        page.write_text(EXTERNAL_ASSET.sub(swap, html), encoding="utf-8")

@@ -14,12 +14,12 @@ from hdh_pipeline.generator.defects import LINE_KINDS, SLOTS
 from hdh_pipeline.generator.generate import Settings, generate
 from hdh_pipeline.ingest.load import load_source_tables
 from hdh_pipeline.quality import parallel
-from hdh_pipeline.quality import source as quality_source
-from hdh_pipeline.quality.parallel import LONG, PER_TABLE, START, WIDE, Helper, split, worker_count
+from hdh_pipeline.quality.parallel import LONG, PER_TABLE, START, WIDE, split, worker_count
 from hdh_pipeline.quality.source import validate_source, write_suites
 from hdh_pipeline.quality.suites import merge, write_suite
 from hdh_pipeline.quality.table_checks import code_list_counts, code_list_query, compile_check, counting_query
 from hdh_pipeline.quality.validate import HISTORY, RESULTS, status_of
+from hdh_pipeline.web_assets import EXTERNAL_ASSET
 from hdh_pipeline.sources.loader import load_source
 from tests.browser import needs_chromium, offline_page
 
@@ -142,11 +142,9 @@ def test_regeneration_keeps_hand_edits(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("workers", [1, 3])
 def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
-    """The same in a helper process (workers=3: each table but the lightest goes to a helper)."""
+    """The same in helper processes (workers=3)."""
     monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
     monkeypatch.setenv("HDH_QUALITY_WORKERS", str(workers))
-    monkeypatch.setattr(parallel, "START", 0)  # a source this small would otherwise keep every table
-    monkeypatch.setattr(parallel, "START_COLD", 0)
     _, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.0)
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
         [people, *_] = write_suites(conn, source)  # ER_PRS_F first
@@ -162,9 +160,10 @@ def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.Mon
     people.write_text(json.dumps(suite))
     (people.parent / "KI_CCI_R.json").write_text("{ not json")
     docs, helped = tmp_path / "docs", []
-    monkeypatch.setattr(quality_source, "Helper", lambda *args: helped.append(args[-1]) or Helper(*args))
+    validate = parallel.validate
+    monkeypatch.setattr(parallel, "validate", lambda task, jobs, count: helped.extend(jobs) or validate(task, jobs, count))
     results = {(r["table_name"], r["check_id"]): r for r in validate_source(tmp_path / "w.duckdb", source, docs)}
-    assert ("ER_PRS_F" in [job[0] for group in helped for job in group]) == (workers > 1)
+    assert ("ER_PRS_F" in [job[0] for job in helped]) == (workers > 1)
     suites = {page.name for page in (docs / "expectations").rglob("*.html")}
     assert "ER_PRS_F (one by one).html" in suites and "T_MCOaaB.html" in suites
     assert results[("ER_PRS_F", "ghost")]["reason"] == "column NO_SUCH_COLUMN is not in table ER_PRS_F"
@@ -179,17 +178,18 @@ def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_tables_shared_among_processes_give_the_same_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tables validated by helper processes: the rows of one process, and Data Docs pages for every table
-    (written by the calling process from what the helpers stored)."""
+    """Tables validated by helper processes, started ahead (warm) or not: the rows of one process, and Data Docs
+    pages for every table, with an index of them all (written by the first helper), offline."""
     monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
     _, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.02)
-    monkeypatch.setattr(parallel, "START", 0)
-    monkeypatch.setattr(parallel, "START_COLD", 0)
     runs = {}
-    for workers in (1, 3):
+    for workers, warm in ((1, 0), (3, 0), (2, 1)):
         monkeypatch.setenv("HDH_QUALITY_WORKERS", str(workers))
+        parallel.warm_up(warm)
+        assert parallel.warm() == warm
         docs = tmp_path / str(workers) / "docs"
         rows = validate_source(tmp_path / "w.duckdb", source, docs=docs)
+        assert parallel.warm() == 0
         runs[workers] = [{k: v for k, v in r.items() if k != "run_at"} for r in rows]
         assert any(r["status"] == "failed" for r in rows)
         tables = {r["table_name"] for r in rows}
@@ -198,7 +198,8 @@ def test_tables_shared_among_processes_give_the_same_results(tmp_path: Path, mon
         assert len(list((docs / "expectations").rglob("*.html"))) == len(tables)
         index = (docs / "index.html").read_text()
         assert all(f"{source.id}.{table}" in index for table in tables)
-    assert runs[1] == runs[3]
+        assert not any(EXTERNAL_ASSET.search(page.read_text()) for page in docs.rglob("*.html"))
+    assert runs[1] == runs[3] == runs[2]
 
 
 def test_only_wide_sources_are_shared(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -208,11 +209,11 @@ def test_only_wide_sources_are_shared(monkeypatch: pytest.MonkeyPatch) -> None:
     assert worker_count(10 * WIDE, 1000, "1GB") == 1  # a memory budget is not multiplied
     assert worker_count(10 * WIDE, 1000, None) == min(len(os.sched_getaffinity(0)), 10)
     weights = dict(zip("abcdefg", [4000, 50, 50, 50, 50, 3900, 300]))
-    helper, mine = split(list(weights), list(weights.values()), 2)
-    assert sorted(helper + mine) == list(weights)
-    assert not {"a", "f"} <= set(helper) and not {"a", "f"} <= set(mine)  # the two heaviest apart
-    loads = [sum(weights[job] + PER_TABLE for job in group) for group in (helper, mine)]
-    assert abs(loads[0] + START - loads[1]) <= max(weights.values()) + PER_TABLE  # the helper starts later
+    cold, warm = split(list(weights), list(weights.values()), [START, 0])
+    assert sorted(cold + warm) == list(weights)
+    assert not {"a", "f"} <= set(cold) and not {"a", "f"} <= set(warm)  # the two heaviest apart
+    loads = [sum(weights[job] + PER_TABLE for job in group) for group in (cold, warm)]
+    assert abs(loads[0] + START - loads[1]) <= max(weights.values()) + PER_TABLE  # the cold helper starts later
 
 
 def verdicts(results: Path) -> dict[tuple[str, str], bool]:

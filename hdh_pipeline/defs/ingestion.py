@@ -11,7 +11,7 @@ import duckdb
 
 from hdh_pipeline.defs.catalogue import build_profile_asset
 from hdh_pipeline.defs.events import fetch_check_targets
-from hdh_pipeline.defs.quality import build_quality_asset, build_quality_checks
+from hdh_pipeline.defs.quality import build_quality_asset, build_quality_checks, warm_up_quality
 from hdh_pipeline.defs.resources import WRITES, Warehouse
 from hdh_pipeline.ingest.load import IngestionError, LoadResult, RefusedLoad, load_table
 from hdh_pipeline.ingest.warehouse import quote
@@ -160,6 +160,7 @@ def build_tables_asset(source: Source) -> dg.AssetsDefinition:
     @dg.multi_asset(specs=specs, check_specs=checks, name=f"{source.id}_tables", can_subset=True, **WRITES)
     def _tables(context: dg.AssetExecutionContext, warehouse: Warehouse):
         failures, results = [], []  # check results, reported together after the materializations (events.py)
+        warm_up_quality(context, source, warehouse)
         with warehouse.write() as conn:  # one connection: opening the file costs more than loading a small table
             for key, table in tables.items():
                 if key not in context.selected_asset_keys:

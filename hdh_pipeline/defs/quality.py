@@ -6,6 +6,7 @@ from hdh_pipeline.defs.events import fetch_check_targets
 from hdh_pipeline.defs.resources import WRITES, Warehouse
 from hdh_pipeline.ingest.warehouse import lock
 from hdh_pipeline.profile.store import load_profiles, save_rows
+from hdh_pipeline.quality import parallel
 from hdh_pipeline.quality.source import validate_source
 from hdh_pipeline.sources.loader import Source
 
@@ -14,6 +15,13 @@ FAILED = ("failed", "error")
 
 def quality_key(source: Source) -> dg.AssetKey:
     return dg.AssetKey([source.id, "quality"])
+
+
+def warm_up_quality(context: dg.AssetExecutionContext, source: Source, warehouse: Warehouse) -> None:
+    """Called when the source's tables start loading: if this run checks their quality, the processes that will
+    validate them start importing Great Expectations now, on the core the loading leaves idle (quality/parallel.py)."""
+    if quality_key(source) in context.job_def.asset_layer.selected_asset_keys:
+        parallel.warm_up(parallel.worker_count(len(source.tables), 0, warehouse.memory_limit))
 
 
 def build_quality_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import tempfile
 from pathlib import Path
 
 import duckdb
 
+from hdh_pipeline import web_assets
 from hdh_pipeline.ingest.warehouse import connect, quote, table_columns
-from hdh_pipeline.quality.parallel import Helper, split, worker_count
+from hdh_pipeline.quality import parallel
+from hdh_pipeline.quality.parallel import worker_count
 from hdh_pipeline.quality.suites import generated_expectations, read_rules, write_suite
 from hdh_pipeline.settings import REPO_ROOT
 from hdh_pipeline.sources.loader import Source
@@ -72,12 +72,27 @@ def _suite(path: Path, generated: list[dict]) -> tuple[list[dict], str | None]:
         return [], f"suite file {path} cannot be read: {error}"
 
 
+def _validate_here(warehouse: Path, schema: str, docs: Path | None, together: bool, memory_limit: str | None,
+                   jobs: list[tuple]) -> dict[str, list[dict]]:
+    from hdh_pipeline.quality.validate import Validator  # Great Expectations: seconds to import
+
+    validator = Validator(warehouse, schema, docs, together, memory_limit)
+    try:
+        rows = {table: validator.add(table, expectations, columns, count) for table, expectations, columns, count in jobs}
+        validator.run()
+        validator.write_pages()
+        validator.write_index()
+    finally:
+        validator.close()
+    return rows
+
+
 def validate_source(warehouse: Path, source: Source, docs: Path | None = None, together: bool = True,
                     memory_limit: str | None = None) -> list[dict]:
     """Quality result rows for every loaded table of the source, and GX Data Docs in `docs` if given.
     The caller holds the warehouse lock; GX opens the file through its own engine, so our planning
     connection is closed first. `together=False` runs every expectation on its own (slow; for checks).
-    A wide source's tables are shared with helper processes (see parallel.py)."""
+    Helper processes validate a wide source, or any source when they were started ahead (see parallel.py)."""
     with connect(warehouse, read_only=True, memory_limit=memory_limit) as conn:
         planned = plan(conn, source)
     rows_of: dict[str, list[dict]] = {}
@@ -90,31 +105,13 @@ def validate_source(warehouse: Path, source: Source, docs: Path | None = None, t
         else:
             jobs.append((table, expectations, set(columns), rows))
     workers = worker_count(len(jobs), sum(job[3] for job in jobs), memory_limit)
-    warm = "great_expectations" in sys.modules  # else this process imports it beside the helpers
-    *theirs, mine = split(jobs, [len(job[1]) for job in jobs], workers, warm)
-    with tempfile.TemporaryDirectory(prefix="hdh-quality-") as tmp:
-        helpers, validator = [], None
-        try:
-            for i, group in enumerate(group for group in theirs if group):
-                (Path(tmp) / str(i)).mkdir()
-                helpers.append(Helper(Path(tmp) / str(i), warehouse, source.id, docs, together, memory_limit, group))
-            from hdh_pipeline.quality.validate import Validator  # Great Expectations: seconds, once the helpers run
-
-            validator = Validator(warehouse, source.id, docs, together, memory_limit)
-            for table, expectations, columns, rows in mine:
-                rows_of[table] = validator.add(table, expectations, columns, rows)
-            validator.run()
-            for job in (job for helper in helpers for job in helper.jobs):  # their suites, for the Data Docs index
-                validator.add(*job, validate=False)
-            for helper in helpers:
-                done, apart = helper.result()
-                rows_of.update(done)
-                for job in (job for job in helper.jobs if job[0] in apart):
-                    validator.add(*job, validate=False, apart=True)
-        finally:
-            for helper in helpers:
-                helper.stop()
-            if validator is not None:
-                validator.close()
+    if jobs and (workers > 1 or parallel.warm()):
+        task = {"warehouse": str(warehouse), "schema": source.id, "docs": docs and str(docs), "together": together,
+                "memory_limit": memory_limit}
+        rows_of.update(parallel.validate(task, jobs, workers))
+    else:
+        rows_of.update(_validate_here(warehouse, source.id, docs, together, memory_limit, jobs))
+    if docs is not None and docs.is_dir():
+        web_assets.make_offline(docs)
     base = {"source_id": source.id}
     return [base | {"table_name": table} | row for table in planned if table in rows_of for row in rows_of[table]]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
-import os
-import re
 import shutil
 from pathlib import Path
 
@@ -24,7 +22,6 @@ from great_expectations.data_context.types.resource_identifiers import (
 )
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-from hdh_pipeline import web_assets
 from hdh_pipeline.quality.dialect import URL_SCHEME, close_all, register
 from hdh_pipeline.quality.expectation import ExpectTableChecks
 from hdh_pipeline.quality.table_checks import compile_check
@@ -33,6 +30,7 @@ COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
 TOGETHER = "hdh:table_checks"  # meta.check of the expectation that runs a table's simple checks in one query
 RESULTS = "validations"  # beside the Data Docs: every table's validation results, the last HISTORY runs
 HISTORY = 30
+NOTHING = ExpectationSuiteIdentifier("hdh: no page")  # no page to write (only the Data Docs index)
 APART = " (one by one)"  # suffix of the suite that validates again, one expectation at a time, a table whose
                          # checks counted together failed as a whole
 
@@ -73,33 +71,6 @@ def status_of(evaluated: int | None, failing: int | None, threshold: float) -> t
     return ("passed" if pct <= threshold else "failed"), pct
 
 
-EXTERNAL_ASSET = re.compile(r'<(script|link|img)\b[^>]*\b(?:src|href)="(https?://[^"]*)"[^>]*>(\s*</script>)?', re.I)
-INTEGRITY = re.compile(r'\s(integrity|crossorigin)="[^"]*"')
-
-
-def make_offline(folder: Path) -> None:
-    """Serve the Data Docs' scripts, styles and fonts from copies beside them (`static/vendor`, see
-    web_assets.py) instead of CDNs: nothing is fetched from the network, and the index's list and
-    filters work offline. Any other external asset is removed."""
-    vendor = folder / "static" / "vendor"
-    pages = {page: page.read_text(encoding="utf-8") for page in folder.rglob("*.html")}
-    web_assets.copy({path for html in pages.values() for m in EXTERNAL_ASSET.finditer(html)
-                     if (path := web_assets.local(m.group(2)))}, vendor)
-
-    for page, html in pages.items():
-        if not EXTERNAL_ASSET.search(html):
-            continue  # rewritten already (a page of an earlier run)
-
-        def swap(match: re.Match, page: Path = page) -> str:
-            path = web_assets.local(match.group(2))
-            if path is None:
-                return ""
-            tag = match.group(0).replace(match.group(2), os.path.relpath(vendor / path, page.parent))
-            return INTEGRITY.sub("", tag)  # the local copy may be another patch release than the CDN's
-
-        page.write_text(EXTERNAL_ASSET.sub(swap, html), encoding="utf-8")
-
-
 def _config(docs: Path | None) -> DataContextConfig:
     """GX's in-memory stores, but validation results kept on disk beside the Data Docs (their history)."""
     defaults = InMemoryStoreBackendDefaults()
@@ -127,16 +98,15 @@ class Validator:
     """Validates tables of one DuckDB file through one GX data source (read-only), and writes Data Docs.
 
     `add` each table's suite, then `run` validates them all (GX's set-up costs are paid once per source, not
-    per table) and `close` writes the Data Docs."""
+    per table), `write_pages` and `write_index` write the Data Docs, `close` closes the connections."""
 
     def __init__(self, warehouse: Path, schema: str, docs: Path | None = None, together: bool = True,
-                 memory_limit: str | None = None, index: bool = True):
+                 memory_limit: str | None = None):
         """`together`: run the simple expectations of a table in one query (see table_checks.py);
-        `memory_limit`: DuckDB's, for GX's connections; `index=False`: on `close`, write only the pages of this
-        run's tables (a helper process, see parallel.py: the process that started it writes the index)."""
+        `memory_limit`: DuckDB's, for GX's connections."""
         register()
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
-        self.schema, self.docs, self.together, self.index = schema, docs, together, index
+        self.schema, self.docs, self.together = schema, docs, together
         self.context = gx.get_context(mode="ephemeral", project_config=_config(docs))
         self.context.variables.progress_bars = {"globally": False}
         self.results: list = []  # identifiers of this run's validation results, for the Data Docs
@@ -155,21 +125,26 @@ class Validator:
         self.definitions: list[gx.ValidationDefinition] = []
         self.apart: list[str] = []  # tables validated again, one check at a time, as their combined query failed
 
+    def write_pages(self) -> None:
+        """Add the pages of this run's tables to the Data Docs, if any. They load their scripts from CDNs until
+        `web_assets.make_offline` rewrites them."""
+        if self.docs is not None:
+            # a set: GX looks each stored result up in it (a list costs stored results x this run's); never empty
+            # (GX would rebuild every page of every earlier run)
+            pages = {*self.results, *(ExpectationSuiteIdentifier(name) for name in self.suites)} or {NOTHING}
+            self.context.build_data_docs(site_names=["hdh"], resource_identifiers=pages, build_index=False)
+
+    def write_index(self) -> None:
+        """Write the Data Docs index of every table whose pages are written, the last HISTORY runs of each. Those
+        another process validated are dropped unless their suites were added here (`add(..., validate=False)`)."""
+        if self.docs is not None:
+            _prune(self.docs, HISTORY)
+            self.context.build_data_docs(site_names=["hdh"], resource_identifiers={NOTHING}, build_index=True)
+
     def close(self) -> None:
-        """Add this run to the Data Docs (if asked; the last HISTORY runs of each table stay listed) and
-        close every connection."""
-        try:
-            if self.docs is not None:
-                if self.index:
-                    _prune(self.docs, HISTORY)
-                # a set: GX looks each stored result up in it (a list costs stored results x this run's)
-                pages = {*self.results, *(ExpectationSuiteIdentifier(name) for name in self.suites)}
-                self.context.build_data_docs(site_names=["hdh"], resource_identifiers=pages, build_index=self.index)
-                if self.index:
-                    make_offline(self.docs)
-        finally:
-            self.source.get_engine().dispose()
-            close_all()
+        """Close every connection."""
+        self.source.get_engine().dispose()
+        close_all()
 
     def add(self, table: str, expectations: list[dict], columns: set[str], rows: int,
             validate: bool = True, apart: bool = False) -> list[dict]:
