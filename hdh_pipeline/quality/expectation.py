@@ -1,6 +1,7 @@
 """The Great Expectations side of table_checks.py: the metric `hdh.table_checks` and `ExpectTableChecks`."""
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 from great_expectations.compatibility.sqlalchemy import sqlalchemy as sa
@@ -23,7 +24,7 @@ class TableChecks(QueryMetricProvider):
     def _sqlalchemy(cls, execution_engine: SqlAlchemyExecutionEngine, metric_domain_kwargs: dict,
                     metric_value_kwargs: dict, metrics: dict[str, Any], runtime_configuration: dict) -> list:
         batch, _, _ = execution_engine.get_compute_domain(metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE)
-        checks = metric_value_kwargs["checks"]
+        checks = json.loads(metric_value_kwargs["checks"])
 
         def run(query: str) -> list:
             return execution_engine.execute_query(sa.text(cls._get_substituted_batch_subquery_from_query_and_batch_selectable(
@@ -38,9 +39,11 @@ class TableChecks(QueryMetricProvider):
 
 
 class ExpectTableChecks(BatchExpectation):
-    """Checks of one table counted together; each passes when its failing share is at most its threshold."""
+    """Checks of one table counted together; each passes when its failing share is at most its threshold.
+    `checks` is JSON text (a list of `compile_check` dicts with `check` and `threshold_pct`): GX copies an
+    expectation's arguments a dozen times when it validates it, a list of hundreds of dicts each time."""
 
-    checks: list[dict]
+    checks: str
 
     metric_dependencies: ClassVar[tuple[str, ...]] = ("hdh.table_checks",)
     success_keys: ClassVar[tuple[str, ...]] = ("checks",)
@@ -49,7 +52,7 @@ class ExpectTableChecks(BatchExpectation):
     def _validate(self, metrics: dict, runtime_configuration: dict | None = None,
                   execution_engine: object = None) -> dict:
         details, failed = [], 0
-        for check, (evaluated, failing) in zip(self.checks, metrics["hdh.table_checks"]):
+        for check, (evaluated, failing) in zip(json.loads(self.checks), metrics["hdh.table_checks"]):
             passed = evaluated == 0 or 100.0 * failing / evaluated <= check["threshold_pct"]
             failed += not passed
             details.append({"check": check["check"], "evaluated_rows": evaluated, "failing_rows": failing,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -192,7 +193,7 @@ class Validator:
         groups = [[check] for check in together] if apart else [together] if together else []
         for group in groups:
             holder = f"{TOGETHER}:{group[0]['check']}" if apart else TOGETHER
-            expectations.append(ExpectTableChecks(checks=group, meta={"check": holder}))
+            expectations.append(ExpectTableChecks(checks=json.dumps(group), meta={"check": holder}))
         suite = self.context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
         if batches is None:
             return
