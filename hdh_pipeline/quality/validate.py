@@ -110,6 +110,9 @@ class Validator:
         self.schema, self.docs, self.together = schema, docs, together
         self.context = gx.get_context(mode="ephemeral", project_config=_config(docs))
         self.context.variables.progress_bars = {"globally": False}
+        # GX serialises an ephemeral context's whole configuration, every table asset so far, each time a table
+        # is added (quadratic in tables: 8 % of a wide source's quality), to a store nothing here reads
+        self.context._save_project_config = lambda: None  # noqa: SLF001 - GX pinned in pyproject.toml
         self.results: list = []  # identifiers of this run's validation results, for the Data Docs
         if docs is not None:
             self.context.add_data_docs_site(site_name="hdh", site_config={
