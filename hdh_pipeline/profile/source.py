@@ -6,7 +6,12 @@ plus the internal columns of INTERNAL, which disclosure control needs and never 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 
 import duckdb
@@ -34,6 +39,7 @@ BAND_YEARS = 5
 AGE_BANDS = [f"{a}-{a + BAND_YEARS - 1}" for a in range(0, 100, BAND_YEARS)] + ["100+"]
 IMPLAUSIBLE_BAND, UNKNOWN_BAND = len(AGE_BANDS), len(AGE_BANDS) + 1  # band_order of the two last bands
 SEXES = ("men", "women", "other")
+THREADS = 4  # at most, tables profiled at once (one per core): a small table's queries use one core
 QUASI_ROLES = ("birth_year", "birth_date", "age", "death_date", "event_date", "start_date", "end_date")
 EVENT_ROLES = ("event_date", "start_date", "end_date", "death_date")
 
@@ -445,39 +451,69 @@ def _population(conn: duckdb.DuckDBPyConnection, source: Source, k: int, referen
     return empty, []
 
 
+def _profile_rows(conn: duckdb.DuckDBPyConnection, source: Source, table: SourceTable, rows: int,
+                  profiles: list[VariableProfile], loaded: _Loaded, k: int, result: SourceProfile) -> tuple:
+    """Add a profiled table's rows (relations, table, variables, frequencies, histograms) to `result`; returns
+    what its time coverage needs once the reference date is known: (table row, profiles, roles, variable rows)."""
+    roles = table.roles.by_column()
+    relations = _relations(conn, source, table, {p.name: p for p in profiles}, loaded,
+                           short=rows <= LONG_FORM_MAX_ROWS)
+    result.rows["relations"] += relations
+    table_row = _table_row(conn, source, table, rows, profiles, roles, k)
+    result.rows["tables"].append(table_row)
+    variables = {}
+    for p in profiles:
+        variable = variables[p.name] = _variable_row(source, table, p, roles.get(p.name), relations)
+        result.rows["variables"].append(variable)
+        if variable["is_identifier"]:
+            continue
+        categorical = p.kind in ("text", "boolean") or p.distinct <= TOP_VALUES or variable["nomenclature"]
+        if categorical and p.frequencies is not None:
+            labels = _labels(conn, table, p.name, loaded)
+            result.rows["value_frequencies"] += _frequency_rows(source, table, p, labels)
+        elif p.bins is not None:
+            result.rows["histograms"] += _histogram_rows(source, table, p)
+    return table_row, profiles, roles, variables
+
+
+def _profiled_tables(conn: duckdb.DuckDBPyConnection, source: Source, loaded: _Loaded, k: int
+                     ) -> Iterator[tuple[SourceTable, int, list[VariableProfile]]]:
+    """(table, rows, column profiles) of each loaded table, in order, several tables at once: DuckDB plans and
+    runs a small table's wide aggregates on one core, and releases the GIL meanwhile (a wide source's profile
+    is mostly that). Each thread has its own cursor; DuckDB's memory limit is shared by all."""
+    tables = [table for table in source.tables if table.name in loaded.tables]
+    local, cursors = threading.local(), []
+
+    def one(table: SourceTable) -> tuple[int, list[VariableProfile]]:
+        if not hasattr(local, "cursor"):
+            local.cursor = conn.cursor()
+            cursors.append(local.cursor)
+        return profile_table(local.cursor, source.id, table.name, k, no_values=set(table.roles.person_id),
+                             columns=loaded.tables[table.name])
+
+    try:
+        with ThreadPoolExecutor(min(THREADS, len(os.sched_getaffinity(0)))) as pool:
+            for table, (rows, profiles) in zip(tables, pool.map(one, tables)):
+                yield table, rows, profiles
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
 def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> SourceProfile:
     """Every loaded table of the source: variables, frequencies, histograms, relations, tables, database."""
     started = time.perf_counter()
     result = SourceProfile()
     loaded = _Loaded.read(conn, source)
     dated = []  # (table row, profiles, roles, variable rows): time coverage once the reference date is known
-    for table in source.tables:
-        if table.name not in loaded.tables:
-            result.rows["tables"].append(_unloaded_row(source, table.spec, table.name, "not loaded", table.title,
-                                                       table.description))
-            continue
-        persons = set(table.roles.person_id)
-        rows, profiles = profile_table(conn, source.id, table.name, k, no_values=persons,
-                                       columns=loaded.tables[table.name])
-        roles = table.roles.by_column()
-        relations = _relations(conn, source, table, {p.name: p for p in profiles}, loaded,
-                               short=rows <= LONG_FORM_MAX_ROWS)
-        result.rows["relations"] += relations
-        table_row = _table_row(conn, source, table, rows, profiles, roles, k)
-        result.rows["tables"].append(table_row)
-        variables = {}
-        for p in profiles:
-            variable = variables[p.name] = _variable_row(source, table, p, roles.get(p.name), relations)
-            result.rows["variables"].append(variable)
-            if variable["is_identifier"]:
+    with closing(_profiled_tables(conn, source, loaded, k)) as profiled:
+        for table in source.tables:
+            if table.name not in loaded.tables:
+                result.rows["tables"].append(_unloaded_row(source, table.spec, table.name, "not loaded", table.title,
+                                                           table.description))
                 continue
-            categorical = p.kind in ("text", "boolean") or p.distinct <= TOP_VALUES or variable["nomenclature"]
-            if categorical and p.frequencies is not None:
-                labels = _labels(conn, table, p.name, loaded)
-                result.rows["value_frequencies"] += _frequency_rows(source, table, p, labels)
-            elif p.bins is not None:
-                result.rows["histograms"] += _histogram_rows(source, table, p)
-        dated.append((table_row, profiles, roles, variables))
+            _, rows, profiles = next(profiled)
+            dated.append(_profile_rows(conn, source, table, rows, profiles, loaded, k, result))
     for spec in source.without_data:
         result.rows["tables"].append(_unloaded_row(source, spec, spec.name, "no data", spec.title, spec.description))
     tables = result.rows["tables"]
