@@ -148,3 +148,21 @@ def test_one_table_without_its_check(defs: dg.Definitions) -> None:
                             selection=dg.AssetSelection.assets(["demo", "KI_CCI_R"]).without_checks())
     assert result.success and set(materializations(result)) == {"demo/KI_CCI_R"}
     assert not result.get_asset_check_evaluations()
+
+
+def test_quality_helpers_start_when_the_loading_does(defs: dg.Definitions, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that checks a source's quality starts its helper processes with the source's first loading step (they
+    import Great Expectations meanwhile) and its quality step validates in them; a run that only loads starts none."""
+    from hdh_pipeline.quality import parallel
+
+    started, validated = [], []
+    warm_up, validate = parallel.warm_up, parallel.validate
+    monkeypatch.setattr(parallel, "warm_up", lambda count: started.append(parallel.warm()) or warm_up(count))
+    monkeypatch.setattr(parallel, "validate", lambda *args: validated.append(parallel.warm()) or validate(*args))
+    assert dg.materialize(list(defs.assets), resources=defs.resources,
+                          selection=dg.AssetSelection.assets(["demo", "KI_CCI_R"])).success
+    assert started == [] and parallel.warm() == 0
+    result = dg.materialize([*defs.assets, *defs.asset_checks], resources=defs.resources,
+                            selection=dg.AssetSelection.groups("demo"))
+    assert result.success
+    assert started[0] == 0 and validated == [1] and parallel.warm() == 0  # one warm helper (4 tables), taken

@@ -207,6 +207,7 @@ def build_nomenclatures_asset(source: Source) -> dg.AssetsDefinition:
     )
     def _nomenclatures(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         rows, rejected, failures = 0, 0, []
+        warm_up_quality(context, source, warehouse)  # the code lists load first: as early as it gets
         with warehouse.write() as conn:
             for table in source.nomenclatures:
                 try:

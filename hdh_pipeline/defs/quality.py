@@ -18,8 +18,9 @@ def quality_key(source: Source) -> dg.AssetKey:
 
 
 def warm_up_quality(context: dg.AssetExecutionContext, source: Source, warehouse: Warehouse) -> None:
-    """Called when the source's tables start loading: if this run checks their quality, the processes that will
-    validate them start importing Great Expectations now, on the core the loading leaves idle (quality/parallel.py)."""
+    """Called when the source's code lists or tables start loading (whichever first; it tops up): if this run
+    checks their quality, the processes that will validate them start importing Great Expectations now, on the
+    core the loading leaves idle (quality/parallel.py)."""
     if quality_key(source) in context.job_def.asset_layer.selected_asset_keys:
         parallel.warm_up(parallel.worker_count(len(source.tables), 0, warehouse.memory_limit))
 
