@@ -9,11 +9,19 @@ import yaml
 
 from hdh_pipeline.ingest.load import LoadResult, load_table
 from hdh_pipeline.ingest.warehouse import write_connection
+from hdh_pipeline.quality import parallel
 from hdh_pipeline.settings import REPO_ROOT
 from hdh_pipeline.sources.loader import Source, load_source
 
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 EXAMPLES = REPO_ROOT / "assets" / "examples"
+
+
+@pytest.fixture(autouse=True)
+def no_helper_outlives_its_test():
+    """Quality helpers a test's run warmed and its quality step did not take exit with the test."""
+    yield
+    parallel.release()
 
 
 def needs_shared(name: str) -> pytest.MarkDecorator:

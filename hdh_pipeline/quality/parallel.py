@@ -128,7 +128,9 @@ _WARM: list[Helper] = []  # started by warm_up, not taken yet
 
 def warm_up(count: int) -> None:
     """Have `count` helpers started, importing Great Expectations while this process does something else."""
-    _WARM[:] = [helper for helper in _WARM if helper.process.poll() is None]
+    for helper in [helper for helper in _WARM if helper.process.poll() is not None]:  # died meanwhile
+        helper.stop()
+        _WARM.remove(helper)
     _WARM.extend(Helper(warm=True) for _ in range(count - len(_WARM)))
 
 
@@ -137,13 +139,21 @@ def warm() -> int:
     return sum(helper.process.poll() is None for helper in _WARM)
 
 
+def release() -> None:
+    """Let the warm helpers no quality step took exit (a run that did not reach its quality step, in a process
+    that goes on: a test, a notebook)."""
+    _take(0)
+
+
 def _take(count: int) -> list[Helper]:
     """`count` helpers, the warm ones first; warm ones beyond `count` are let go."""
     ready = [helper for helper in _WARM if helper.process.poll() is None]
+    for helper in _WARM:
+        if helper not in ready[:count]:  # idle ones exit at the end of their input, dead ones are cleared
+            if helper.process.poll() is None:
+                helper.finish()
+            helper.stop()
     _WARM.clear()
-    for helper in ready[count:]:
-        helper.finish()
-        helper.stop()
     return ready[:count] + [Helper() for _ in range(count - len(ready))]
 
 
