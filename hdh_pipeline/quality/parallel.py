@@ -149,10 +149,8 @@ def _take(count: int) -> list[Helper]:
     """`count` helpers, the warm ones first; warm ones beyond `count` are let go."""
     ready = [helper for helper in _WARM if helper.process.poll() is None]
     for helper in _WARM:
-        if helper not in ready[:count]:  # idle ones exit at the end of their input, dead ones are cleared
-            if helper.process.poll() is None:
-                helper.finish()
-            helper.stop()
+        if helper not in ready[:count]:
+            helper.stop()  # killed: waiting for an idle one to exit could wait for its import to end
     _WARM.clear()
     return ready[:count] + [Helper() for _ in range(count - len(ready))]
 
