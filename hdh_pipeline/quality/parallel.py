@@ -164,7 +164,7 @@ def validate(task: dict, jobs: list[tuple], count: int) -> dict[str, list[dict]]
         groups = split(jobs, [len(job[1]) for job in jobs], [0 if helper.warm else START for helper in helpers])
         with tempfile.TemporaryDirectory(prefix="hdh-quality-") as tmp:
             busy = [helper for helper, group in zip(helpers, groups) if group]
-            for i, (helper, group) in enumerate((helper, group) for helper, group in zip(helpers, groups) if group):
+            for i, (helper, group) in enumerate(zip(busy, [group for group in groups if group])):
                 helper.validate(Path(tmp) / str(i), task, group)
             apart: dict[Helper, list[str]] = {}
             for helper in busy:

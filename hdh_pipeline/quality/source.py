@@ -10,7 +10,6 @@ import duckdb
 from hdh_pipeline import web_assets
 from hdh_pipeline.ingest.warehouse import connect, quote, table_columns
 from hdh_pipeline.quality import parallel
-from hdh_pipeline.quality.parallel import worker_count
 from hdh_pipeline.quality.suites import generated_expectations, read_rules, write_suite
 from hdh_pipeline.settings import REPO_ROOT
 from hdh_pipeline.sources.loader import Source
@@ -104,7 +103,7 @@ def validate_source(warehouse: Path, source: Source, docs: Path | None = None, t
                                "threshold_pct": 0.0, "severity": "error", "status": "error", "reason": problem}]
         else:
             jobs.append((table, expectations, set(columns), rows))
-    workers = worker_count(len(jobs), sum(job[3] for job in jobs), memory_limit)
+    workers = parallel.worker_count(len(jobs), sum(job[3] for job in jobs), memory_limit)
     if jobs and (workers > 1 or parallel.warm()):
         task = {"warehouse": str(warehouse), "schema": source.id, "docs": docs and str(docs), "together": together,
                 "memory_limit": memory_limit}
