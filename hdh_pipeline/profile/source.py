@@ -477,8 +477,8 @@ def _profile_rows(conn: duckdb.DuckDBPyConnection, source: Source, table: Source
 
 
 def _profiled_tables(conn: duckdb.DuckDBPyConnection, source: Source, loaded: _Loaded, k: int
-                     ) -> Iterator[tuple[SourceTable, int, list[VariableProfile]]]:
-    """(table, rows, column profiles) of each loaded table, in order, several tables at once: DuckDB plans and
+                     ) -> Iterator[tuple[int, list[VariableProfile]]]:
+    """(rows, column profiles) of each loaded table, in the source's order, several tables at once: DuckDB plans and
     runs a small table's wide aggregates on one core, and releases the GIL meanwhile (a wide source's profile
     is mostly that). Each thread has its own cursor; DuckDB's memory limit is shared by all."""
     tables = [table for table in source.tables if table.name in loaded.tables]
@@ -493,8 +493,7 @@ def _profiled_tables(conn: duckdb.DuckDBPyConnection, source: Source, loaded: _L
 
     try:
         with ThreadPoolExecutor(min(THREADS, len(os.sched_getaffinity(0)))) as pool:
-            for table, (rows, profiles) in zip(tables, pool.map(one, tables)):
-                yield table, rows, profiles
+            yield from pool.map(one, tables)
     finally:
         for cursor in cursors:
             cursor.close()
@@ -512,7 +511,7 @@ def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> S
                 result.rows["tables"].append(_unloaded_row(source, table.spec, table.name, "not loaded", table.title,
                                                            table.description))
                 continue
-            _, rows, profiles = next(profiled)
+            rows, profiles = next(profiled)
             dated.append(_profile_rows(conn, source, table, rows, profiles, loaded, k, result))
     for spec in source.without_data:
         result.rows["tables"].append(_unloaded_row(source, spec, spec.name, "no data", spec.title, spec.description))
