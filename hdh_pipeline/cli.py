@@ -140,24 +140,35 @@ def _refresh(defs, instance, source_ids: list[str], tags: dict[str, str]) -> lis
     return [sources, _run_with_progress(defs, instance, PUBLISH_JOB, tags=tags)]
 
 
+def _prepare(sources: list) -> None:
+    """Start what the run's steps will wait for, on the core Dagster's start leaves idle (seconds of imports and
+    set-up, one core): the first source's quality helpers (their Great Expectations import, quality/parallel.py;
+    its steps would start them when its loading starts), and the charts' Vega bundle (built once per data folder)."""
+    from hdh_pipeline.charts.write import vega_bundle
+    from hdh_pipeline.quality import parallel
+
+    if sources:
+        parallel.warm_up(parallel.worker_count(len(sources[0].tables), 0, settings.memory_limit()))
+    vega_bundle(wait=False)
+
+
 def run(source_ids: list[str], accept: list[str] | None = None) -> int:
     """Materialise every asset of the sources (all declared ones by default) and the catalogue, then say where
     the outputs are. `accept`: `source.table` or `source` whose new loads are kept beyond the guard's tolerances."""
     try:
-        load_sources(settings.declaration_files())  # a declaration mistake: one message, as `sources` says it
+        sources = load_sources(settings.declaration_files())  # a declaration mistake: one message, as `sources` says
     except (DeclarationError, FileNotFoundError) as error:
         print(error, file=sys.stderr)
         return 2
+    if unknown := set(source_ids) - {source.id for source in sources}:
+        print(f"unknown source ids: {', '.join(sorted(unknown))}; see `hdh-pipeline sources`", file=sys.stderr)
+        return 2
+    _prepare([source for source in sources if not source_ids or source.id in source_ids])
     import dagster as dg
 
-    from hdh_pipeline.defs.catalogue import GROUP as CATALOGUE_GROUP
     from hdh_pipeline.definitions import build_definitions
 
     defs = build_definitions()
-    known = {key.path[0] for key in defs.resolve_asset_graph().get_all_asset_keys()} - {CATALOGUE_GROUP}
-    if unknown := set(source_ids) - known:
-        print(f"unknown source ids: {', '.join(sorted(unknown))}; see `hdh-pipeline sources`", file=sys.stderr)
-        return 2
     from hdh_pipeline.catalogue.publish import read_published
     from hdh_pipeline.defs.ingestion import ACCEPT_TAG
     from hdh_pipeline.defs.recovery import free_dead_runs

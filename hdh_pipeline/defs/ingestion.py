@@ -3,8 +3,11 @@
 Keys are `[source id, table]`, the group is the source id; nothing here opens DuckDB
 until an asset runs. The tables of a source are one multi-asset (any subset can be
 materialised): one step per table would pay Dagster's step overhead hundreds of times for
-a wide source, and the single DuckDB writer loads one table at a time anyway.
+a wide source, and the warehouse has one writer: the step's connection, whose cursors load several
+tables at once.
 """
+
+from contextlib import closing
 
 import dagster as dg
 import duckdb
@@ -13,10 +16,10 @@ from hdh_pipeline.defs.catalogue import build_profile_asset
 from hdh_pipeline.defs.events import fetch_check_targets
 from hdh_pipeline.defs.quality import build_quality_asset, build_quality_checks, warm_up_quality
 from hdh_pipeline.defs.resources import WRITES, Warehouse
-from hdh_pipeline.ingest.load import IngestionError, LoadResult, RefusedLoad, load_table
-from hdh_pipeline.ingest.warehouse import quote
+from hdh_pipeline.ingest.load import IngestionError, LoadResult, RefusedLoad, load_table, prepare_schema
+from hdh_pipeline.ingest.warehouse import in_threads, quote
 from hdh_pipeline.profile.statistics import identifier_columns
-from hdh_pipeline.profile.store import record_load
+from hdh_pipeline.profile.store import prepare_failures, record_load
 from hdh_pipeline.sources.declaration import SourceDeclaration
 from hdh_pipeline.sources.dictionary import ColumnSpec, TableSpec
 from hdh_pipeline.sources.discovery import SourceTable
@@ -89,15 +92,27 @@ def accepted(tags: dict[str, str], source_id: str, table: str) -> bool:
     return bool({source_id, f"{source_id}.{table}"} & {a.strip() for a in tags.get(ACCEPT_TAG, "").split(",")})
 
 
-def _materialize(context: dg.AssetExecutionContext, conn: duckdb.DuckDBPyConnection, warehouse: Warehouse,
-                 declaration: SourceDeclaration, table: SourceTable) -> tuple[dg.MaterializeResult, list]:
-    """The table's materialization, and its `loaded` check result if selected (reported once every table is)."""
-    key = dg.AssetKey([declaration.id, table.name])
-    loaded = load_table(conn, declaration, table, warehouse.staging(declaration.id),
-                        guard=not accepted(context.run.tags, declaration.id, table.name))
+def _load(conn: duckdb.DuckDBPyConnection, warehouse: Warehouse, declaration: SourceDeclaration, table: SourceTable,
+          guard: bool) -> tuple[LoadResult, str] | IngestionError:
+    """Load one table and preview it (identifier columns masked), or the error that stopped its load (recorded
+    for the catalogue, which says the table is stale, until a load succeeds)."""
+    try:
+        loaded = load_table(conn, declaration, table, warehouse.staging(declaration.id), guard=guard)
+    except IngestionError as error:
+        record_load(conn, declaration.id, table.name, "new load refused by the publication guard (rejected lines or "
+                    "lost rows beyond the tolerance)" if isinstance(error, RefusedLoad) else
+                    "its files could not be read", str(error))
+        return error
+    record_load(conn, declaration.id, table.name)
     masked = set(table.roles.person_id) | identifier_columns(
         conn, loaded.schema, loaded.table, dict(loaded.columns), loaded.row_count)
-    preview = _preview(conn, loaded.schema, loaded.table, masked)
+    return loaded, _preview(conn, loaded.schema, loaded.table, masked)
+
+
+def _materialize(context: dg.AssetExecutionContext, warehouse: Warehouse, declaration: SourceDeclaration,
+                 table: SourceTable, loaded: LoadResult, preview: str) -> tuple[dg.MaterializeResult, list]:
+    """The table's materialization, and its `loaded` check result if selected (reported once every table is)."""
+    key = dg.AssetKey([declaration.id, table.name])
     for warning in loaded.warnings:
         context.log.warning(warning)
     if loaded.rejected_rows:
@@ -161,25 +176,24 @@ def build_tables_asset(source: Source) -> dg.AssetsDefinition:
     def _tables(context: dg.AssetExecutionContext, warehouse: Warehouse):
         failures, results = [], []  # check results, reported together after the materializations (events.py)
         warm_up_quality(context, source, warehouse)
-        with warehouse.write() as conn:  # one connection: opening the file costs more than loading a small table
-            for key, table in tables.items():
-                if key not in context.selected_asset_keys:
+        chosen = [(key, table, not accepted(context.run.tags, source.id, table.name))  # (key, table, guarded)
+                  for key, table in tables.items() if key in context.selected_asset_keys]
+        # one connection: opening the file costs more than loading a small table; several tables load at once
+        # (in_threads), their events are reported here, in the source's order
+        with warehouse.write() as conn, closing(in_threads(conn, lambda cursor, item: _load(
+                cursor, warehouse, source.declaration, item[1], item[2]), chosen)) as outcomes:
+            prepare_schema(conn, source.id)  # before the threads start: two creating these at once would conflict
+            prepare_failures(conn)
+            for (key, table, _), outcome in zip(chosen, outcomes):
+                if isinstance(outcome, IngestionError):
+                    if isinstance(outcome, RefusedLoad):
+                        results += _refused(context, key, outcome)
+                    context.log.error(str(outcome))
+                    failures.append(str(outcome))
                     continue
-                try:
-                    materialization, checked = _materialize(context, conn, warehouse, source.declaration, table)
-                    yield materialization
-                    results += checked
-                except IngestionError as error:
-                    refused = isinstance(error, RefusedLoad)
-                    if refused:
-                        results += _refused(context, key, error)
-                    context.log.error(str(error))
-                    failures.append(str(error))
-                    record_load(conn, source.id, table.name, "new load refused by the publication guard (rejected "
-                                "lines or lost rows beyond the tolerance)" if refused else "its files could not be "
-                                "read", str(error))
-                else:
-                    record_load(conn, source.id, table.name)
+                materialization, checked = _materialize(context, warehouse, source.declaration, table, *outcome)
+                yield materialization
+                results += checked
         fetch_check_targets(context, [result.asset_key for result in results])
         yield from results
         if failures:
@@ -208,13 +222,19 @@ def build_nomenclatures_asset(source: Source) -> dg.AssetsDefinition:
     def _nomenclatures(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         rows, rejected, failures = 0, 0, []
         warm_up_quality(context, source, warehouse)  # the code lists load first: as early as it gets
-        with warehouse.write() as conn:
-            for table in source.nomenclatures:
-                try:
-                    loaded = load_table(conn, declaration, table, warehouse.staging(schema))
-                except IngestionError as error:
-                    context.log.error(str(error))
-                    failures.append(str(error))
+
+        def attempt(conn: duckdb.DuckDBPyConnection, table: SourceTable) -> LoadResult | IngestionError:
+            try:
+                return load_table(conn, declaration, table, warehouse.staging(schema))
+            except IngestionError as error:
+                return error
+
+        with warehouse.write() as conn, closing(in_threads(conn, attempt, source.nomenclatures)) as outcomes:
+            prepare_schema(conn, schema)  # before the threads start
+            for loaded in outcomes:
+                if isinstance(loaded, IngestionError):
+                    context.log.error(str(loaded))
+                    failures.append(str(loaded))
                     continue
                 rows, rejected = rows + loaded.row_count, rejected + loaded.rejected_rows
         if failures:

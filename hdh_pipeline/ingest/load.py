@@ -267,6 +267,12 @@ def _guard(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, tabl
              for e, n, first, why in causes]})
 
 
+def prepare_schema(conn: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """The source's schema and its table of rejected lines, if not there yet."""
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(schema)}.{REJECTS} ({REJECTS_COLUMNS})")
+
+
 def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, table: SourceTable,
                staging: Path, guard: bool = False) -> LoadResult:
     """Replace `<source>.<table>` and its rejects with the content of the table's files. With `guard`, a load
@@ -274,8 +280,7 @@ def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, 
     RefusedLoad."""
     schema = declaration.id
     paths = local_files(table, staging)
-    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
-    conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(schema)}.{REJECTS} ({REJECTS_COLUMNS})")
+    prepare_schema(conn, schema)
     exists = conn.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
                           [schema, table.name]).fetchall()
     previous = _counts(conn, schema, table.name) if exists else None

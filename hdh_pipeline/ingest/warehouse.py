@@ -7,14 +7,20 @@ runs from queueing on the lock in the first place.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 from filelock import FileLock
 
 LOCK_TIMEOUT_SECONDS = 600
+THREADS = 4  # at most, tables worked on at once (one per core): a small table's queries use one core
+Item, Result = TypeVar("Item"), TypeVar("Result")
 
 
 def quote(identifier: str) -> str:
@@ -77,3 +83,26 @@ def read_connection(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS,
             yield connection
         finally:
             connection.close()
+
+
+def in_threads(conn: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection, Item], Result],
+               items: Iterable[Item]) -> Iterator[Result]:
+    """`work(cursor, item)` of each item, in the items' order, several at once: one thread and one cursor of `conn`
+    per core (at most THREADS). DuckDB releases the GIL while it plans and runs a query, so a wide source's many
+    small tables use every core, and the caller's Python (rows, Dagster events) overlaps the queries. Cursors
+    have their own temporary tables and transactions; DuckDB's memory limit is shared by all. Closing the
+    iterator early cancels the items not started."""
+    local, cursors = threading.local(), []
+
+    def one(item: Item) -> Result:
+        if not hasattr(local, "cursor"):
+            local.cursor = conn.cursor()
+            cursors.append(local.cursor)
+        return work(local.cursor, item)
+
+    try:
+        with ThreadPoolExecutor(min(THREADS, len(os.sched_getaffinity(0)))) as pool:
+            yield from pool.map(one, items)
+    finally:
+        for cursor in cursors:
+            cursor.close()

@@ -6,11 +6,8 @@ plus the internal columns of INTERNAL, which disclosure control needs and never 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 
@@ -20,7 +17,7 @@ import pyarrow as pa
 from hdh_pipeline.catalogue.codes import NAME as CODES
 from hdh_pipeline.catalogue.publish import arrow_table
 from hdh_pipeline.ingest.load import REJECTS
-from hdh_pipeline.ingest.warehouse import literal, quote, schema_tables
+from hdh_pipeline.ingest.warehouse import in_threads, literal, quote, schema_tables
 from hdh_pipeline.profile.schedule import schedule_in_words
 from hdh_pipeline.profile.statistics import LONG_FORM_MAX_ROWS, VariableProfile, profile_table
 from hdh_pipeline.sources.dictionary import TableSpec
@@ -39,7 +36,6 @@ BAND_YEARS = 5
 AGE_BANDS = [f"{a}-{a + BAND_YEARS - 1}" for a in range(0, 100, BAND_YEARS)] + ["100+"]
 IMPLAUSIBLE_BAND, UNKNOWN_BAND = len(AGE_BANDS), len(AGE_BANDS) + 1  # band_order of the two last bands
 SEXES = ("men", "women", "other")
-THREADS = 4  # at most, tables profiled at once (one per core): a small table's queries use one core
 QUASI_ROLES = ("birth_year", "birth_date", "age", "death_date", "event_date", "start_date", "end_date")
 EVENT_ROLES = ("event_date", "start_date", "end_date", "death_date")
 
@@ -478,25 +474,11 @@ def _profile_rows(conn: duckdb.DuckDBPyConnection, source: Source, table: Source
 
 def _profiled_tables(conn: duckdb.DuckDBPyConnection, source: Source, loaded: _Loaded, k: int
                      ) -> Iterator[tuple[int, list[VariableProfile]]]:
-    """(rows, column profiles) of each loaded table, in the source's order, several tables at once: DuckDB plans and
-    runs a small table's wide aggregates on one core, and releases the GIL meanwhile (a wide source's profile
-    is mostly that). Each thread has its own cursor; DuckDB's memory limit is shared by all."""
-    tables = [table for table in source.tables if table.name in loaded.tables]
-    local, cursors = threading.local(), []
-
-    def one(table: SourceTable) -> tuple[int, list[VariableProfile]]:
-        if not hasattr(local, "cursor"):
-            local.cursor = conn.cursor()
-            cursors.append(local.cursor)
-        return profile_table(local.cursor, source.id, table.name, k, no_values=set(table.roles.person_id),
-                             columns=loaded.tables[table.name])
-
-    try:
-        with ThreadPoolExecutor(min(THREADS, len(os.sched_getaffinity(0)))) as pool:
-            yield from pool.map(one, tables)
-    finally:
-        for cursor in cursors:
-            cursor.close()
+    """(rows, column profiles) of each loaded table, in the source's order, several tables at once (a wide
+    source's profile is mostly DuckDB planning and running a small table's wide aggregates, on one core)."""
+    return in_threads(conn, lambda cursor, table: profile_table(
+        cursor, source.id, table.name, k, no_values=set(table.roles.person_id), columns=loaded.tables[table.name]),
+        [table for table in source.tables if table.name in loaded.tables])
 
 
 def profile_source(conn: duckdb.DuckDBPyConnection, source: Source, k: int) -> SourceProfile:

@@ -65,14 +65,20 @@ def _add_new_columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str, n
 FAILURES = f"{SCHEMA}.load_failures"
 
 
+def prepare_failures(conn: duckdb.DuckDBPyConnection) -> None:
+    """The table of failed loads, if not there yet (before threads record loads at once: two creating it would
+    conflict)."""
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {FAILURES} (source_id VARCHAR, table_name VARCHAR, failure VARCHAR, "
+                 "detail VARCHAR, failed_at TIMESTAMP)")
+
+
 def record_load(conn: duckdb.DuckDBPyConnection, source_id: str, table: str, failure: str | None = None,
                 detail: str | None = None) -> None:
     """Keep a table's failed load, or a failed profile (`failure`: a short public phrase, `detail`: the internal
     message) until the table loads (or the source is profiled) again; None: it did, earlier failures are
     forgotten."""
-    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-    conn.execute(f"CREATE TABLE IF NOT EXISTS {FAILURES} (source_id VARCHAR, table_name VARCHAR, failure VARCHAR, "
-                 "detail VARCHAR, failed_at TIMESTAMP)")
+    prepare_failures(conn)
     conn.execute(f"DELETE FROM {FAILURES} WHERE source_id = ? AND table_name = ?", [source_id, table])
     if failure is not None:
         conn.execute(f"INSERT INTO {FAILURES} VALUES (?, ?, ?, ?, now()::TIMESTAMP)",

@@ -7,9 +7,10 @@ which validates its group and writes its Data Docs pages; the first then writes 
 A long source (few tables, many rows) needs one process: DuckDB already uses every core there. So
 does a declared memory budget, which several processes would multiply.
 
-`warm_up`, called when a run starts loading a source whose quality it will check, starts the helpers then:
-they import Great Expectations on the core the loading leaves idle, and wait for their group. Without a
-warm helper, a source validated by one process is validated in the calling process (tests, scripts).
+`warm_up`, called when a run starts loading a source whose quality it will check (or by `hdh-pipeline run`
+as it starts), starts the helpers then: they import Great Expectations, at a lower priority, on the core the
+run leaves idle, and wait for their group. Without a warm helper, a source validated by one process is
+validated in the calling process (tests, scripts).
 
 A helper reads commands on its standard input, one a line, and writes `done` on its standard output once
 one is carried out; tasks and answers are JSON files in a folder:
@@ -35,6 +36,7 @@ from hdh_pipeline import settings
 WIDE = 40  # tables from which a source's suites are shared among processes
 LONG = 10_000_000  # rows (all tables) from which DuckDB, not Python, is what a validation waits for
 PER_TABLE = 20  # a table's fixed cost, in expectations, when the tables are split
+AHEAD_NICENESS = 10  # of a helper started ahead: its import must not slow the run it is started for
 START = 2500  # a cold helper's lateness (importing Great Expectations) behind a warm one, in expectations
 
 
@@ -66,7 +68,8 @@ class Helper:
     def __init__(self, warm: bool = False):
         self.warm, self.jobs, self.folder = warm, [], Path()
         self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+        self.process = subprocess.Popen([sys.executable, "-m", __name__, *(["--ahead"] if warm else [])],
+                                        stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=self.log, text=True)
 
     def validate(self, folder: Path, task: dict, jobs: list[tuple]) -> None:
@@ -182,6 +185,8 @@ def validate(task: dict, jobs: list[tuple], count: int) -> dict[str, list[dict]]
 
 
 def main() -> None:
+    if "--ahead" in sys.argv:  # started ahead: while it imports, the run's steps come first
+        os.nice(AHEAD_NICENESS)
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)  # the protocol's; prints go to the log
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     from hdh_pipeline.quality.validate import Validator
