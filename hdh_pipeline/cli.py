@@ -129,7 +129,7 @@ def _refresh(defs, instance, source_ids: list[str], tags: dict[str, str]) -> lis
     import dagster as dg
 
     from hdh_pipeline.defs.catalogue import REFRESH_SOURCES, REFRESH_STARTED
-    from hdh_pipeline.definitions import PUBLISH_JOB, SOURCES_JOB
+    from hdh_pipeline.defs.assemble import PUBLISH_JOB, SOURCES_JOB
 
     if len(source_ids) == 1:
         return [_run_with_progress(defs, instance, f"{source_ids[0]}_refresh", tags=tags)]
@@ -166,9 +166,9 @@ def run(source_ids: list[str], accept: list[str] | None = None) -> int:
     _prepare([source for source in sources if not source_ids or source.id in source_ids])
     import dagster as dg
 
-    from hdh_pipeline.definitions import build_definitions
+    from hdh_pipeline.defs.assemble import build_definitions
 
-    defs = build_definitions()
+    defs = build_definitions(sources)
     from hdh_pipeline.catalogue.publish import read_published
     from hdh_pipeline.defs.ingestion import ACCEPT_TAG
     from hdh_pipeline.defs.recovery import free_dead_runs

@@ -38,7 +38,7 @@ def _write(path: Path, header: list[str], rows: list[list]) -> None:
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
-        writer.writerows([[_text(v) for v in row] for row in rows])
+        writer.writerows(rows)  # None as an empty field, anything else as str() writes it
 
 
 def _mine(public: dict[str, list[dict]], name: str, source: str) -> list[dict]:
