@@ -12,6 +12,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILTIN_SOURCES = REPO_ROOT / "assets" / "sources"
 
+BACKGROUND_NICENESS = 10  # of a process working beside a run's own steps (quality helpers started ahead, the
+# exports, the charts' PNGs): what the run waits for comes first, the background fills the idle cores
 
 def data_dir() -> Path:
     """`HDH_DATA_DIR` (default `./data`): every output of the pipeline."""

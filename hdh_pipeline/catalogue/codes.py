@@ -40,8 +40,11 @@ def code_lists(codes: pa.Table | None, source_id: str) -> list[CodeList]:
     if codes is None:
         return []
     mine = of_sources(codes, [source_id])
-    lists = []
-    for name in sorted(pc.unique(mine["nomenclature"]).to_pylist()):
-        one = mine.filter(pc.equal(mine["nomenclature"], name))
+    mine = mine.take(pc.sort_indices(mine, [("nomenclature", "ascending")]))  # a stable sort: codes keep their order
+    runs = pc.run_end_encode(mine["nomenclature"].combine_chunks())  # one run a list: slices, not a filter each
+    lists, start = [], 0
+    for name, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist()):
+        one = mine.slice(start, end - start)
         lists.append(CodeList(name, one["title"][0].as_py(), one.select(["code", "label"])))
+        start = end
     return lists

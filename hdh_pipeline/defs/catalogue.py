@@ -12,7 +12,7 @@ import dagster as dg
 from hdh_pipeline.catalogue.public import public_rows
 from hdh_pipeline.charts.write import rendering_beside, vega_bundle, write_charts
 from hdh_pipeline.exports.write import exporting
-from hdh_pipeline.site.build import build_site
+from hdh_pipeline.site.build import build_site, index_search
 from hdh_pipeline.catalogue.publish import publish, read_published
 from hdh_pipeline.catalogue.schema import TABLES
 from hdh_pipeline.defs.quality import quality_key
@@ -184,8 +184,8 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
 
         def draw(version: Path) -> None:
             """Charts, then the site that shows them, and the exports: all in the version being published. The
-            exports and the site's search index are written by processes of their own, the charts' PNGs by a
-            thread, beside this one; `waited` is what was left to wait for at the end."""
+            exports, the charts' PNGs and the site's search index are written by processes of their own, beside
+            this one; `waited` is what was left to wait for at the end."""
             def timed(name: str, step: Callable[[], object]) -> None:
                 started_step = time.perf_counter()
                 step()
@@ -193,7 +193,8 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
 
             with exporting(version), rendering_beside() as render:  # the PNGs are drawn while the site is built
                 timed("charts", lambda: drawn.update(write_charts(public, version / "charts", render)))
-                timed("site", lambda: build_site(public, version))
+                timed("pages", lambda: build_site(public, version, search=False))
+                timed("search", lambda: index_search(version / "site"))
                 waited = time.perf_counter()
             timings["waited"] = round(time.perf_counter() - waited, 2)
 
@@ -221,7 +222,7 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
 
         yield dg.MaterializeResult(asset_key=[GROUP, "site"], metadata={
             "home": dg.MetadataValue.path(str(version / "site" / "index.html")),
-            "pages": sum(1 for _ in (version / "site").rglob("*.html")), "build_seconds": timings.get("site"),
+            "pages": sum(1 for _ in (version / "site").rglob("*.html")), "pages_seconds": timings.get("pages"), "search_seconds": timings.get("search"),
         })
         yield dg.MaterializeResult(asset_key=[GROUP, "exports"], metadata={
             "healthdcat_ap": dg.MetadataValue.path(str(version / "exports" / "catalogue.ttl")),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -56,5 +57,8 @@ def exporting(version: Path) -> Iterator[None]:
 
 if __name__ == "__main__":
     from hdh_pipeline.catalogue.publish import read_version
+    from hdh_pipeline.settings import BACKGROUND_NICENESS
+
+    os.nice(BACKGROUND_NICENESS)  # the site, which the publication waits for too, comes first
 
     write_exports(read_version(Path(sys.argv[1])), Path(sys.argv[1]) / "exports")

@@ -36,7 +36,6 @@ from hdh_pipeline import settings
 WIDE = 40  # tables from which a source's suites are shared among processes
 LONG = 10_000_000  # rows (all tables) from which DuckDB, not Python, is what a validation waits for
 PER_TABLE = 20  # a table's fixed cost, in expectations, when the tables are split
-AHEAD_NICENESS = 10  # of a helper started ahead: its import must not slow the run it is started for
 START = 2500  # a cold helper's lateness (importing Great Expectations) behind a warm one, in expectations
 
 
@@ -186,7 +185,7 @@ def validate(task: dict, jobs: list[tuple], count: int) -> dict[str, list[dict]]
 
 def main() -> None:
     if "--ahead" in sys.argv:  # started ahead: while it imports, the run's steps come first
-        os.nice(AHEAD_NICENESS)
+        os.nice(settings.BACKGROUND_NICENESS)
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)  # the protocol's; prints go to the log
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     from hdh_pipeline.quality.validate import Validator

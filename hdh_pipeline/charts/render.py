@@ -1,0 +1,96 @@
+"""vl-convert's work, in a process of its own: Vega-Lite specs drawn to PNG, and the Vega JavaScript bundle.
+
+vl-convert holds the GIL for the whole of a call (seconds: a wide source's completeness heatmap, the bundle), so
+in a thread it would stop the caller's Python meanwhile. `python -m hdh_pipeline.charts.render VL_VERSION`
+(the Vega-Lite version of the specs) reads commands on its standard input, one a line, until its end, and exits
+non-zero at the first that fails:
+- `png LANGUAGE SPEC.vl.json`: draw SPEC.png beside the spec, numbers in the language's format (fr, en);
+- `bundle FILE`: write the bundle of Vega, Vega-Lite and Vega-Embed to FILE.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import vl_convert as vlc
+
+from hdh_pipeline.settings import BACKGROUND_NICENESS
+
+LOCALES = {"fr": "fr-FR", "en": "en-GB"}  # number formats: 1 000,5 in French
+
+
+def png_path(spec_file: Path) -> Path:
+    return spec_file.with_name(spec_file.name.removesuffix(".vl.json") + ".png")
+
+
+def render_png(vl_version: str, language: str, spec_file: Path) -> None:
+    """SPEC.png beside SPEC.vl.json (twice the spec's size, for sharp screens)."""
+    spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    png_path(spec_file).write_bytes(vlc.vegalite_to_png(spec, vl_version=vl_version, scale=2,
+                                                        format_locale=vlc.get_format_locale(LOCALES[language])))
+
+
+def write_bundle(vl_version: str, file: Path) -> None:
+    file.parent.mkdir(parents=True, exist_ok=True)
+    part = file.with_suffix(f".{os.getpid()}.part")
+    part.write_text(vlc.javascript_bundle(vl_version=vl_version), encoding="utf-8")
+    part.replace(file)
+
+
+class Renderer:
+    """The process, started; `send` it commands; `finish` waits for it and raises, with its log, if it failed."""
+
+    def __init__(self, vl_version: str):
+        self.log = tempfile.TemporaryFile()  # a pipe could fill and stall it
+        self.process = subprocess.Popen([sys.executable, "-m", __name__, vl_version], stdin=subprocess.PIPE,
+                                        stdout=self.log, stderr=subprocess.STDOUT, text=True)
+
+    def send(self, *command: object) -> None:
+        try:
+            self.process.stdin.write(" ".join(map(str, command)) + "\n")
+            self.process.stdin.flush()
+        except OSError:  # it has died: `finish` says why
+            pass
+
+    def end_input(self) -> None:
+        """No more commands: it exits once they are carried out."""
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+
+    def finish(self) -> None:
+        self.end_input()
+        code = self.process.wait()
+        self.log.seek(0)
+        log = self.log.read().decode(errors="replace").strip()
+        self.log.close()
+        if code:
+            raise RuntimeError(f"drawing charts failed (exit code {code}): {log[-1500:]}")
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        self.log.close()
+
+
+def main() -> None:
+    os.nice(BACKGROUND_NICENESS)  # the caller's work comes first
+    vl_version = sys.argv[1]
+    for line in sys.stdin:
+        command, _, argument = line.rstrip("\n").partition(" ")
+        if command == "png":
+            language, _, spec_file = argument.partition(" ")
+            render_png(vl_version, language, Path(spec_file))
+        elif command == "bundle":
+            write_bundle(vl_version, Path(argument))
+        else:
+            raise ValueError(f"unknown command: {line!r}")
+
+
+if __name__ == "__main__":
+    main()
