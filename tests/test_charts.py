@@ -116,3 +116,20 @@ def test_a_chart_page_renders_offline(demo) -> None:
         browser.page.locator("#chart svg").first.wait_for()
         assert browser.page.locator("#chart svg .mark-rect path").count() >= 40  # the bars
         assert browser.refused == [] and browser.errors == []
+
+
+def test_pngs_are_drawn_by_another_process_and_its_failure_names_the_chart(tmp_path: Path) -> None:
+    from hdh_pipeline.charts.write import rendering_beside
+
+    good, bad = tmp_path / "bars.vl.json", tmp_path / "broken.vl.json"
+    good.write_text(json.dumps({"data": {"values": [{"n": 12}, {"n": 30}]}, "mark": "bar",
+                                "encoding": {"x": {"field": "n", "type": "quantitative"}}}))
+    bad.write_text("{not a spec")
+    with rendering_beside() as render:
+        render("fr", good)
+    width, height = struct.unpack(">II", (tmp_path / "bars.png").read_bytes()[16:24])  # the PNG header's size
+    assert (tmp_path / "bars.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and width > 20 and height > 20
+    with pytest.raises(RuntimeError, match=r"drawing charts failed .*broken\.vl\.json: JSONDecodeError"):
+        with rendering_beside() as render:
+            render("fr", bad)
+    assert not (tmp_path / "broken.png").exists()

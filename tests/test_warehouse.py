@@ -41,3 +41,19 @@ def test_reader_of_missing_warehouse_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="materialise the ingestion assets first"):
         with read_connection(tmp_path / "none.duckdb"):
             pass
+
+
+def test_in_threads_keeps_the_order_with_a_cursor_per_thread(tmp_path: Path) -> None:
+    from hdh_pipeline.ingest.warehouse import THREADS, in_threads
+
+    cursors = set()
+
+    def work(cursor: duckdb.DuckDBPyConnection, i: int) -> int:
+        cursors.add(id(cursor))
+        cursor.execute(f"CREATE OR REPLACE TEMP TABLE part AS SELECT i FROM t WHERE i <= {i}")  # the cursor's own
+        return cursor.execute("SELECT sum(i) FROM part").fetchone()[0]
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        conn.execute("CREATE TABLE t AS SELECT range AS i FROM range(200)")
+        assert list(in_threads(conn, work, range(200))) == [i * (i + 1) // 2 for i in range(200)]
+    assert 1 <= len(cursors) <= THREADS and id(conn) not in cursors

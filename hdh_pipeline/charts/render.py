@@ -83,13 +83,16 @@ def main() -> None:
     vl_version = sys.argv[1]
     for line in sys.stdin:
         command, _, argument = line.rstrip("\n").partition(" ")
-        if command == "png":
-            language, _, spec_file = argument.partition(" ")
-            render_png(vl_version, language, Path(spec_file))
-        elif command == "bundle":
-            write_bundle(vl_version, Path(argument))
-        else:
-            raise ValueError(f"unknown command: {line!r}")
+        try:
+            if command == "png":
+                language, _, spec_file = argument.partition(" ")
+                render_png(vl_version, language, Path(spec_file))
+            elif command == "bundle":
+                write_bundle(vl_version, Path(argument))
+            else:
+                raise ValueError("unknown command")
+        except Exception as error:  # noqa: BLE001 (said in one line, the caller raises it)
+            sys.exit(f"{command} {argument}: {type(error).__name__}: {error}")
 
 
 if __name__ == "__main__":
