@@ -222,7 +222,8 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
 
         yield dg.MaterializeResult(asset_key=[GROUP, "site"], metadata={
             "home": dg.MetadataValue.path(str(version / "site" / "index.html")),
-            "pages": sum(1 for _ in (version / "site").rglob("*.html")), "pages_seconds": timings.get("pages"), "search_seconds": timings.get("search"),
+            "pages": sum(1 for _ in (version / "site").rglob("*.html")),
+            "pages_seconds": timings.get("pages"), "search_seconds": timings.get("search"),
         })
         yield dg.MaterializeResult(asset_key=[GROUP, "exports"], metadata={
             "healthdcat_ap": dg.MetadataValue.path(str(version / "exports" / "catalogue.ttl")),
