@@ -15,7 +15,7 @@ import sys
 from hdh_pipeline import settings
 from hdh_pipeline.ingest.load import REJECTS
 from hdh_pipeline.ingest.warehouse import quote, read_connection
-from hdh_pipeline.sources.loader import DeclarationError, load_sources
+from hdh_pipeline.sources.loader import DeclarationError, Source, load_sources
 
 
 ENVIRONMENT = """environment:
@@ -140,7 +140,7 @@ def _refresh(defs, instance, source_ids: list[str], tags: dict[str, str]) -> lis
     return [sources, _run_with_progress(defs, instance, PUBLISH_JOB, tags=tags)]
 
 
-def _prepare(sources: list) -> None:
+def _prepare(sources: list[Source]) -> None:
     """Start what the run's steps will wait for, on the core Dagster's start leaves idle (seconds of imports and
     set-up, one core): the first source's quality helpers (their Great Expectations import, quality/parallel.py;
     its steps would start them when its loading starts), and the charts' Vega bundle (built once per data folder)."""
