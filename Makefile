@@ -43,7 +43,7 @@ charts-docs: demo
 	for c in pyramid sex; do cp $(HDH_DATA_DIR)/catalogue/current/charts/demo/$$c.png docs/charts/demo-$$c.png; done
 
 catalogue-docs: install
-	$(BIN)/python -m hdh_pipeline.catalogue.schema > docs/catalogue.md
+	$(BIN)/python -m hdh_pipeline.schema > docs/catalogue.md
 
 suites: install
 	$(BIN)/hdh-pipeline suites

@@ -69,8 +69,8 @@ def reference(declaration: str, warehouse: str) -> tuple[float, int, int]:
 
 
 def pipeline(declaration: str, warehouse: str) -> tuple[float, int, int]:
-    from hdh_pipeline.ingest.load import load_table
-    from hdh_pipeline.ingest.warehouse import write_connection
+    from hdh_pipeline.engines.duckdb.load import load_table
+    from hdh_pipeline.engines.duckdb.warehouse import write_connection
     from hdh_pipeline.sources.loader import load_source
 
     source = load_source(Path(declaration))

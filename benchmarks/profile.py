@@ -40,8 +40,8 @@ print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru
 
 def prepare(folder: Path, claims: float) -> Path:
     from hdh_pipeline.generator.generate import Settings, generate
-    from hdh_pipeline.ingest.load import load_source_tables
-    from hdh_pipeline.ingest.warehouse import write_connection
+    from hdh_pipeline.engines.duckdb.load import load_source_tables
+    from hdh_pipeline.engines.duckdb.warehouse import write_connection
     from hdh_pipeline.sources.loader import load_source
 
     generate(Settings(out=folder, beneficiaries=int(claims / CLAIMS_PER_PERSON), file_format="parquet"),
@@ -56,10 +56,12 @@ def prepare(folder: Path, claims: float) -> Path:
 def measure(what: str, folder: str, memory_limit: str | None) -> tuple[float, float]:
     import os
 
-    from hdh_pipeline.ingest.warehouse import connect
+    from hdh_pipeline.engines.duckdb.engine import DuckDBEngine
+    from hdh_pipeline.engines.duckdb.statistics import profile_table
+    from hdh_pipeline.engines.duckdb.warehouse import connect
     from hdh_pipeline.profile.source import profile_source
-    from hdh_pipeline.profile.statistics import profile_table
     from hdh_pipeline.sources.loader import load_source
+    from hdh_pipeline.vocabulary import reference_date
 
     source = load_source(Path(folder) / "source.yaml")
     if what == "quality":  # GX opens the warehouse itself; suites generated from the declaration
@@ -68,7 +70,8 @@ def measure(what: str, folder: str, memory_limit: str | None) -> tuple[float, fl
 
         os.environ["HDH_EXPECTATIONS_DIR"] = str(Path(folder) / "expectations")
         started = time.perf_counter()
-        validate_source(Path(folder) / "warehouse.duckdb", source, memory_limit=memory_limit)
+        validate_source(Path(folder) / "warehouse.duckdb", source, reference_date(source.declaration.reference_date, None),
+                        memory_limit=memory_limit)
         return time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with connect(Path(folder) / "warehouse.duckdb", read_only=True, memory_limit=memory_limit) as conn:
         started = time.perf_counter()
@@ -78,12 +81,12 @@ def measure(what: str, folder: str, memory_limit: str | None) -> tuple[float, fl
             elif what == "statistics":
                 profile_table(conn, "synthetic", table.name, 11, set(table.roles.person_id))
         if what == "catalogue":
-            profile_source(conn, source, 11)
+            profile_source(DuckDBEngine.for_source(conn, source), source, 11)
         if what == "charts":
             from hdh_pipeline.catalogue.public import public_rows
             from hdh_pipeline.charts.write import write_charts
 
-            public = public_rows(profile_source(conn, source, 11).rows, {source.id: 11})
+            public = public_rows(profile_source(DuckDBEngine.for_source(conn, source), source, 11).rows, {source.id: 11})
             started = time.perf_counter()
             write_charts(public, Path(folder) / "charts")
         seconds = time.perf_counter() - started

@@ -67,8 +67,8 @@ def generate_wide(folder: Path, tables: int, columns: int, rows: int) -> Path:
 
 
 def ingest(declaration: str, warehouse: str) -> tuple[float, float]:
-    from hdh_pipeline.ingest.load import load_source_tables
-    from hdh_pipeline.ingest.warehouse import write_connection
+    from hdh_pipeline.engines.duckdb.load import load_source_tables
+    from hdh_pipeline.engines.duckdb.warehouse import write_connection
     from hdh_pipeline.sources.loader import load_source
 
     source = load_source(Path(declaration))
@@ -81,22 +81,25 @@ def ingest(declaration: str, warehouse: str) -> tuple[float, float]:
 def measure(what: str, declaration: str, warehouse: str) -> tuple[float, float]:
     import duckdb
 
+    from hdh_pipeline.engines.duckdb.engine import DuckDBEngine
     from hdh_pipeline.profile.source import profile_source
     from hdh_pipeline.quality.source import validate_source
     from hdh_pipeline.sources.loader import load_source
+    from hdh_pipeline.vocabulary import reference_date
 
     source = load_source(Path(declaration))
     started = time.perf_counter()
     if what == "quality":
         os.environ["HDH_EXPECTATIONS_DIR"] = str(Path(warehouse).parent / "expectations")
-        validate_source(Path(warehouse), source, Path(warehouse).parent / "docs")
+        validate_source(Path(warehouse), source, reference_date(source.declaration.reference_date, None),
+                        Path(warehouse).parent / "docs")
     else:
         with duckdb.connect(warehouse, read_only=True) as conn:
             if what == "summarize":
                 for table in source.tables:
                     conn.execute(f'SUMMARIZE "{source.id}"."{table.name}"').fetchall()
             else:
-                profile_source(conn, source, source.declaration.disclosure_k)
+                profile_source(DuckDBEngine.for_source(conn, source), source, source.declaration.disclosure_k)
     largest = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return time.perf_counter() - started, largest / 1024  # quality: its helper processes are children
 

@@ -1,46 +1,108 @@
-"""Where things live: the data folder, the warehouse, the source declarations.
-
-Read from the environment at call time (never at import), so tests and the CLI can
-point the pipeline elsewhere with plain environment variables.
+"""Every setting of the pipeline, in one table: environment variables read at call time (never at import), so
+tests and the CLI can point the pipeline elsewhere. Relative paths are relative to the working directory (the
+project's folder: where `make`, `dagster dev` and the daemon run). `hdh-pipeline --help` and the README's table
+are written from SETTINGS (a test checks the README).
 """
 from __future__ import annotations
 
 import glob
 import os
+from dataclasses import dataclass
 from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BUILTIN_SOURCES = REPO_ROOT / "assets" / "sources"
 
 BACKGROUND_NICENESS = 10  # of a process working beside a run's own steps (quality helpers started ahead, the
 # exports, the charts' PNGs): what the run waits for comes first, the background fills the idle cores
 
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str  # as people read it
+    meaning: str
+
+
+SETTINGS = (
+    Setting("HDH_DATA_DIR", "data", "every output: the warehouse, the published catalogue, the quality reports"),
+    Setting("HDH_SOURCES", "(none)", "more source declarations beside `assets/sources/*.yaml`: paths or globs, "
+                                     "`:`-separated"),
+    Setting("HDH_EXPECTATIONS_DIR", "expectations", "the quality suites and rules, one folder per source"),
+    Setting("HDH_SITE_LANGUAGE", "fr", "the language of the pages about every source (`fr` or `en`); a source's "
+                                       "own pages, charts and exports speak its declaration's `language`"),
+    Setting("HDH_SITE_URL", "https://catalogue.example.org/", "where the catalogue is served: the IRIs of the "
+                                                              "HealthDCAT-AP export"),
+    Setting("HDH_DUCKDB_MEMORY_LIMIT", "(DuckDB's: 80 % of RAM)", "the most memory DuckDB may take (e.g. `1GB`); "
+                                                                   "beyond it DuckDB spills to disk"),
+    Setting("HDH_QUALITY_WORKERS", "(1, or one per core for a wide source)", "processes that validate a source's "
+                                                                             "quality suites"),
+    Setting("HDH_SENSOR_INTERVAL", "300", "seconds between two looks of each source's file sensor (daemon)"),
+    Setting("HDH_ALERT_WEBHOOK", "(none)", "a URL that receives a JSON POST when a run fails (daemon)"),
+    Setting("DAGSTER_HOME", "(the CLI: an ephemeral instance)", "Dagster's instance folder: run history, schedules; "
+                                                                "`make` sets `.dagster_home`"),
+)
+
+
+def _get(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
 def data_dir() -> Path:
-    """`HDH_DATA_DIR` (default `./data`): every output of the pipeline."""
-    return Path(os.environ.get("HDH_DATA_DIR", "data")).resolve()
+    """Every output of the pipeline."""
+    return Path(_get("HDH_DATA_DIR") or "data").resolve()
 
 
 def warehouse_path() -> Path:
-    """The DuckDB file that holds one schema per source."""
+    """The DuckDB file that holds one schema per loaded source and the private profile."""
     return data_dir() / "warehouse.duckdb"
 
 
+def catalogue_dir() -> Path:
+    """The published catalogue's versions and its `current` link (catalogue/publish.py)."""
+    return data_dir() / "catalogue"
+
+
+def quality_dir(source_id: str) -> Path:
+    """A source's internal quality reports (Great Expectations' Data Docs and results)."""
+    return data_dir() / "quality" / source_id
+
+
+def expectations_dir() -> Path:
+    return Path(_get("HDH_EXPECTATIONS_DIR") or "expectations").resolve()
+
+
+def site_language() -> str:
+    return _get("HDH_SITE_LANGUAGE") or "fr"
+
+
+def site_url() -> str:
+    return (_get("HDH_SITE_URL") or "https://catalogue.example.org/").rstrip("/") + "/"
+
+
 def memory_limit() -> str | None:
-    """`HDH_DUCKDB_MEMORY_LIMIT` (e.g. 1GB): the most memory DuckDB may take before spilling to disk."""
-    return os.environ.get("HDH_DUCKDB_MEMORY_LIMIT") or None
+    return _get("HDH_DUCKDB_MEMORY_LIMIT")
 
 
 def quality_workers() -> int | None:
-    """`HDH_QUALITY_WORKERS`: processes that validate a source's quality suites (default: one per core for a wide
-    source, else 1; see quality/parallel.py)."""
-    value = os.environ.get("HDH_QUALITY_WORKERS")
+    value = _get("HDH_QUALITY_WORKERS")
     return max(1, int(value)) if value else None
 
 
+def sensor_interval() -> int:
+    return int(_get("HDH_SENSOR_INTERVAL") or 300)
+
+
+def alert_webhook() -> str | None:
+    return _get("HDH_ALERT_WEBHOOK")
+
+
+def dagster_home() -> Path | None:
+    home = _get("DAGSTER_HOME")
+    return Path(home) if home else None
+
+
 def declaration_files() -> list[Path]:
-    """The built-in declarations, then those named by `HDH_SOURCES` (paths or globs, `:`-separated)."""
-    files = sorted(BUILTIN_SOURCES.glob("*.yaml"))
-    for pattern in filter(None, os.environ.get("HDH_SOURCES", "").split(":")):
+    """The built-in declarations (`assets/sources/*.yaml`), then those named by `HDH_SOURCES`."""
+    files = sorted(Path("assets", "sources").glob("*.yaml"))
+    for pattern in filter(None, (_get("HDH_SOURCES") or "").split(":")):
         matches = sorted(glob.glob(os.path.expanduser(pattern), recursive=True))
         if not matches:
             raise FileNotFoundError(f"HDH_SOURCES names {pattern!r}, which matches no file")
@@ -51,11 +113,14 @@ def declaration_files() -> list[Path]:
     return list(unique)
 
 
-def sensor_interval() -> int:
-    """`HDH_SENSOR_INTERVAL` (seconds, default 300): how often the file sensors look at the sources' files."""
-    return int(os.environ.get("HDH_SENSOR_INTERVAL", "300"))
+def help_text() -> str:
+    """The settings for `--help`."""
+    width = max(len(s.name) for s in SETTINGS) + 2
+    return "settings (environment variables):\n" + "\n".join(
+        f"  {s.name:<{width}}{s.meaning.replace('`', '')} (default: {s.default})" for s in SETTINGS)
 
 
-def alert_webhook() -> str | None:
-    """`HDH_ALERT_WEBHOOK`: a URL that receives a JSON POST when a run fails (Slack, Mattermost, Teams...)."""
-    return os.environ.get("HDH_ALERT_WEBHOOK") or None
+def markdown_table() -> str:
+    """The settings as the README's table."""
+    return "\n".join(["| variable | default | meaning |", "|---|---|---|"] +
+                     [f"| `{s.name}` | {s.default} | {s.meaning} |" for s in SETTINGS])

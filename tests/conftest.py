@@ -7,14 +7,27 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hdh_pipeline.ingest.load import LoadResult, load_table
-from hdh_pipeline.ingest.warehouse import write_connection
+from hdh_pipeline.engines.duckdb.engine import DuckDBEngine
+from hdh_pipeline.engines.duckdb.load import LoadResult, load_table
+from hdh_pipeline.engines.duckdb.warehouse import write_connection
+from hdh_pipeline.profile.source import SourceProfile, profile_source
 from hdh_pipeline.quality import parallel
-from hdh_pipeline.settings import REPO_ROOT
 from hdh_pipeline.sources.loader import Source, load_source
+from hdh_pipeline.vocabulary import reference_date
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 EXAMPLES = REPO_ROOT / "assets" / "examples"
+
+
+def profile(conn, source: Source, k: int) -> SourceProfile:  # noqa: ANN001 - a DuckDB connection
+    """The source's profile, from the warehouse `conn` holds."""
+    return profile_source(DuckDBEngine.for_source(conn, source), source, k)
+
+
+def declared_reference(source: Source) -> object:
+    """The reference date of a source that declares one (else today), for quality checks run without a profile."""
+    return reference_date(source.declaration.reference_date, None)
 
 
 @pytest.fixture(autouse=True)

@@ -12,13 +12,13 @@ from filelock import FileLock
 
 from hdh_pipeline.catalogue.public import public_rows
 from hdh_pipeline.catalogue.publish import KEEP, current, publish, read_published
-from hdh_pipeline.catalogue.schema import TABLES
+from hdh_pipeline.schema import TABLES
 from hdh_pipeline.generator.generate import Settings, generate
-from hdh_pipeline.ingest.load import load_source_tables
-from hdh_pipeline.profile.source import profile_source
+from hdh_pipeline.engines.duckdb.load import load_source_tables
 from hdh_pipeline.profile.store import load_profiles, save_rows
 from hdh_pipeline.sources.loader import load_source
 from tests.attacker import leaks
+from tests.conftest import profile
 
 K = 11
 
@@ -32,7 +32,7 @@ def catalogued(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, di
     source = load_source(folder / "g" / "source.yaml")
     with duckdb.connect(str(folder / "w.duckdb")) as conn:
         load_source_tables(conn, source, folder / "staging")
-        save_rows(conn, source.id, profile_source(conn, source, K).rows)
+        save_rows(conn, source.id, profile(conn, source, K).rows)
         exact = load_profiles(conn, [source.id])
     return truth, exact, public_rows(exact, {source.id: K})
 
@@ -196,11 +196,11 @@ def test_events_after_the_reference_date_are_counted_apart(catalogued) -> None:
 
 def test_column_dictionary_is_current() -> None:
     """docs/catalogue.md is generated from catalogue/schema.py: regenerate it when a column changes."""
-    from hdh_pipeline.catalogue.schema import markdown
-    from hdh_pipeline.settings import REPO_ROOT
+    from hdh_pipeline.schema import markdown
+    from tests.conftest import REPO_ROOT
 
     assert (REPO_ROOT / "docs" / "catalogue.md").read_text() == markdown(), \
-        "run: python -m hdh_pipeline.catalogue.schema > docs/catalogue.md"
+        "run: python -m hdh_pipeline.schema > docs/catalogue.md"
 
 
 def test_population_counts_each_person_once_at_the_reference_date(write_source, load, tmp_path: Path) -> None:
@@ -216,7 +216,7 @@ def test_population_counts_each_person_once_at_the_reference_date(write_source, 
     load(source, "p")
     k = 3
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
-        rows = profile_source(conn, source, k).rows
+        rows = profile(conn, source, k).rows
     [database] = rows["databases"]
     ages = sorted(2024 - year for year in born.values() if 0 <= 2024 - year <= 120)
     # the grid, by hand: person 25 (two codes) and 26, 27 are "other"; 28 (born 2030), 29 (134) implausible
@@ -244,7 +244,7 @@ def test_tables_without_rows_are_named(write_source, load, tmp_path: Path) -> No
     for table in ("a", "b"):
         load(source, table)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
-        rows = profile_source(conn, source, K).rows
+        rows = profile(conn, source, K).rows
     tables = by(rows["tables"], "table_name")
     assert {t: tables[t]["status"] for t in tables} == {"a": "loaded", "b": "empty", "ghost": "no data"}
     assert (tables["ghost"]["row_count"], tables["ghost"]["column_count"]) == (None, 2)
@@ -264,5 +264,5 @@ def test_foreign_key_to_a_table_not_loaded_is_named_so(write_source, load, tmp_p
     source = load_source(source.file)
     load(source, "a")
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
-        [relation] = profile_source(conn, source, K).rows["relations"]
+        [relation] = profile(conn, source, K).rows["relations"]
     assert (relation["kind"], relation["status"]) == ("table", "referenced table not loaded")

@@ -1,12 +1,14 @@
 """The command line: `sources`, `run` (the Quickstart's) and `suites`."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from hdh_pipeline import cli
 from tests import attacker
+from tests.conftest import REPO_ROOT
 
 
 @pytest.fixture
@@ -50,7 +52,10 @@ def test_run_then_suites(demo_run, monkeypatch: pytest.MonkeyPatch, capsys: pyte
     assert cli.main(["run", "--source", "nope"]) == 2
     assert "unknown source ids: nope" in capsys.readouterr().err
     root, out = demo_run  # `run --source demo`, exit code 3: published, but its defects fail error checks
-    assert "demo                               4        72,139            140" in out
+    truth = json.loads((REPO_ROOT / "assets" / "demo" / "ground_truth.json").read_text())["tables"].values()
+    [line] = [line.split() for line in out.splitlines() if line.startswith("demo ")]
+    assert line == ["demo", str(len(truth)), f"{sum(t['loaded_rows'] for t in truth):,}",
+                    f"{sum(t['rejected_lines'] for t in truth):,}"]
     assert "Failed checks (error):" in out and "demo/IR_BEN_R quality_suite" in out
     public = attacker.read(root / "out" / "catalogue" / "current" / "catalogue.duckdb")
     assert public["quality_results"] and attacker.leaks(public, {"demo": 11}) == []
@@ -90,21 +95,21 @@ def test_a_failing_source_does_not_stop_the_others(env: Path, monkeypatch: pytes
 
 
 def test_a_failed_profile_is_named_in_the_refresh_record(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hdh_pipeline.defs import catalogue
+    from hdh_pipeline.defs import profile as profile_assets
 
     path = _one_source(env, monkeypatch, GOOD)
     assert cli.main(["run"]) in (0, 3)
     path.write_text(GOOD + "999,visit 999\n")
 
-    profile_source = catalogue.profile_source
+    profile_source = profile_assets.profile_source
 
-    def broken(conn, source, k):  # noqa: ANN001, ANN202 - only this source's profile fails
+    def broken(engine, source, k):  # noqa: ANN001, ANN202 - only this source's profile fails
         if source.id == "src":
             raise RuntimeError("out of disk")
-        return profile_source(conn, source, k)
+        return profile_source(engine, source, k)
 
     with monkeypatch.context() as patch:
-        patch.setattr(catalogue, "profile_source", broken)
+        patch.setattr(profile_assets, "profile_source", broken)
         assert cli.main(["run"]) == 1
     rows, last = _published_rows(env)
     assert rows == 200 and last["stale_sources"].startswith("src ((profile): its profile failed; last profiled at")

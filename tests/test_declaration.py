@@ -8,7 +8,7 @@ import yaml
 
 from hdh_pipeline import settings
 from hdh_pipeline.sources.loader import DeclarationError, load_source, load_sources, read_declaration
-from tests.conftest import declaration
+from tests.conftest import REPO_ROOT, declaration
 
 
 def write(tmp_path: Path, content: dict | str, name: str = "source.yaml") -> Path:
@@ -96,7 +96,7 @@ def test_hdh_sources_adds_to_builtin(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("HDH_SOURCES", f"{tmp_path}/*.yaml")
     files = settings.declaration_files()
     assert files[-1] == extra
-    assert settings.BUILTIN_SOURCES / "demo.yaml" in files
+    assert (REPO_ROOT / "assets" / "sources" / "demo.yaml").resolve() in files
 
 
 def test_hdh_sources_pattern_that_matches_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

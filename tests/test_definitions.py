@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from hdh_pipeline.definitions import build_definitions
-from hdh_pipeline.settings import REPO_ROOT
+from tests.conftest import REPO_ROOT
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import profile
 from hdh_pipeline.catalogue.disclosure import Ledger
 from hdh_pipeline.catalogue.public import public_rows
-from hdh_pipeline.catalogue.schema import TABLES
-from hdh_pipeline.ingest.load import load_table
-from hdh_pipeline.profile.source import profile_source
+from hdh_pipeline.schema import TABLES
+from hdh_pipeline.engines.duckdb.load import load_table
 from hdh_pipeline.quality.table_checks import compile_check
 from hdh_pipeline.sources.loader import load_source
 from tests.attacker import leaks
@@ -139,7 +139,7 @@ def catalogue(folder, people: list[tuple], visits: list[tuple], k: int) -> tuple
     with duckdb.connect(str(folder / "w.duckdb")) as conn:
         for table in source.tables:
             load_table(conn, source.declaration, table, folder / "staging")
-        internal = profile_source(conn, source, k).rows
+        internal = profile(conn, source, k).rows
         internal["quality_results"] = []
         for table, check, kind, kwargs, category in CHECKS:
             sql = compile_check(kind, kwargs)

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import duckdb
 
+from tests.conftest import profile
 from hdh_pipeline.catalogue.public import public_rows
-from hdh_pipeline.catalogue.schema import column_names
+from hdh_pipeline.schema import column_names
 from hdh_pipeline.generator.generate import Settings, generate
-from hdh_pipeline.ingest.load import load_source_tables
+from hdh_pipeline.engines.duckdb.load import load_source_tables
 from hdh_pipeline.site.build import build_site
 from hdh_pipeline.profile.drift import COMPARED, compare, total_variation
-from hdh_pipeline.profile.source import profile_source
 from hdh_pipeline.profile.store import HISTORY, load_profiles, save_rows
 from hdh_pipeline.sources.declaration import Tolerances
 from hdh_pipeline.sources.loader import load_source
@@ -21,7 +21,7 @@ def _refresh(conn: duckdb.DuckDBPyConnection, folder: Path, history: int = 20) -
     source = load_source(folder / "source.yaml")
     load_source_tables(conn, source, folder / "staging")
     previous = load_profiles(conn, [source.id], COMPARED)
-    rows = profile_source(conn, source, 11).rows
+    rows = profile(conn, source, 11).rows
     changes = compare(previous, rows, source.declaration.tolerances)
     rows["changes"] = [c.row(source.id) | {"detected_at": rows["databases"][0]["last_refresh"]} for c in changes]
     save_rows(conn, source.id, rows, history=history)
@@ -53,7 +53,7 @@ def test_known_changes_are_found(tmp_path: Path) -> None:
         catalogue = public_rows(load_profiles(conn, ["synthetic"]), {"synthetic": 11})
         public = catalogue["changes"]
         assert len(public) == 5 and all(set(r) == set(column_names("changes")) for r in public)  # no values
-        page = (build_site(catalogue, tmp_path / "version", "fr") / "synthetic" / "index.html").read_text()
+        page = (build_site(catalogue, tmp_path / "version") / "synthetic" / "index.html").read_text()
         assert "variable disparue <strong>(ne correspond plus au dictionnaire)</strong>" in page
         found = {(c.table_name, c.variable, c.change, c.breaks_dictionary) for c in changes}
         assert found == {

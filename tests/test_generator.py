@@ -11,9 +11,9 @@ import pytest
 from hdh_pipeline.generator import cli
 from hdh_pipeline.generator.defects import SLOTS
 from hdh_pipeline.generator.generate import Settings, generate
-from hdh_pipeline.ingest.load import load_source_tables
-from hdh_pipeline.ingest.warehouse import write_connection
-from hdh_pipeline.settings import REPO_ROOT
+from hdh_pipeline.engines.duckdb.load import load_source_tables
+from hdh_pipeline.engines.duckdb.warehouse import write_connection
+from tests.conftest import REPO_ROOT
 from hdh_pipeline.sources.loader import load_source
 
 SMALL = dict(beneficiaries=3000, chunk_size=1000)  # three chunks

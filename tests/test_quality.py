@@ -12,16 +12,19 @@ import pytest
 
 from hdh_pipeline.generator.defects import LINE_KINDS, SLOTS
 from hdh_pipeline.generator.generate import Settings, generate
-from hdh_pipeline.ingest.load import load_source_tables
+from hdh_pipeline.engines.duckdb.load import load_source_tables
 from hdh_pipeline.quality import parallel
 from hdh_pipeline.quality.parallel import LONG, PER_TABLE, START, WIDE, split, worker_count
+from hdh_pipeline.engines.duckdb.engine import DuckDBEngine
 from hdh_pipeline.quality.source import validate_source, write_suites
 from hdh_pipeline.quality.suites import merge, write_suite
 from hdh_pipeline.quality.table_checks import code_list_counts, code_list_query, compile_check, counting_query
-from hdh_pipeline.quality.validate import HISTORY, RESULTS, status_of
-from hdh_pipeline.web_assets import EXTERNAL_ASSET
+from hdh_pipeline.quality.data_docs import EXTERNAL_ASSET
+from hdh_pipeline.quality.validate import HISTORY, RESULTS
 from hdh_pipeline.sources.loader import load_source
+from hdh_pipeline.vocabulary import check_status
 from tests.browser import needs_chromium, offline_page
+from tests.conftest import declared_reference
 
 # Which checks find each injected defect kind (by check id, `{column}` filled in).
 FOUND_BY = {
@@ -55,7 +58,7 @@ def checked(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HDH_EXPECTATIONS_DIR", str(folder / "expectations"))  # no suite files: generated
         truth, source = ingest(folder, beneficiaries=3000, chunk_size=1000, defect_rate=0.01)
-        results = validate_source(folder / "w.duckdb", source)
+        results = validate_source(folder / "w.duckdb", source, declared_reference(source))
     return truth, {(r["table_name"], r["check_id"]): r for r in results}
 
 
@@ -96,7 +99,7 @@ def test_checks_counted_together_agree_with_great_expectations_one_by_one(tmp_pa
     _, source = ingest(tmp_path, beneficiaries=400, defect_rate=0.03)
     def counts(together: bool) -> dict:
         return {(r["table_name"], r["check_id"]): (r["evaluated_rows"], r["failing_rows"], r["status"])
-                for r in validate_source(tmp_path / "w.duckdb", source, together=together)}
+                for r in validate_source(tmp_path / "w.duckdb", source, declared_reference(source), together=together)}
     together, alone = counts(True), counts(False)
     assert together == alone
     assert sum(failing > 0 for _, failing, _ in together.values()) >= 10  # defects were there to be found
@@ -108,8 +111,8 @@ def test_checks_counted_together_agree_with_great_expectations_one_by_one(tmp_pa
     [(100, 0, 0.0, "passed"), (100, 1, 0.0, "failed"), (100, 1, 1.0, "passed"), (1000, 11, 1.0, "failed"),
      (0, 0, 0.0, "not applicable"), (None, None, 0.0, "error")],
 )
-def test_status_of(evaluated, failing, threshold, status) -> None:
-    assert status_of(evaluated, failing, threshold)[0] == status
+def test_check_status(evaluated, failing, threshold, status) -> None:
+    assert check_status(evaluated, failing, threshold)[0] == status
 
 
 def test_empty_table_is_not_applicable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,7 +120,7 @@ def test_empty_table_is_not_applicable(tmp_path: Path, monkeypatch: pytest.Monke
     truth, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.0)
     with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
         conn.execute("DELETE FROM synthetic.KI_CCI_R")
-    results = [r for r in validate_source(tmp_path / "w.duckdb", source) if r["table_name"] == "KI_CCI_R"]
+    results = [r for r in validate_source(tmp_path / "w.duckdb", source, declared_reference(source)) if r["table_name"] == "KI_CCI_R"]
     assert results and {r["status"] for r in results} == {"not applicable"}
 
 
@@ -147,7 +150,7 @@ def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("HDH_QUALITY_WORKERS", str(workers))
     _, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.0)
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
-        [people, *_] = write_suites(conn, source)  # ER_PRS_F first
+        [people, *_] = write_suites(DuckDBEngine.for_source(conn, source), source, declared_reference(source))  # ER_PRS_F first
     suite = json.loads(people.read_text())
     suite["expectations"] += [
         {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "NO_SUCH_COLUMN"}, "meta": {"check": "ghost"}},
@@ -162,7 +165,7 @@ def test_broken_expectations_error_alone(tmp_path: Path, monkeypatch: pytest.Mon
     docs, helped = tmp_path / "docs", []
     validate = parallel.validate
     monkeypatch.setattr(parallel, "validate", lambda task, jobs, count: helped.extend(jobs) or validate(task, jobs, count))
-    results = {(r["table_name"], r["check_id"]): r for r in validate_source(tmp_path / "w.duckdb", source, docs)}
+    results = {(r["table_name"], r["check_id"]): r for r in validate_source(tmp_path / "w.duckdb", source, declared_reference(source), docs)}
     assert ("ER_PRS_F" in [job[0] for job in helped]) == (workers > 1)
     suites = {page.name for page in (docs / "expectations").rglob("*.html")}
     assert "ER_PRS_F (one by one).html" in suites and "T_MCOaaB.html" in suites
@@ -188,7 +191,7 @@ def test_tables_shared_among_processes_give_the_same_results(tmp_path: Path, mon
         parallel.warm_up(warm)
         assert parallel.warm() == warm
         docs = tmp_path / str(workers) / "docs"
-        rows = validate_source(tmp_path / "w.duckdb", source, docs=docs)
+        rows = validate_source(tmp_path / "w.duckdb", source, declared_reference(source), docs=docs)
         assert parallel.warm() == 0
         runs[workers] = [{k: v for k, v in r.items() if k != "run_at"} for r in rows]
         assert any(r["status"] == "failed" for r in rows)
@@ -240,7 +243,7 @@ def test_data_docs_verdicts_are_the_catalogues(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
     _, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.0)
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
-        [people, *_] = write_suites(conn, source)
+        [people, *_] = write_suites(DuckDBEngine.for_source(conn, source), source, declared_reference(source))
     suite = json.loads(people.read_text())
     few = {"type": "unexpected_rows_expectation", "meta": {"check": "few_large", "threshold_pct": 90.0},
            "kwargs": {"unexpected_rows_query": "SELECT * FROM {batch} WHERE PRS_PAI_MNT > 40"}}
@@ -252,7 +255,7 @@ def test_data_docs_verdicts_are_the_catalogues(tmp_path: Path, monkeypatch: pyte
                                           "kwargs": {"column": "BEN_NIR_PSA", "min_value": 0}})
             people.write_text(json.dumps(suite))
         docs = tmp_path / f"docs-{broken}"
-        rows = {(r["table_name"], r["check_id"]): r for r in validate_source(tmp_path / "w.duckdb", source, docs=docs)}
+        rows = {(r["table_name"], r["check_id"]): r for r in validate_source(tmp_path / "w.duckdb", source, declared_reference(source), docs=docs)}
         assert 0 < rows[("ER_PRS_F", "few_large")]["failing_rows"] < rows[("ER_PRS_F", "few_large")]["evaluated_rows"]
         recorded = verdicts(tmp_path / f"{RESULTS}")
         judged = {key: row["status"] == "passed" for key, row in rows.items() if row["status"] in ("passed", "failed")}
@@ -268,7 +271,7 @@ def test_data_docs_work_offline_and_keep_history(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("HDH_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
     _, source = ingest(tmp_path, beneficiaries=300, defect_rate=0.0)
     for _ in range(2):
-        validate_source(tmp_path / "w.duckdb", source, docs=tmp_path / "docs")
+        validate_source(tmp_path / "w.duckdb", source, declared_reference(source), docs=tmp_path / "docs")
     pages = list((tmp_path / "docs").rglob("*.html"))
     fetching = re.compile(r'<(script|link|img)\b[^>]*(src|href)="https?://', re.I)
     assert not [p for p in pages if fetching.search(p.read_text())]
@@ -284,7 +287,7 @@ def test_data_docs_work_offline_and_keep_history(tmp_path: Path, monkeypatch: py
                                        "'table.ge-index-page-validation-results-table tbody tr').length == 2")
         assert browser.refused == [] and browser.errors == []
     for _ in range(HISTORY):
-        validate_source(tmp_path / "w.duckdb", source, docs=tmp_path / "docs")
+        validate_source(tmp_path / "w.duckdb", source, declared_reference(source), docs=tmp_path / "docs")
     assert len(list((tmp_path / RESULTS).rglob("*.json"))) == 4 * HISTORY  # the oldest runs go, results and pages
     assert len(list((tmp_path / "docs" / "validations").rglob("*.html"))) == 4 * HISTORY
 
@@ -333,6 +336,6 @@ def test_generated_key_checks_keep_braces_in_names(write_source, load, tmp_path:
     source = load_source(source.file)
     for table in ("p", "c"):
         load(source, table)
-    results = {r["check_id"]: r for r in validate_source(tmp_path / "warehouse.duckdb", source)}
+    results = {r["check_id"]: r for r in validate_source(tmp_path / "warehouse.duckdb", source, declared_reference(source))}
     assert (results["primary_key:id{1}"]["status"], round(results["primary_key:id{1}"]["failing_pct"], 2)) == ("failed", 33.33)
     assert (results["foreign_key:p{ref}"]["status"], round(results["foreign_key:p{ref}"]["failing_pct"], 2)) == ("failed", 66.67)

@@ -16,7 +16,7 @@ from frictionless import Package
 from pyshacl import validate
 from rdflib import Graph, Namespace
 
-from hdh_pipeline.settings import REPO_ROOT
+from tests.conftest import REPO_ROOT
 from tests.browser import needs_chromium, offline_page
 from tests.test_charts import COUNTS, spec_rows
 

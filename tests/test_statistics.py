@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hdh_pipeline.profile import statistics
-from hdh_pipeline.profile.statistics import profile_table
+from hdh_pipeline.engines.duckdb import statistics
+from hdh_pipeline.engines.duckdb.statistics import profile_table
 
 K = 11
 

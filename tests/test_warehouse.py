@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from hdh_pipeline.ingest.load import load_table
-from hdh_pipeline.ingest.warehouse import read_connection, write_connection
+from hdh_pipeline.engines.duckdb.load import load_table
+from hdh_pipeline.engines.duckdb.warehouse import read_connection, write_connection
 from hdh_pipeline.sources.loader import load_source
 
 
@@ -44,7 +44,7 @@ def test_reader_of_missing_warehouse_says_what_to_do(tmp_path: Path) -> None:
 
 
 def test_in_threads_keeps_the_order_with_a_cursor_per_thread(tmp_path: Path) -> None:
-    from hdh_pipeline.ingest.warehouse import THREADS, in_threads
+    from hdh_pipeline.engines.duckdb.warehouse import THREADS, in_threads
 
     cursors = set()
 

@@ -1,4 +1,4 @@
-"""Code lists: the catalogue table `nomenclatures`, reference data published in full.
+"""Code lists: the catalogue table `nomenclatures` (`schema.CODES`), reference data published in full.
 
 A wide source has hundreds of thousands of codes (the synthetic SNDS: 251,593 in 174 lists). They travel
 as one Arrow table (columnar: a few bytes a code, where a Python row costs hundreds) from the profile to
@@ -11,10 +11,6 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hdh_pipeline.catalogue.schema import TABLES
-
-NAME = "nomenclatures"
-COLUMNS = [c.name for c in TABLES[NAME]]
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Hashable, Iterable
 
-DEFAULT_K = 11
-
 Cell = Hashable
 
 

@@ -17,16 +17,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from hdh_pipeline.catalogue.codes import NAME as CODES, of_sources
+from hdh_pipeline.catalogue.codes import of_sources
 from hdh_pipeline.catalogue.disclosure import Ledger
-from hdh_pipeline.catalogue.publish import arrow_table
-from hdh_pipeline.catalogue.schema import column_names
-from hdh_pipeline.profile.statistics import INTEGER_TYPES
+from hdh_pipeline.schema import CODES, arrow_table, column_names
+from hdh_pipeline.vocabulary import JUDGED, OTHER, PASSED, UNSUCCESSFUL, is_integer
 
 VALUE_STATISTICS = ("mean", "std", "min", "p01", "q1", "median", "q3", "p99", "max",
                     "min_length", "max_length", "mean_length")
 QUANTILES = ("p01", "q1", "median", "q3", "p99")
-OTHER = "(other)"
 SEX_COUNTS = {"men": "men", "women": "women", "other": "sex_other"}  # population.sex -> databases column
 
 
@@ -144,7 +142,7 @@ class _Source:
         if bins:
             ledger.sum(count, [ledger.cell(("bin", table, name, b["bin"]), b["frequency"]) for b in bins])
         units = [("bin", table, name, b["bin"]) for b in bins if _number(b["lower"]) == 0
-                 and v["observed_type"] in INTEGER_TYPES and b["upper"] is not None and _number(b["upper"]) <= 1]
+                 and is_integer(v["observed_type"]) and b["upper"] is not None and _number(b["upper"]) <= 1]
         ledger.cell(("zeros", table, name), v["zeros"], same_as=units)
         negatives = ledger.cell(("negatives", table, name), v["negatives"])
         if bins and _zero_edge(bins):
@@ -234,7 +232,7 @@ class _Source:
         if frequencies and frequencies[-1]["frequency"] == 0:
             return any(led.published(("frequency", table, name, r["value"])) is None for r in frequencies)
         bins = self.histograms.get((table, name), [])
-        whole = row["observed_type"] in INTEGER_TYPES and all(
+        whole = is_integer(row["observed_type"]) and all(
             b["lower"] is None or b["upper"] is None or _number(b["upper"]) - _number(b["lower"]) == 1 for b in bins)
         if bins and whole and bins[0]["frequency"] == 0 and bins[-1]["frequency"] == 0:
             return any(led.published(("bin", table, name, b["bin"])) is None for b in bins)
@@ -272,15 +270,15 @@ class _Source:
             "duplicate_key_rows": led.published(("duplicates", table)),
             "completeness_pct": round(sum(shares) / len(shares), 2) if shares else None,
             "quality_checks": len(checks) if checks else None,
-            "quality_checks_failed": sum(c["status"] in ("failed", "error") for c in checks) if checks else None,
+            "quality_checks_failed": sum(c["status"] in UNSUCCESSFUL for c in checks) if checks else None,
         }, "tables")
 
     def _database(self, row: dict, quality: list[dict]) -> dict:
         led = self.ledger
         few = row["individuals"] is None or row["individuals"] < self.k
-        judged = [r for r in quality if r["status"] in ("passed", "failed")]
+        judged = [r for r in quality if r["status"] in JUDGED]
         return _keep_public(row | {
-            "quality_checks_passed_pct": round(100.0 * sum(r["status"] == "passed" for r in judged) / len(judged), 2)
+            "quality_checks_passed_pct": round(100.0 * sum(r["status"] == PASSED for r in judged) / len(judged), 2)
             if judged else None,
             **{name: led.published((name,)) for name in
                ("total_rows", "individuals", "men", "women", "sex_other", "implausible_ages",
@@ -292,7 +290,7 @@ class _Source:
 
 def _worst_pct(results: list[dict], category: str) -> float | None:
     """100 - the largest published failing share among the checks of a category (None if one is hidden)."""
-    shares = [r["failing_pct"] for r in results if r["category"] == category and r["status"] in ("passed", "failed")]
+    shares = [r["failing_pct"] for r in results if r["category"] == category and r["status"] in JUDGED]
     if not shares or any(s is None for s in shares):
         return None
     return round(100.0 - max(shares), 2)

@@ -22,23 +22,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from hdh_pipeline.catalogue.codes import NAME as CODES
-from hdh_pipeline.catalogue.schema import TABLES, markdown
-from hdh_pipeline.ingest.warehouse import quote
+from hdh_pipeline.engines.duckdb.warehouse import quote
+from hdh_pipeline.schema import CODES, TABLES, arrow_table, markdown
 
 KEEP = 3
-ARROW_TYPES = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
-               "BOOLEAN": pa.bool_(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us")}
-
-
-def arrow_table(table: str, rows: list[dict] | pa.Table, extra: list[tuple[str, str]] = ()) -> pa.Table:
-    """Rows (or an Arrow table: the code lists) as an Arrow table with the catalogue's column types (plus `extra`
-    columns)."""
-    columns = [(c.name, c.type) for c in TABLES[table]] + list(extra)
-    schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns])
-    if isinstance(rows, pa.Table):
-        return rows.select([name for name, _ in columns]).cast(schema)
-    return pa.Table.from_pylist([{name: row.get(name) for name, _ in columns} for row in rows], schema=schema)
 
 
 def current(root: Path) -> Path | None:

@@ -12,47 +12,16 @@ labelled "< k": a count hidden to protect another may be larger. Colours are Oka
 from __future__ import annotations
 
 import copy
+import functools
 from collections import defaultdict
 
 import altair as alt
 
-from hdh_pipeline.catalogue.codes import NAME as CODES
-from hdh_pipeline.profile.source import EVENT_ROLES
+from hdh_pipeline import words as language
+from hdh_pipeline.schema import CODES
+from hdh_pipeline.vocabulary import EVENT_ROLES, OTHER, STATUSES, UNSUCCESSFUL
 
 BLUE, VERMILLION, GREEN, PURPLE, GREY, HIDDEN = "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#999999", "#C8C8C8"
-WORDS = {
-    "fr": {"pyramid": "Pyramide des âges", "sex": "Répartition par sexe", "coverage": "Couverture temporelle",
-           "completeness": "Complétude des variables", "quality": "Contrôles de qualité",
-           "men": "Hommes", "women": "Femmes", "other": "Autre ou inconnu", "age": "Âge (ans)",
-           "individuals": "Individus", "rows": "Lignes", "year": "Année", "table": "Table",
-           "variable": "Variable", "position": "Position de la variable", "checks": "Contrôles",
-           "category": "Catégorie", "status": "Statut", "hidden": "masqué",
-           "hidden_note": "gris : effectif masqué (secret statistique, k = {k}), longueur conventionnelle",
-           "hidden_cell": "gris : effectif masqué (secret statistique, k = {k})",
-           "at": "{n} individus, âges au {date}", "implausible": "âge invraisemblable : {n}",
-           "unknown": "âge inconnu : {n}", "value": "Valeur", "share": "Part (%)",
-           "complete": "complétude : {pct} %", "complete_hidden": "complétude masquée",
-           "passed": "réussi", "failed": "échoué", "error": "en erreur", "not applicable": "sans objet",
-           "conformance": "conformité", "plausibility": "plausibilité", "completeness_cat": "complétude",
-           "missing": "manquant", "codes": "codes : {codes}", "tables_failing": "Tables aux contrôles échoués",
-           "none": "aucun"},
-    "en": {"pyramid": "Age pyramid", "sex": "Sex distribution", "coverage": "Coverage over time",
-           "completeness": "Completeness of the variables", "quality": "Quality checks",
-           "men": "Men", "women": "Women", "other": "Other or unknown", "age": "Age (years)",
-           "individuals": "Individuals", "rows": "Rows", "year": "Year", "table": "Table",
-           "variable": "Variable", "position": "Variable position", "checks": "Checks",
-           "category": "Category", "status": "Status", "hidden": "hidden",
-           "hidden_note": "grey: hidden count (disclosure control, k = {k}), conventional length",
-           "hidden_cell": "grey: hidden count (disclosure control, k = {k})",
-           "at": "{n} individuals, ages at {date}", "implausible": "implausible age: {n}",
-           "unknown": "unknown age: {n}", "value": "Value", "share": "Share (%)",
-           "complete": "completeness: {pct} %", "complete_hidden": "completeness hidden",
-           "passed": "passed", "failed": "failed", "error": "in error", "not applicable": "not applicable",
-           "conformance": "conformance", "plausibility": "plausibility", "completeness_cat": "completeness",
-           "missing": "missing", "codes": "codes: {codes}", "tables_failing": "Tables with failed checks",
-           "none": "none"},
-}
-STATUSES = ("passed", "failed", "error", "not applicable")
 
 
 def _values(rows: list[dict]) -> dict:
@@ -62,11 +31,21 @@ def _values(rows: list[dict]) -> dict:
 
 
 def words(database: dict) -> dict[str, str]:
-    return WORDS.get(database.get("language") or "fr", WORDS["fr"])
+    """The source's words, with `<key>_label` for the words of LABELS capitalised (`Hommes`, `Individus`)."""
+    return _labelled(language.language_of(database))
+
+
+@functools.cache
+def _labelled(code: str) -> dict[str, str]:
+    w = language.words(code)
+    return w | {f"{key}_label": w[key][:1].upper() + w[key][1:] for key in LABELS}
+
+
+LABELS = ("men", "women", "other", "age", "individuals", "rows", "year", "position", "checks", "share")
 
 
 def _count(value: int | None, w: dict) -> str:
-    return w["hidden"] if value is None else f"{value:,}".replace(",", "\u202f")
+    return w["hidden"] if value is None else language.integer(value, w["language"])
 
 
 def _title(text: str, database: dict, *subtitle: str) -> alt.Title:
@@ -87,28 +66,28 @@ def pyramid(database: dict, population: list[dict]) -> alt.Chart | None:
         if r["age_low"] is None or r["sex"] == "other":
             continue
         length = r["individuals"] if r["individuals"] is not None else k
-        rows.append({"band": r["band"], "order": r["band_order"], "sex": w[r["sex"]], "hidden": r["individuals"] is None,
+        rows.append({"band": r["band"], "order": r["band_order"], "sex": w[f"{r['sex']}_label"], "hidden": r["individuals"] is None,
                      "signed": -length if r["sex"] == "men" else length, "count": _count(r["individuals"], w)})
     if not rows:
         return None
     off_band = {band: sum(r["individuals"] or 0 for r in population if r["band"] == band)
                 for band in ("implausible", "unknown")}
     hidden_off = {band: any(r["individuals"] is None for r in population if r["band"] == band) for band in off_band}
-    notes = [w[band].format(n=w["hidden"] if hidden_off[band] else off_band[band])
+    notes = [w[{"implausible": "implausible_n", "unknown": "unknown_age_n"}[band]].format(n=w["hidden"] if hidden_off[band] else off_band[band])
              for band in off_band if off_band[band] or hidden_off[band]]
     base = alt.Chart(_values(rows))
     bands = [r["band"] for r in sorted(rows, key=lambda r: -r["order"])]
-    y = alt.Y("band:N", sort=list(dict.fromkeys(bands)), title=w["age"])
+    y = alt.Y("band:N", sort=list(dict.fromkeys(bands)), title=w["age_label"])
     bars = base.mark_bar().encode(
-        y=y, x=alt.X("signed:Q", title=w["individuals"], axis=alt.Axis(labelExpr="abs(datum.value)")),
-        color=_hidden_color("sex", [w["men"], w["women"]], [BLUE, VERMILLION], alt.Legend(title=None, orient="top")),
-        tooltip=[alt.Tooltip("band:N", title=w["age"]), alt.Tooltip("sex:N", title=" "),
-                 alt.Tooltip("count:N", title=w["individuals"])])
+        y=y, x=alt.X("signed:Q", title=w["individuals_label"], axis=alt.Axis(labelExpr="abs(datum.value)")),
+        color=_hidden_color("sex", [w["men_label"], w["women_label"]], [BLUE, VERMILLION], alt.Legend(title=None, orient="top")),
+        tooltip=[alt.Tooltip("band:N", title=w["age_label"]), alt.Tooltip("sex:N", title=" "),
+                 alt.Tooltip("count:N", title=w["individuals_label"])])
     marks = base.transform_filter("datum.hidden").mark_text(fontSize=9, color="#555555").encode(
         y=y, x="signed:Q", text=alt.value(w["hidden"]))
-    subtitle = w["at"].format(n=_count(database["individuals"], w), date=database["reference_date"])
+    subtitle = w["ages_at"].format(n=_count(database["individuals"], w), date=database["reference_date"])
     return (bars + marks).properties(width=520, height=420, title=_title(
-        w["pyramid"], database, subtitle, " · ".join(notes), w["hidden_note"].format(k=k)))
+        w["chart_pyramid"], database, subtitle, " · ".join(notes), w["hidden_note"].format(k=k)))
 
 
 def sex_distribution(database: dict, labels: dict[str, str]) -> alt.Chart | None:
@@ -116,19 +95,19 @@ def sex_distribution(database: dict, labels: dict[str, str]) -> alt.Chart | None
     if database["individuals"] is None and database["population_table"] is None:
         return None
     w, k = words(database), database["disclosure_k"]
-    rows = [{"sex": w[sex], "hidden": database[column] is None, "count": _count(database[column], w),
+    rows = [{"sex": w[f"{sex}_label"], "hidden": database[column] is None, "count": _count(database[column], w),
              "length": database[column] if database[column] is not None else k}
             for sex, column in (("men", "men"), ("women", "women"), ("other", "sex_other"))]
     codes = ", ".join(f"{code} = {label}" for code, label in labels.items())
     base = alt.Chart(_values(rows))
     y = alt.Y("sex:N", sort=None, title=None)
     bars = base.mark_bar().encode(
-        y=y, x=alt.X("length:Q", title=w["individuals"]),
-        color=_hidden_color("sex", [w["men"], w["women"], w["other"]], [BLUE, VERMILLION, GREY], None),
-        tooltip=[alt.Tooltip("sex:N", title=" "), alt.Tooltip("count:N", title=w["individuals"])])
+        y=y, x=alt.X("length:Q", title=w["individuals_label"]),
+        color=_hidden_color("sex", [w["men_label"], w["women_label"], w["other_label"]], [BLUE, VERMILLION, GREY], None),
+        tooltip=[alt.Tooltip("sex:N", title=" "), alt.Tooltip("count:N", title=w["individuals_label"])])
     text = base.mark_text(align="left", dx=4).encode(y=y, x="length:Q", text="count:N")
     return (bars + text).properties(width=420, height=120, title=_title(
-        w["sex"], database, w["codes"].format(codes=codes) if codes else "", w["hidden_note"].format(k=k)))
+        w["chart_sex"], database, w["codes"].format(codes=codes) if codes else "", w["hidden_note"].format(k=k)))
 
 
 def _heatmap(rows: list[dict], x: alt.X, y: alt.Y, colour: alt.Color, tooltip: list) -> alt.LayerChart:
@@ -151,12 +130,12 @@ def coverage(database: dict, variables: list[dict], histograms: list[dict]) -> a
     if not rows:
         return None
     series = len({r["series"] for r in rows})
-    cells = _heatmap(rows, alt.X("year:O", title=w["year"]), alt.Y("series:N", title=None),
-                     alt.Color("rows:Q", scale=alt.Scale(scheme="viridis", type="log"), title=w["rows"]),
-                     [alt.Tooltip("series:N", title=w["table"]), alt.Tooltip("year:O", title=w["year"]),
-                      alt.Tooltip("count:N", title=w["rows"])])
+    cells = _heatmap(rows, alt.X("year:O", title=w["year_label"]), alt.Y("series:N", title=None),
+                     alt.Color("rows:Q", scale=alt.Scale(scheme="viridis", type="log"), title=w["rows_label"]),
+                     [alt.Tooltip("series:N", title=w["table"]), alt.Tooltip("year:O", title=w["year_label"]),
+                      alt.Tooltip("count:N", title=w["rows_label"])])
     return cells.properties(width=max(240, 22 * len({r["year"] for r in rows})), height=max(60, 16 * series),
-                            title=_title(w["coverage"], database, w["hidden_cell"].format(k=k)))
+                            title=_title(w["chart_coverage"], database, w["hidden_cell"].format(k=k)))
 
 
 def completeness(database: dict, variables: list[dict], tables: list[dict]) -> alt.Chart | None:
@@ -170,14 +149,14 @@ def completeness(database: dict, variables: list[dict], tables: list[dict]) -> a
              "pct": v["completeness_pct"],
              "shown": w["hidden"] if v["completeness_pct"] is None else f"{v['completeness_pct']} %"}
             for v in variables]
-    heat = _heatmap(rows, alt.X("position:O", title=w["position"], axis=alt.Axis(labels=False, ticks=False)),
+    heat = _heatmap(rows, alt.X("position:O", title=w["position_label"], axis=alt.Axis(labels=False, ticks=False)),
                     alt.Y("table:N", title=None, sort="ascending"),
                     alt.Color("pct:Q", scale=alt.Scale(scheme="viridis", domain=[0, 100]), title="%"),
                     [alt.Tooltip("table:N", title=w["table"]), alt.Tooltip("variable:N", title=w["variable"]),
                      alt.Tooltip("shown:N", title="%")])
     widest = max(v["position"] for v in variables)
     return heat.properties(width=min(1200, max(200, 7 * widest)), height=max(60, 11 * len({r["table"] for r in rows})),
-                           title=_title(w["completeness"], database,
+                           title=_title(w["chart_completeness"], database,
                                         w["hidden_cell"].format(k=database["disclosure_k"])))
 
 
@@ -196,16 +175,17 @@ def quality(database: dict, results: list[dict]) -> alt.Chart | None:
         by_table[(r["table_name"], w[r["status"]])] += 1
     categories = alt.Chart(_values([{"category": c, "status": s, "checks": n}
                                                   for (c, s), n in by_category.items()])).mark_bar().encode(
-        y=alt.Y("category:N", title=w["category"]), x=alt.X("checks:Q", title=w["checks"]), color=colour,
-        tooltip=["category:N", "status:N", "checks:Q"]).properties(width=520, title=_title(w["quality"], database))
-    failing = {t for (t, s), n in by_table.items() if s in (w["failed"], w["error"])}
+        y=alt.Y("category:N", title=w["category"]), x=alt.X("checks:Q", title=w["checks_label"]), color=colour,
+        tooltip=["category:N", "status:N", "checks:Q"]).properties(width=520, title=_title(w["chart_quality"], database))
+    unsuccessful = [w[status] for status in UNSUCCESSFUL]
+    failing = {t for (t, s), n in by_table.items() if s in unsuccessful}
     worst = sorted(failing, key=lambda t: (-sum(n for (x, s), n in by_table.items()
-                                                if x == t and s in (w["failed"], w["error"])), t))[:30]
+                                                if x == t and s in unsuccessful), t))[:30]
     if not worst:
         return categories
     tables = alt.Chart(_values([{"table": t, "status": s, "checks": n} for (t, s), n in by_table.items()
                                               if t in worst])).mark_bar().encode(
-        y=alt.Y("table:N", sort=worst, title=None), x=alt.X("checks:Q", title=w["checks"]), color=colour,
+        y=alt.Y("table:N", sort=worst, title=None), x=alt.X("checks:Q", title=w["checks_label"]), color=colour,
         tooltip=["table:N", "status:N", "checks:Q"]).properties(width=520, title=w["tables_failing"])
     return alt.vconcat(categories, tables)
 
@@ -215,7 +195,7 @@ def sex_labels(variables: list[dict], frequencies: list[dict], database: dict) -
     sex = {(v["table_name"], v["variable"]) for v in variables
            if v["role"] == "sex" and v["table_name"] == database["population_table"]}
     return {f["value"]: f["label"] for f in frequencies
-            if (f["table_name"], f["variable"]) in sex and f["value"] not in (None, "(other)") and f["label"]}
+            if (f["table_name"], f["variable"]) in sex and f["value"] not in (None, OTHER) and f["label"]}
 
 
 def database_charts(public: dict[str, list[dict]], source_id: str) -> dict[str, alt.TopLevelMixin]:
@@ -237,15 +217,15 @@ def database_charts(public: dict[str, list[dict]], source_id: str) -> dict[str, 
 
 def _variable_template(kind: str, w: dict) -> dict:
     rows = _values([])
-    tooltip = [alt.Tooltip("name:N", title=w["value"]), alt.Tooltip("count:N", title=w["rows"])]
+    tooltip = [alt.Tooltip("name:N", title=w["value"]), alt.Tooltip("count:N", title=w["rows_label"])]
     colour = alt.condition("datum.hidden", alt.value(HIDDEN), alt.value(BLUE))
     if kind == "bins":
         chart = alt.Chart(rows).mark_bar().encode(
-            x=alt.X("name:N", sort=alt.SortField("order"), title=None), y=alt.Y("length:Q", title=w["rows"]),
+            x=alt.X("name:N", sort=alt.SortField("order"), title=None), y=alt.Y("length:Q", title=w["rows_label"]),
             color=colour, tooltip=tooltip).properties(width=480, height=220)
     else:
         chart = alt.Chart(rows).mark_bar().encode(
-            y=alt.Y("name:N", sort=alt.SortField("order"), title=None), x=alt.X("length:Q", title=w["rows"]),
+            y=alt.Y("name:N", sort=alt.SortField("order"), title=None), x=alt.X("length:Q", title=w["rows_label"]),
             color=colour, tooltip=tooltip).properties(width=420)
     return chart.properties(title="").to_dict()
 
@@ -261,7 +241,7 @@ def variable_spec(variable: dict, database: dict, bins: list[dict], values: list
         kind, rows = "bins", [{"name": b["label"], "order": b["bin"], "frequency": b["frequency"]} for b in bins]
     elif values:
         kind = "values"
-        rows = [{"name": w["missing"] if f["value"] is None else
+        rows = [{"name": w["missing_value"] if f["value"] is None else
                  f"{f['value']} {f['label']}" if f["label"] else f["value"], "order": f["rank"],
                  "frequency": f["frequency"]} for f in values]
     else:
@@ -269,7 +249,7 @@ def variable_spec(variable: dict, database: dict, bins: list[dict], values: list
     for row in rows:
         row.update(hidden=row["frequency"] is None, count=_count(row["frequency"], w),
                    length=row["frequency"] if row["frequency"] is not None else k)
-    key = (kind, database.get("language") or "fr")
+    key = (kind, w["language"])
     if key not in _TEMPLATES:
         _TEMPLATES[key] = _variable_template(kind, w)
     spec = copy.deepcopy(_TEMPLATES[key])

@@ -19,15 +19,14 @@ from pathlib import Path
 import vl_convert as vlc
 
 from hdh_pipeline.settings import BACKGROUND_NICENESS
-
-LOCALES = {"fr": "fr-FR", "en": "en-GB"}  # number formats: 1 000,5 in French
+from hdh_pipeline.words import CHART_LOCALES
 
 
 def render_png(vl_version: str, language: str, spec_file: Path) -> None:
     """SPEC.png beside SPEC.vl.json (twice the spec's size, for sharp screens)."""
     spec = json.loads(spec_file.read_text(encoding="utf-8"))
     spec_file.with_name(spec_file.name.removesuffix(".vl.json") + ".png").write_bytes(vlc.vegalite_to_png(
-        spec, vl_version=vl_version, scale=2, format_locale=vlc.get_format_locale(LOCALES[language])))
+        spec, vl_version=vl_version, scale=2, format_locale=vlc.get_format_locale(CHART_LOCALES[language])))
 
 
 def write_bundle(vl_version: str, file: Path) -> None:

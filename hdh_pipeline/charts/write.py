@@ -19,8 +19,9 @@ from pathlib import Path
 import altair as alt
 import vl_convert as vlc
 
+from hdh_pipeline import words
 from hdh_pipeline.charts.draw import database_charts, variable_specs
-from hdh_pipeline.charts.render import LOCALES, Renderer, render_png
+from hdh_pipeline.charts.render import Renderer, render_png
 from hdh_pipeline.settings import data_dir
 
 VL_VERSION = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
@@ -82,8 +83,8 @@ def write_charts(public: dict[str, list[dict]], folder: Path,
         target = folder / source
         (target / "variables").mkdir(parents=True, exist_ok=True)
         written[source] = {}
-        language = database.get("language") or "fr"
-        locale = vlc.get_format_locale(LOCALES[language])
+        language = words.language_of(database)
+        locale = vlc.get_format_locale(words.CHART_LOCALES[language])
         options = json.dumps({"actions": False, "renderer": "svg", "formatLocale": locale})
         for name, chart in database_charts(public, source).items():
             spec = chart.to_dict()

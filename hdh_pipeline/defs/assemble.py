@@ -6,8 +6,8 @@ from __future__ import annotations
 import dagster as dg
 
 from hdh_pipeline import settings
-from hdh_pipeline.defs.catalogue import GROUP as CATALOGUE_GROUP
-from hdh_pipeline.defs.catalogue import REFRESH_SOURCES, REFRESH_STARTED, build_catalogue_assets, profile_key
+from hdh_pipeline.defs.catalogue import REFRESH_SOURCES, REFRESH_STARTED, build_catalogue_assets
+from hdh_pipeline.defs.keys import CATALOGUE as CATALOGUE_GROUP, profile_key
 from hdh_pipeline.defs.ingestion import build_source_definitions, refresh_job_name
 from hdh_pipeline.defs.operations import alert_on_failure, build_file_sensor, build_publish_sensors, freshness_policy
 from hdh_pipeline.defs.resources import Warehouse

@@ -1,21 +1,20 @@
-"""Quality: one asset per source that runs every table's suite, and one check per table summarising it."""
+"""Quality: one asset per source that runs every table's suite, and one check per table summarising it. The
+suites' plausibility uses the source's reference date, the profile's (vocabulary.reference_date): quality runs
+after the profile."""
 
 import dagster as dg
 
 from hdh_pipeline.defs.events import fetch_check_targets
+from hdh_pipeline.defs.keys import profile_key, quality_key
 from hdh_pipeline.defs.resources import WRITES, Warehouse
-from hdh_pipeline.ingest.warehouse import lock
+from hdh_pipeline.engines.duckdb.warehouse import lock
 from hdh_pipeline.profile.store import load_profiles, save_rows
 from hdh_pipeline.quality import parallel
 from hdh_pipeline.quality.source import validate_source
 from hdh_pipeline.sources.loader import Source
+from hdh_pipeline.vocabulary import ERROR, SEVERE, UNSUCCESSFUL
 
-FAILED = ("failed", "error")
-
-
-def quality_key(source: Source) -> dg.AssetKey:
-    return dg.AssetKey([source.id, "quality"])
-
+FAILED_CHECKS = "failed_check_ids"  # a suite check's metadata: the ids of its failed checks (a JSON list)
 
 def warm_up_quality(context: dg.AssetExecutionContext, source: Source, warehouse: Warehouse) -> None:
     """Called when the source's code lists or tables start loading (whichever first; it tops up): if this run
@@ -28,7 +27,7 @@ def warm_up_quality(context: dg.AssetExecutionContext, source: Source, warehouse
 def build_quality_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(
         key=quality_key(source),
-        deps=upstream,
+        deps=[*upstream, profile_key(source)],
         group_name=source.id,
         kinds={"duckdb", "great_expectations"},
         tags={"hdh/layer": "quality"},
@@ -39,15 +38,18 @@ def build_quality_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
     )
     def _quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         docs = warehouse.quality_docs_dir(source.id)
+        with warehouse.read() as conn:
+            [database] = load_profiles(conn, [source.id], ("databases",))["databases"]
         with lock(warehouse.path):
-            results = validate_source(warehouse.path, source, docs, memory_limit=warehouse.memory_limit)
+            results = validate_source(warehouse.path, source, database["reference_date"], docs,
+                                      memory_limit=warehouse.memory_limit)
         with warehouse.write() as conn:
             save_rows(conn, source.id, {"quality_results": results})
-        failed = [r for r in results if r["status"] in FAILED]
+        failed = [r for r in results if r["status"] in UNSUCCESSFUL]
         return dg.MaterializeResult(metadata={
             "dagster/row_count": len(results),
             "checks_failed": len(failed),
-            "checks_in_error": sum(r["status"] == "error" for r in results),
+            "checks_in_error": sum(r["status"] == ERROR for r in results),
             "data_docs": dg.MetadataValue.path(str(docs / "index.html")),
         })
 
@@ -55,7 +57,7 @@ def build_quality_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
 
 
 def _summary(results: list[dict]) -> str:
-    failed = sorted((r for r in results if r["status"] in FAILED), key=lambda r: -(r["failing_pct"] or 100))
+    failed = sorted((r for r in results if r["status"] in UNSUCCESSFUL), key=lambda r: -(r["failing_pct"] or 100))
     lines = ["| check | category | failing % | threshold % | severity | status |", "|---|---|---|---|---|---|"]
     for r in failed:
         pct = "" if r["failing_pct"] is None else f"{r['failing_pct']:.2f}"
@@ -80,14 +82,15 @@ def build_quality_checks(source: Source, tables: dict[str, dg.AssetKey]) -> dg.A
         fetch_check_targets(context, list(tables.values()))
         for name, key in tables.items():
             mine = by_table.get(name, [])
-            failed = [r for r in mine if r["status"] in FAILED]
-            severe = any(r["severity"] == "error" for r in failed)
+            failed = [r for r in mine if r["status"] in UNSUCCESSFUL]
+            severe = any(r["severity"] == SEVERE for r in failed)
             yield dg.AssetCheckResult(
                 asset_key=key, check_name="quality_suite", passed=not failed,
                 severity=dg.AssetCheckSeverity.ERROR if severe else dg.AssetCheckSeverity.WARN,
                 description=f"{len(failed)} of {len(mine)} checks failed: "
                             f"{', '.join(r['check_id'] for r in failed)}" if failed else f"{len(mine)} checks passed",
                 metadata={"checks": len(mine), "failed": len(failed), "failed_checks": dg.MetadataValue.md(_summary(mine)),
+                          FAILED_CHECKS: dg.MetadataValue.json([r["check_id"] for r in failed]),
                           "data_docs": dg.MetadataValue.path(str(warehouse.quality_docs_dir(source.id) / "index.html"))},
             )
 

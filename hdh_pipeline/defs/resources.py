@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from hdh_pipeline.ingest.warehouse import read_connection, write_connection
+from hdh_pipeline.engines.duckdb.warehouse import read_connection, write_connection
 
 WRITER_POOL = "duckdb_warehouse"
 # Every asset writes the warehouse: one writer at a time (the pool, see dagster.yaml), and a step that fails is

@@ -9,12 +9,9 @@ import re
 import unicodedata
 from collections import defaultdict
 
-from hdh_pipeline.catalogue.codes import NAME as CODES, code_lists
-
-TYPES = {"VARCHAR": "string", "BIGINT": "integer", "INTEGER": "integer", "SMALLINT": "integer", "TINYINT": "integer",
-         "HUGEINT": "integer", "UBIGINT": "integer", "UINTEGER": "integer", "DOUBLE": "number", "FLOAT": "number",
-         "REAL": "number", "DECIMAL": "number", "BOOLEAN": "boolean", "DATE": "date", "TIMESTAMP": "datetime",
-         "TIME": "time"}
+from hdh_pipeline.catalogue.codes import code_lists
+from hdh_pipeline.schema import CODES
+from hdh_pipeline.vocabulary import table_schema_type
 
 
 def resource_name(table: str) -> str:
@@ -25,7 +22,7 @@ def resource_name(table: str) -> str:
 
 def _field(v: dict, codes: dict[str, int]) -> dict:
     """`codes`: code list -> its number of codes."""
-    kind = TYPES.get((v["observed_type"] or "VARCHAR").split("(")[0].upper(), "string")
+    kind = table_schema_type(v["observed_type"])
     field = {"name": v["variable"], "type": kind}
     if v["description"]:
         field["description"] = v["description"]

@@ -5,17 +5,18 @@ access rights, licence, temporal coverage, accrual periodicity, keywords, theme,
 extension's numbers (records, unique individuals, typical ages, population coverage), a quality
 measurement, its distributions (the published catalogue files and the Data Package) and its variable
 dictionary (CSVW table schemas). Numbers come from the published tables: a hidden count is written
-as the string "withheld (disclosure control, k = 11)", never as a number.
+as a string in the source's language ("withheld (disclosure control, k = 11)"), never as a number.
 `assets/shapes/healthdcat-ap.ttl` states these properties as required (checked by pyshacl in tests).
 """
 from __future__ import annotations
 
-import os
 import re
 from collections import defaultdict
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, XSD
+
+from hdh_pipeline import settings, words
 
 HEALTH = Namespace("http://healthdataportal.eu/ns/health#")
 DQV = Namespace("http://www.w3.org/ns/dqv#")
@@ -24,11 +25,6 @@ CSVW = Namespace("http://www.w3.org/ns/csvw#")
 FREQUENCY = Namespace("http://publications.europa.eu/resource/authority/frequency/")
 THEME = URIRef("http://publications.europa.eu/resource/authority/data-theme/HEAL")
 RIGHTS = Namespace("http://publications.europa.eu/resource/authority/access-right/")
-
-
-def base_url() -> str:
-    """`HDH_SITE_URL`: where the published catalogue is served (IRIs of the catalogue's resources)."""
-    return os.environ.get("HDH_SITE_URL", "https://catalogue.example.org/").rstrip("/") + "/"
 
 
 def _frequency(cron: str) -> URIRef:
@@ -43,23 +39,24 @@ def _frequency(cron: str) -> URIRef:
     return FREQUENCY.DAILY if not hour.startswith("*/") else FREQUENCY.CONT
 
 
-def _number(value: float | int | None, k: int, datatype: URIRef = XSD.nonNegativeInteger) -> Literal:
+def _number(value: float | int | None, k: int, language: str, datatype: URIRef = XSD.nonNegativeInteger) -> Literal:
     if value is None:
-        return Literal(f"withheld (disclosure control, k = {k})")
+        return Literal(words.words(language)["withheld"].format(k=k), lang=language)
     return Literal(int(value) if datatype != XSD.decimal else value, datatype=datatype)
 
 
 def catalogue_graph(public: dict[str, list[dict]]) -> Graph:
-    base = base_url()
+    base = settings.site_url()
     g = Graph()
     for prefix, ns in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("healthdcatap", HEALTH), ("dqv", DQV),
                        ("vcard", VCARD), ("csvw", CSVW)):
         g.bind(prefix, ns)
     catalogue = URIRef(base + "catalogue")
     g.add((catalogue, RDF.type, DCAT.Catalog))
-    g.add((catalogue, DCTERMS.title, Literal("Catalogue des bases de données de santé", lang="fr")))
-    g.add((catalogue, DCTERMS.description, Literal("Métadonnées publiques, sous secret statistique, de bases de "
-                                                   "données de santé.", lang="fr")))
+    language = words.language_of()
+    w = words.words(language)
+    g.add((catalogue, DCTERMS.title, Literal(w["catalogue_title"], lang=language)))
+    g.add((catalogue, DCTERMS.description, Literal(w["catalogue_description"], lang=language)))
     tables = defaultdict(list)
     for t in public["tables"]:
         tables[t["source_id"]].append(t)
@@ -67,7 +64,7 @@ def catalogue_graph(public: dict[str, list[dict]]) -> Graph:
     for v in public["variables"]:
         variables[(v["source_id"], v["table_name"])].append(v)
     for d in public["databases"]:
-        source, k, lang = d["source_id"], d["disclosure_k"], d.get("language") or "fr"
+        source, k, lang = d["source_id"], d["disclosure_k"], words.language_of(d)
         dataset = URIRef(f"{base}datasets/{source}")
         g.add((catalogue, DCAT.dataset, dataset))
         g.add((dataset, RDF.type, DCAT.Dataset))
@@ -99,17 +96,17 @@ def catalogue_graph(public: dict[str, list[dict]]) -> Graph:
         g.add((dataset, DCAT.theme, THEME))
         for keyword in sorted({t["product"] for t in tables[source] if t["product"]} | {source}):
             g.add((dataset, DCAT.keyword, Literal(keyword)))
-        g.add((dataset, HEALTH.numberOfRecords, _number(d["total_rows"], k)))
-        g.add((dataset, HEALTH.numberOfUniqueIndividuals, _number(d["individuals"], k)))
-        g.add((dataset, HEALTH.minTypicalAge, _number(d["age_low"], k, XSD.decimal)))
-        g.add((dataset, HEALTH.maxTypicalAge, _number(d["age_high"], k, XSD.decimal)))
+        g.add((dataset, HEALTH.numberOfRecords, _number(d["total_rows"], k, lang)))
+        g.add((dataset, HEALTH.numberOfUniqueIndividuals, _number(d["individuals"], k, lang)))
+        g.add((dataset, HEALTH.minTypicalAge, _number(d["age_low"], k, lang, XSD.decimal)))
+        g.add((dataset, HEALTH.maxTypicalAge, _number(d["age_high"], k, lang, XSD.decimal)))
         g.add((dataset, HEALTH.populationCoverage, Literal(
             f"{d['population_table'] or 'no population table'}; reference date {d['reference_date']}", lang="en")))
         measurement = BNode()
         g.add((dataset, DQV.hasQualityMeasurement, measurement))
         g.add((measurement, RDF.type, DQV.QualityMeasurement))
         g.add((measurement, DQV.isMeasurementOf, URIRef(f"{base}quality/checks-passed-pct")))
-        g.add((measurement, DQV.value, _number(d["quality_checks_passed_pct"], k, XSD.decimal)))
+        g.add((measurement, DQV.value, _number(d["quality_checks_passed_pct"], k, lang, XSD.decimal)))
         for name, media, path in (("catalogue (CSV)", "text/csv", "csv/"),
                                   ("catalogue (Parquet)", "application/vnd.apache.parquet", "parquet/"),
                                   ("Data Package", "application/json", f"exports/{source}/datapackage.json"),

@@ -20,17 +20,17 @@ import csv
 from collections import defaultdict
 from pathlib import Path
 
-from hdh_pipeline.catalogue.codes import NAME as CODES, code_lists
-
-HIDDEN = "masqué"
+from hdh_pipeline import words
+from hdh_pipeline.catalogue.codes import code_lists
+from hdh_pipeline.schema import CODES
 
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _count(value: int | None) -> str:
-    return HIDDEN if value is None else str(value)
+def _count(value: int | None, w: dict) -> str:
+    return w["hidden"] if value is None else str(value)
 
 
 def _write(path: Path, header: list[str], rows: list[list]) -> None:
@@ -52,6 +52,8 @@ def _joint(columns: str, referenced: str) -> str:
 
 def write_dico_snds(public: dict[str, list[dict]], source: str, folder: Path) -> None:
     """The interactive dictionary's app_data files for one source."""
+    [database] = _mine(public, "databases", source)
+    w = words.words(words.language_of(database))
     tables = sorted(_mine(public, "tables", source), key=lambda t: (t["product"] or "", t["table_name"]))
     variables = _mine(public, "variables", source)
     by_table = defaultdict(list)
@@ -61,7 +63,7 @@ def write_dico_snds(public: dict[str, list[dict]], source: str, folder: Path) ->
            ["Produit", "Table", "Libelle", "creation", "suppression", "dates_manquantes", "nombre_lignes",
             "completude_pct", "statut"],
            [[t["product"], t["table_name"], t["title"] or t["description"], t["created"], t["deleted"],
-             t["missing_dates"], _count(t["row_count"]) if t["status"] in ("loaded", "empty") else "",
+             t["missing_dates"], _count(t["row_count"], w) if t["status"] in ("loaded", "empty") else "",
              t["completeness_pct"], t["status"]] for t in tables])
     _write(folder / "snds_vars.csv",
            ["table", "var", "format", "description", "nomenclature", "creation", "suppression", "dates_manquantes",
@@ -104,7 +106,7 @@ def _cell(value: object) -> str:
 def write_markdown_pages(public: dict[str, list[dict]], source: str, folder: Path) -> None:
     """One page per table in the style of the collaborative SNDS documentation's table pages."""
     [database] = _mine(public, "databases", source)
-    k = database["disclosure_k"]
+    k, w = database["disclosure_k"], words.words(words.language_of(database))
     variables = defaultdict(list)
     for v in _mine(public, "variables", source):
         variables[v["table_name"]].append(v)
@@ -116,7 +118,7 @@ def write_markdown_pages(public: dict[str, list[dict]], source: str, folder: Pat
         if t["description"] and t["description"] != t["title"]:
             lines += [t["description"], ""]
         lines += [f"- Produit : {t['product'] or '–'}", f"- Base : {database['title']}",
-                  f"- Lignes : {_count(t['row_count']) if t['status'] in ('loaded', 'empty') else t['status']}",
+                  f"- Lignes : {_count(t['row_count'], w) if t['status'] in ('loaded', 'empty') else t['status']}",
                   f"- Clé primaire : {t['primary_key'] or '–'}", ""]
         joins = [r for r in relations if r["kind"] == "table" and table in (r["table_name"], r["referenced_table"])]
         if joins:
@@ -130,12 +132,10 @@ def write_markdown_pages(public: dict[str, list[dict]], source: str, folder: Pat
                   "| Nom | Type | Description | Nomenclature | Complétude | Valeurs distinctes | Min | Max |",
                   "|-|-|-|-|-|-|-|-|"]
         for v in sorted(variables[table], key=lambda v: v["position"]):
-            completeness = f"{v['completeness_pct']} %" if v["completeness_pct"] is not None else HIDDEN
+            completeness = f"{v['completeness_pct']} %" if v["completeness_pct"] is not None else w["hidden"]
             lines.append("| " + " | ".join(_cell(x) for x in (
                 v["variable"], v["dictionary_format"] or v["declared_type"] or v["observed_type"], v["description"],
                 v["nomenclature"] or "-", completeness, v["distinct_count"] if v["distinct_count"] is not None else "–",
                 v["min"] if v["min"] is not None else "–", v["max"] if v["max"] is not None else "–")) + " |")
-        lines += ["", f"*Statistiques sous secret statistique (k = {k}) : « {HIDDEN} » signale un effectif retiré, "
-                      "inférieur à k ou masqué pour en protéger un autre ; les bornes sont les k-ièmes plus petite et "
-                      "plus grande valeurs.*", ""]
+        lines += ["", f"*{w['statistics_note'].format(k=k)}*", ""]
         (folder / f"{table}.md").write_text("\n".join(lines), encoding="utf-8")

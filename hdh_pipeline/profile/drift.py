@@ -13,7 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 
-from hdh_pipeline.profile.source import OTHER
+from hdh_pipeline.vocabulary import OTHER
 from hdh_pipeline.sources.declaration import Tolerances
 
 WITH_DATA = ("loaded", "empty")

@@ -1,4 +1,5 @@
-"""The exact catalogue rows, kept private in the warehouse (schema `catalogue_internal`).
+"""The exact catalogue rows, kept private in the warehouse (schema `catalogue_internal`), whatever engine
+computed them.
 
 One table per catalogue table, with the public columns and the internal ones. A source's
 rows are replaced in one transaction, so a failed profile leaves the previous one.
@@ -7,12 +8,15 @@ from __future__ import annotations
 
 import duckdb
 
-from hdh_pipeline.catalogue.codes import COLUMNS, NAME as CODES
-from hdh_pipeline.catalogue.publish import arrow_table
-from hdh_pipeline.catalogue.schema import TABLES
-from hdh_pipeline.ingest.warehouse import quote
-from hdh_pipeline.profile.source import INTERNAL
+from hdh_pipeline.engines.duckdb.warehouse import quote
+from hdh_pipeline.schema import CODES, TABLES, arrow_table, column_names
 
+INTERNAL = {  # the private columns of the profile's rows, beside the public ones: disclosure control needs them
+    "variables": [("k_smallest", "VARCHAR"), ("k_largest", "VARCHAR")],
+    "databases": [("raw_first_date", "DATE"), ("raw_last_date", "DATE"), ("profiling_seconds", "DOUBLE")],
+    "tables": [("raw_first_date", "DATE"), ("raw_last_date", "DATE")],
+    "changes": [("before", "VARCHAR"), ("after", "VARCHAR")],
+}
 SCHEMA = "catalogue_internal"
 HISTORY = "catalogue_history"  # every refresh's rows, with `refreshed_at`: the last `history` refreshes of a source
 PROFILED = [name for name in TABLES if name != "refreshes"]  # refreshes live in the published catalogue only
@@ -108,7 +112,7 @@ def load_profiles(conn: duckdb.DuckDBPyConnection, source_ids: list[str],
         if name not in known:
             continue
         if name == CODES:
-            rows[name] = conn.sql(f"SELECT {', '.join(COLUMNS)} FROM {SCHEMA}.{CODES} WHERE list_contains(?, "
+            rows[name] = conn.sql(f"SELECT {', '.join(column_names(CODES))} FROM {SCHEMA}.{CODES} WHERE list_contains(?, "
                                   "source_id) ORDER BY source_id, nomenclature, code, label", params=[source_ids]).to_arrow_table()
             continue
         cursor = conn.execute(f"SELECT * FROM {SCHEMA}.{quote(name)} WHERE list_contains(?, source_id)",

@@ -12,6 +12,7 @@ from great_expectations.expectations.metrics.metric_provider import metric_value
 from great_expectations.expectations.metrics.query_metric_provider import QueryMetricProvider
 
 from hdh_pipeline.quality.table_checks import code_list_counts, counting_query
+from hdh_pipeline.vocabulary import passes
 
 
 class TableChecks(QueryMetricProvider):
@@ -53,7 +54,7 @@ class ExpectTableChecks(BatchExpectation):
                   execution_engine: object = None) -> dict:
         details, failed = [], 0
         for check, (evaluated, failing) in zip(json.loads(self.checks), metrics["hdh.table_checks"]):
-            passed = evaluated == 0 or 100.0 * failing / evaluated <= check["threshold_pct"]
+            passed = passes(evaluated, failing, check["threshold_pct"])
             failed += not passed
             details.append({"check": check["check"], "evaluated_rows": evaluated, "failing_rows": failing,
                             "passed": passed})

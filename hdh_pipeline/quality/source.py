@@ -1,61 +1,65 @@
 """Quality of a whole source: each loaded table's suite, from `expectations/<source>/` or generated."""
 from __future__ import annotations
 
+import datetime as dt
 import json
-import os
+import logging
 from pathlib import Path
 
-import duckdb
-
-from hdh_pipeline import web_assets
-from hdh_pipeline.ingest.warehouse import connect, quote, table_columns
-from hdh_pipeline.quality import parallel
-from hdh_pipeline.quality.suites import generated_expectations, read_rules, write_suite
-from hdh_pipeline.settings import REPO_ROOT
+from hdh_pipeline import settings
+from hdh_pipeline.engines.base import Engine
+from hdh_pipeline.engines.duckdb.engine import DuckDBEngine
+from hdh_pipeline.engines.duckdb.warehouse import connect, read_connection
+from hdh_pipeline.profile.store import load_profiles
+from hdh_pipeline.quality import data_docs, parallel
+from hdh_pipeline.quality.suites import Table, generated_expectations, read_rules, write_suite
 from hdh_pipeline.sources.loader import Source
+from hdh_pipeline.vocabulary import ERROR, SEVERE
+
+LOG = logging.getLogger(__name__)
 
 
-def expectations_dir() -> Path:
-    """`HDH_EXPECTATIONS_DIR` (default: the repository's `expectations/`)."""
-    return Path(os.environ.get("HDH_EXPECTATIONS_DIR", REPO_ROOT / "expectations"))
-
-
-def _code_columns(conn: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:
+def _code_columns(engine: Engine, source: Source) -> dict[str, str]:
     """Each loaded code list and its code column (its primary key, else its first column)."""
-    schema = source.declaration.nomenclature_schema
     keys = {t.name: (t.spec.primary_key[0] if t.spec and t.spec.primary_key else None) for t in source.nomenclatures}
     out = {}
-    for table, key in keys.items():
-        columns = list(table_columns(conn, schema, table))
-        if columns:
-            out[table] = key if key in columns else columns[0]
+    for name, columns in engine.code_lists().items():
+        if name in keys:
+            out[name] = keys[name] if keys[name] in columns else next(iter(columns))
     return out
 
 
-def plan(conn: duckdb.DuckDBPyConnection, source: Source) -> dict[str, tuple[dict[str, str], int, list[dict]]]:
+def plan(engine: Engine, source: Source, reference: dt.date) -> dict[str, tuple[dict[str, str], int, list[dict]]]:
     """For each loaded table: its columns, its rows, and the expectations the declaration implies."""
-    rules = read_rules(expectations_dir() / source.id)
-    codes = _code_columns(conn, source)
-    columns = {t.name: table_columns(conn, source.id, t.name) for t in source.tables}
-    loaded = {name for name, c in columns.items() if c}
+    rules = read_rules(settings.expectations_dir() / source.id)
+    codes = _code_columns(engine, source)
+    loaded = engine.tables()
     tables = {}
     for table in source.tables:
-        if table.name not in loaded:
-            continue
-        rows = conn.execute(f"SELECT count(*) FROM {quote(source.id)}.{quote(table.name)}").fetchone()[0]
-        expectations = generated_expectations(source, table, columns[table.name], codes, loaded, rules)
-        tables[table.name] = (columns[table.name], rows, expectations)
+        if table.name in loaded:
+            context = Table(source, table, loaded[table.name], codes, set(loaded), reference)
+            tables[table.name] = (loaded[table.name], engine.row_count(table.name),
+                                  generated_expectations(context, rules))
     return tables
 
 
-def write_suites(conn: duckdb.DuckDBPyConnection, source: Source) -> list[Path]:
+def write_suites(engine: Engine, source: Source, reference: dt.date) -> list[Path]:
     """(Re)generate the source's suite files, keeping hand edits."""
     written = []
-    for table, (_, _, expectations) in plan(conn, source).items():
-        path = expectations_dir() / source.id / f"{table}.json"
+    for table, (_, _, expectations) in plan(engine, source, reference).items():
+        path = settings.expectations_dir() / source.id / f"{table}.json"
         write_suite(path, f"{source.id}.{table}", expectations)
         written.append(path)
     return written
+
+
+def write_source_suites(source: Source) -> list[Path]:
+    """`write_suites` of a source loaded into the warehouse, at its profile's reference date."""
+    with read_connection(settings.warehouse_path()) as conn:
+        databases = load_profiles(conn, [source.id], ("databases",))["databases"]
+        if not databases:
+            raise ValueError(f"source {source.id} has no profile yet: run `hdh-pipeline run --source {source.id}`")
+        return write_suites(DuckDBEngine.for_source(conn, source), source, databases[0]["reference_date"])
 
 
 def _suite(path: Path, generated: list[dict]) -> tuple[list[dict], str | None]:
@@ -86,21 +90,26 @@ def _validate_here(warehouse: Path, schema: str, docs: Path | None, together: bo
     return rows
 
 
-def validate_source(warehouse: Path, source: Source, docs: Path | None = None, together: bool = True,
-                    memory_limit: str | None = None) -> list[dict]:
-    """Quality result rows for every loaded table of the source, and GX Data Docs in `docs` if given.
-    The caller holds the warehouse lock; GX opens the file through its own engine, so our planning
-    connection is closed first. `together=False` runs every expectation on its own (slow; for checks).
-    Helper processes validate a wide source, or any source when they were started ahead (see parallel.py)."""
+def validate_source(warehouse: Path, source: Source, reference: dt.date, docs: Path | None = None,
+                    together: bool = True, memory_limit: str | None = None) -> list[dict]:
+    """Quality result rows for every loaded table of the source, and GX Data Docs in `docs` if given (and the
+    package carries their front-end files: else none, with a warning). The caller holds the warehouse lock; GX
+    opens the file through its own engine, so our planning connection is closed first. `together=False` runs every
+    expectation on its own (slow; for checks). Helper processes validate a wide source, or any source when they
+    were started ahead (see parallel.py)."""
+    if docs is not None and not data_docs.available():
+        LOG.warning("Data Docs of %s not written: the package carries no front-end files (run `make install`); "
+                    "every quality check still runs", source.id)
+        docs = None
     with connect(warehouse, read_only=True, memory_limit=memory_limit) as conn:
-        planned = plan(conn, source)
+        planned = plan(DuckDBEngine.for_source(conn, source), source, reference)
     rows_of: dict[str, list[dict]] = {}
     jobs = []
     for table, (columns, rows, generated) in planned.items():
-        expectations, problem = _suite(expectations_dir() / source.id / f"{table}.json", generated)
+        expectations, problem = _suite(settings.expectations_dir() / source.id / f"{table}.json", generated)
         if problem:
             rows_of[table] = [{"check_id": "suite", "expectation": None, "variable": None, "category": "conformance",
-                               "threshold_pct": 0.0, "severity": "error", "status": "error", "reason": problem}]
+                               "threshold_pct": 0.0, "severity": SEVERE, "status": ERROR, "reason": problem}]
         else:
             jobs.append((table, expectations, set(columns), rows))
     workers = parallel.worker_count(len(jobs), sum(job[3] for job in jobs), memory_limit)
@@ -111,6 +120,6 @@ def validate_source(warehouse: Path, source: Source, docs: Path | None = None, t
     else:
         rows_of.update(_validate_here(warehouse, source.id, docs, together, memory_limit, jobs))
     if docs is not None and docs.is_dir():
-        web_assets.make_offline(docs)
+        data_docs.make_offline(docs)
     base = {"source_id": source.id}
     return [base | {"table_name": table} | row for table in planned if table in rows_of for row in rows_of[table]]

@@ -27,7 +27,7 @@ the same counts. This module is SQL only: planning suites does not import Great 
 """
 from __future__ import annotations
 
-from hdh_pipeline.ingest.warehouse import literal, quote
+from hdh_pipeline.engines.duckdb.warehouse import literal, quote
 
 PLAIN_KWARGS = {"column", "mostly", "result_format", "catch_exceptions", "meta", "description"}
 

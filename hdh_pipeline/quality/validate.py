@@ -26,6 +26,7 @@ from great_expectations.expectations.expectation_configuration import Expectatio
 from hdh_pipeline.quality.dialect import URL_SCHEME, close_all, register
 from hdh_pipeline.quality.expectation import ExpectTableChecks
 from hdh_pipeline.quality.table_checks import compile_check
+from hdh_pipeline.vocabulary import ERROR, NOT_APPLICABLE, WARNING, check_status
 
 COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
 TOGETHER = "hdh:table_checks"  # meta.check of the expectation that runs a table's simple checks in one query
@@ -61,15 +62,6 @@ def _exception(info: object) -> str | None:
             if message := _exception(value):
                 return message
     return None
-
-
-def status_of(evaluated: int | None, failing: int | None, threshold: float) -> tuple[str, float | None]:
-    if evaluated is None or failing is None:
-        return "error", None
-    if evaluated == 0:
-        return "not applicable", None
-    pct = 100.0 * failing / evaluated
-    return ("passed" if pct <= threshold else "failed"), pct
 
 
 def _config(docs: Path | None) -> DataContextConfig:
@@ -131,7 +123,7 @@ class Validator:
 
     def write_pages(self) -> None:
         """Add the pages of this run's tables to the Data Docs, if any. They load their scripts from CDNs until
-        `web_assets.make_offline` rewrites them."""
+        `data_docs.make_offline` rewrites them."""
         if self.docs is not None:
             # a set: GX looks each stored result up in it (a list costs stored results x this run's); never empty
             # (GX would rebuild every page of every earlier run)
@@ -162,8 +154,8 @@ class Validator:
             meta.setdefault("check", f"custom:{position}")
             row = {"check_id": meta["check"], "expectation": raw.get("type"), "variable": meta.get("variable"),
                    "category": meta.get("category", "conformance"), "threshold_pct": float(meta.get("threshold_pct", 0)),
-                   "severity": meta.get("severity", "warning"), "evaluated_rows": None, "failing_rows": None,
-                   "failing_pct": None, "status": "error", "reason": None, "run_at": run_at}
+                   "severity": meta.get("severity", WARNING), "evaluated_rows": None, "failing_rows": None,
+                   "failing_pct": None, "status": ERROR, "reason": None, "run_at": run_at}
             out.append(row)
             try:
                 expectation = ExpectationConfiguration(type=raw["type"], kwargs=raw.get("kwargs", {}),
@@ -175,7 +167,7 @@ class Validator:
                 row["reason"] = f"column {', '.join(missing)} is not in table {table}"
                 continue
             if rows == 0:
-                row["status"], row["evaluated_rows"], row["failing_rows"] = "not applicable", 0, 0
+                row["status"], row["evaluated_rows"], row["failing_rows"] = NOT_APPLICABLE, 0, 0
                 continue
             check = compile_check(raw["type"], raw.get("kwargs", {}), meta) if self.together else None
             runnable.append((row, expectation, check and check | {"check": row["check_id"],
@@ -240,8 +232,8 @@ class Validator:
                     result = results[holder]
                     evaluated, failing = counted.get(row["check_id"], (None, None))
                 row["evaluated_rows"], row["failing_rows"] = evaluated, failing
-                row["status"], row["failing_pct"] = status_of(evaluated, failing, row["threshold_pct"])
-                if row["status"] == "error":
+                row["status"], row["failing_pct"] = check_status(evaluated, failing, row["threshold_pct"])
+                if row["status"] == ERROR:
                     message = _exception(result.exception_info) or "Great Expectations returned no result"
                     row["reason"] = message.strip().split("\n")[0][:500]
         self.run()

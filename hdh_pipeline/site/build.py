@@ -15,9 +15,9 @@ Hidden counts show as "masqué" ("hidden"), with why in a tooltip; every count g
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -27,22 +27,16 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from hdh_pipeline.catalogue.codes import NAME as CODES, code_lists
-from hdh_pipeline.charts.draw import WORDS as CHART_WORDS
-from hdh_pipeline.profile.source import EVENT_ROLES
-from hdh_pipeline.profile.statistics import kind_of
+from hdh_pipeline import words
+from hdh_pipeline.catalogue.codes import code_lists
+from hdh_pipeline.schema import CODES
 from hdh_pipeline.site.graph import join_graph, slug
-from hdh_pipeline.site.words import WORDS
+from hdh_pipeline.vocabulary import DEFAULT_K, EVENT_ROLES, UNSUCCESSFUL, kind_of
 
 HERE = Path(__file__).parent
 LOG = logging.getLogger(__name__)
 CODES_SHOWN = 2000
 FLAGS = ("is_identifier", "is_quasi_identifier", "is_unique", "is_constant", "is_mostly_missing")
-
-
-def site_language() -> str:
-    """`HDH_SITE_LANGUAGE` (fr, the default, or en)."""
-    return os.environ.get("HDH_SITE_LANGUAGE", "fr") if os.environ.get("HDH_SITE_LANGUAGE") in WORDS else "fr"
 
 
 class _Environment(Environment):
@@ -54,34 +48,32 @@ class _Environment(Environment):
         return super().getattr(obj, attribute)
 
 
-def _environment(w: dict) -> Environment:
+@functools.cache
+def _environment(language: str) -> Environment:
+    """The templates, with the words and number formats of a language."""
+    w = words.words(language)
     env = _Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                        trim_blocks=True, lstrip_blocks=True, auto_reload=False)
-    thousands = "\u202f" if w is WORDS["fr"] else ","
 
     def count(value: int | None, k: int) -> Markup:
         if value is None:
             return Markup('<abbr class="hidden-count" title="{}">{}</abbr>').format(
                 w["hidden_title"].format(k=k), w["hidden"])
-        return Markup('<data class="count" value="{}">{}</data>').format(value, f"{value:,}".replace(",", thousands))
+        return Markup('<data class="count" value="{}">{}</data>').format(value, words.integer(value, language))
 
     def pct(value: float | None) -> str:
-        if value is None:
-            return "–"
-        text = f"{value:.2f}".rstrip("0").rstrip(".")
-        return (text.replace(".", ",") if w is WORDS["fr"] else text) + " %"
+        return "–" if value is None else words.decimal(value, language, 2) + " %"
 
     def num(value: object) -> str:
-        """A statistic: numbers with at most 4 decimals (French decimal comma), dates and text as they are."""
+        """A statistic: numbers with at most 4 decimals, dates and text as they are."""
         try:
             number = float(value)
         except (TypeError, ValueError):
             return str(value)
-        text = f"{number:.4f}".rstrip("0").rstrip(".")
-        return text.replace(".", ",") if w is WORDS["fr"] else text
+        return words.decimal(number, language)
 
     env.filters.update(count=count, pct=pct, slug=slug, num=num)
-    env.globals.update(w=w)
+    env.globals.update(w=w, lang=language)
     return env
 
 
@@ -106,7 +98,7 @@ def _alt(name: str, database: dict, population: list[dict], w: dict) -> str:
 def _quality_summary(checks: list[dict], w: dict) -> str:
     if not checks:
         return "–"
-    failed = sum(c["status"] in ("failed", "error") for c in checks)
+    failed = sum(c["status"] in UNSUCCESSFUL for c in checks)
     return w["failed_checks"].format(n=failed) if failed else w["all_passed"]
 
 
@@ -122,29 +114,25 @@ def _by(rows: list[dict], *keys: str) -> dict[tuple, list[dict]]:
     return out
 
 
-def build_site(public: dict[str, list[dict]], version: Path, language: str | None = None,
-               search: bool = True) -> Path:
+def build_site(public: dict[str, list[dict]], version: Path, search: bool = True) -> Path:
     """Every page of the site under `version/site`, and its search index (`search=False`: the caller indexes
-    them, `index_search`); returns the site folder."""
-    lang = language or site_language()
-    w = WORDS[lang]
-    env = _environment(w)
+    them, `index_search`); returns the site folder. Each source's pages speak its language (words.language_of)."""
     out = version / "site"
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(HERE / "site.css", out / "site.css")
     databases = sorted(public["databases"], key=lambda d: d["title"] or d["source_id"])
-    k = min((d["disclosure_k"] for d in databases), default=11)
+    k = min((d["disclosure_k"] for d in databases), default=DEFAULT_K)
     pyramids = {d["source_id"]: f"../charts/{d['source_id']}/pyramid.png" for d in databases
                 if (version / "charts" / d["source_id"] / "pyramid.vl.json").exists()}  # its PNG may be drawing
-    _write(out / "index.html", env.get_template("home.html").render(
-        lang=lang, root="", k=k, databases=databases, pyramids=pyramids))
+    _write(out / "index.html", _environment(words.language_of()).get_template("home.html").render(
+        root="", k=k, databases=databases, pyramids=pyramids))
     tables_of = _by(public["tables"], "source_id")
     variables_of = _by(public["variables"], "source_id", "table_name")
     relations_of = _by(public["relations"], "source_id")
     checks_of = _by(public["quality_results"], "source_id", "table_name", "variable")
     for d in databases:
-        _database_pages(env, lang, out, version, d, public, tables_of[(d["source_id"],)], variables_of,
-                        relations_of[(d["source_id"],)], checks_of, w)
+        _database_pages(_environment(words.language_of(d)), out, version, d, public, tables_of[(d["source_id"],)],
+                        variables_of, relations_of[(d["source_id"],)], checks_of)
     if search:
         index_search(out)
     return out
@@ -162,13 +150,13 @@ def index_search(site: Path) -> None:
                     type(error).__name__, detail.decode(errors="replace")[-300:])
 
 
-def _database_pages(env: Environment, lang: str, out: Path, version: Path, d: dict, public: dict,
-                    tables: list[dict], variables_of: dict, relations: list[dict], checks_of: dict, w: dict) -> None:
-    source, k = d["source_id"], d["disclosure_k"]
+def _database_pages(env: Environment, out: Path, version: Path, d: dict, public: dict, tables: list[dict],
+                    variables_of: dict, relations: list[dict], checks_of: dict) -> None:
+    source, k, w = d["source_id"], d["disclosure_k"], env.globals["w"]
     folder = out / source
     population = [r for r in public.get("population", []) if r["source_id"] == source]
     charts = [{"png": f"../../charts/{source}/{name}.png", "html": f"../../charts/{source}/{name}.html",
-               "alt": _alt(name, d, population, w), "caption": CHART_WORDS[lang][name]}
+               "alt": _alt(name, d, population, w), "caption": w[f"chart_{name}"]}
               for name in ("pyramid", "sex", "coverage", "completeness", "quality")
               if (version / "charts" / source / f"{name}.vl.json").exists()]
     products = defaultdict(list)
@@ -176,7 +164,7 @@ def _database_pages(env: Environment, lang: str, out: Path, version: Path, d: di
         products[t["product"] or ""].append(t)
     lists = code_lists(public.get(CODES), source)
     _write(folder / "index.html", env.get_template("database.html").render(
-        lang=lang, root="../", k=k, d=d, charts=charts, products=sorted(products.items()),
+        root="../", k=k, d=d, charts=charts, products=sorted(products.items()),
         graph=join_graph(tables, relations), code_lists=[(c.name, c.title) for c in lists],
         changes=[c for c in public.get("changes", []) if c["source_id"] == source]))
     names = {t["table_name"] for t in tables}
@@ -195,7 +183,7 @@ def _database_pages(env: Environment, lang: str, out: Path, version: Path, d: di
             n=t["column_count"] if t["column_count"] is not None else "–",
             rows=t["row_count"] if t["row_count"] is not None else w["hidden"])
         _write(folder / "tables" / f"{slug(table)}.html", env.get_template("table.html").render(
-            lang=lang, root="../../", k=k, d=d, t=t, summary=summary, variables=rows, outgoing=outgoing,
+            root="../../", k=k, d=d, t=t, summary=summary, variables=rows, outgoing=outgoing,
             incoming=incoming, graph=join_graph(tables, relations, href="{}.html", focus=table)))
         specs_file = version / "charts" / source / "variables" / f"{table}.json"
         specs = json.loads(specs_file.read_text(encoding="utf-8")) if specs_file.exists() else {}
@@ -207,7 +195,7 @@ def _database_pages(env: Environment, lang: str, out: Path, version: Path, d: di
             hidden = {name for name, applies in (("zeros", numeric), ("negatives", numeric),
                                                  ("after_reference", event)) if applies}
             _write(folder / "variables" / slug(table) / f"{slug(v['variable'])}.html", template.render(
-                lang=lang, root="../../../", k=k, d=d, v=v, spec=spec, spec_rows=spec["data"]["values"] if spec else [],
+                root="../../../", k=k, d=d, v=v, spec=spec, spec_rows=spec["data"]["values"] if spec else [],
                 checks=checks_of.get((source, table, v["variable"]), []), code_lists=known_lists, hidden=hidden,
                 flags=", ".join(w[f] for f in FLAGS if v[f])))
     users = defaultdict(list)
@@ -217,6 +205,6 @@ def _database_pages(env: Environment, lang: str, out: Path, version: Path, d: di
                 users[v["nomenclature"]].append(v)
     for codes in lists:
         _write(folder / "nomenclatures" / f"{slug(codes.name)}.html", env.get_template("nomenclature.html").render(
-            lang=lang, root="../../", k=k, d=d, name=codes.name, title=codes.title, codes=codes.rows(CODES_SHOWN),
+            root="../../", k=k, d=d, name=codes.name, title=codes.title, codes=codes.rows(CODES_SHOWN),
             total=len(codes), used_by=users.get(codes.name, [])))
 

@@ -13,12 +13,10 @@ from typing import Literal
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hdh_pipeline.vocabulary import DEFAULT_K, DECLARABLE_TYPES
+
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 OWNER = re.compile(r"^(team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
-DUCKDB_TYPES = {
-    "VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "DOUBLE", "DECIMAL", "BOOLEAN",
-    "DATE", "TIMESTAMP", "TIME",
-}
 
 
 class Strict(BaseModel):
@@ -108,8 +106,8 @@ class SexCodes(Strict):
 
 def _duckdb_types(value: dict[str, str]) -> dict[str, str]:
     for name, duck in value.items():
-        if duck.upper() not in DUCKDB_TYPES:
-            raise ValueError(f"{name}: {duck!r} is not one of {sorted(DUCKDB_TYPES)}")
+        if duck.upper() not in DECLARABLE_TYPES:
+            raise ValueError(f"{name}: {duck!r} is not one of {sorted(DECLARABLE_TYPES)}")
     return {k: v.upper() for k, v in value.items()}
 
 
@@ -170,11 +168,13 @@ class SourceDeclaration(Strict):
     )
     roles: Roles = Field(default_factory=Roles, description="default roles for every table that has the columns")
     sex_codes: SexCodes = Field(default_factory=SexCodes)
-    language: Literal["fr", "en"] = Field("fr", description="language of the dictionary: the charts' labels follow it")
+    language: Literal["fr", "en"] = Field("fr", description="language of the dictionary: the source's pages, charts "
+                                                            "and exports speak it (words/)")
     timezone: str = Field("Europe/Paris", description="time zone of update_frequency's schedule")
-    disclosure_k: int = Field(11, ge=2, description="no published count is in 1..k-1")
+    disclosure_k: int = Field(DEFAULT_K, ge=2, description="no published count is in 1..k-1")
     reference_date: dt.date | None = Field(
-        None, description="date the data runs to: later event dates are implausible (default: today)")
+        None, description="date the data runs to: later event dates are implausible (default: the last event date "
+                          "found, never after today; vocabulary.reference_date)")
     tolerances: Tolerances = Field(default_factory=Tolerances)
     history: int = Field(20, ge=2, description="refreshes whose profile is kept in the warehouse (drift, history)")
     tables: dict[str, TableDeclaration] = Field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""Exact-where-it-matters statistics of one table, computed by DuckDB in two scans.
+"""A table's statistics (engines/base.py's definitions), computed by DuckDB in two scans.
 
 Scan 1 computes, for every column at once: counts, nulls, bounds, the k smallest and k
 largest values, mean, standard deviation, zeros, negatives, lengths, an approximate
@@ -20,93 +20,28 @@ Approximate: quantiles of longer columns, from a uniform sample of QUANTILE_SAMP
 (DuckDB's `reservoir_quantile`: a tenth of the cost of its t-digest `approx_quantile`, which
 took 60 % of a 10M-row scan), and other distinct counts above CATEGORICAL_MAX (HyperLogLog
 `approx_count_distinct`, about 2 % error, never above the number of values).
-These are internal (private) figures; `catalogue/` decides what is published.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 
 import duckdb
 
-from hdh_pipeline.ingest.warehouse import quote, table_columns
+from hdh_pipeline.engines.base import (
+    CATEGORICAL_MAX,
+    DISTINCT_EXACT_MAX,
+    NEARLY_UNIQUE,
+    QUANTILE_SAMPLE,
+    QUANTILES,
+    ColumnStatistics,
+    bin_edges,
+    bins,
+)
+from hdh_pipeline.engines.duckdb.warehouse import quote, table_columns
+from hdh_pipeline.vocabulary import kind_of, looks_like_identifier, may_identify
 
-CATEGORICAL_MAX = 5000
-DISTINCT_EXACT_MAX = 5500  # HyperLogLog estimates up to this are recounted exactly (its error is about 2 %)
-NEARLY_UNIQUE = 0.97       # so are columns whose estimate is this share of their values or more
-IDENTIFIER_SHARE = 0.95    # text or integer columns with this share of distinct values look like identifiers
 LONG_FORM_MAX_ROWS = 100_000
-HISTOGRAM_BINS = 20
-QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
-QUANTILE_SAMPLE = 65_536
 EPOCH = dt.datetime(1970, 1, 1)
-NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
-           "FLOAT", "DOUBLE", "REAL")
-INTEGER_TYPES = NUMERIC[:9]
-
-
-def kind_of(duckdb_type: str) -> str:
-    base = duckdb_type.split("(")[0].upper()
-    if base in NUMERIC or base == "DECIMAL":
-        return "numeric"
-    if base in ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"):
-        return "date"
-    if base == "BOOLEAN":
-        return "boolean"
-    return "text"
-
-
-@dataclass
-class Bin:
-    label: str
-    lower: str | None  # inclusive; None: open below
-    upper: str | None  # exclusive; None: open above
-    count: int
-
-
-@dataclass
-class VariableProfile:
-    name: str
-    position: int
-    duckdb_type: str
-    kind: str
-    rows: int
-    non_null: int
-    distinct: int | None = None
-    distinct_exact: bool = False
-    min: object = None
-    max: object = None
-    smallest: list = field(default_factory=list)  # the k smallest values, ascending
-    largest: list = field(default_factory=list)   # the k largest values, descending
-    mean: float | None = None
-    std: float | None = None
-    quantiles: dict[float, object] = field(default_factory=dict)
-    zeros: int | None = None
-    negatives: int | None = None
-    min_length: int | None = None
-    max_length: int | None = None
-    mean_length: float | None = None
-    true_count: int | None = None
-    frequencies: dict[object, int] | None = None  # every value -> count, for categorical columns
-    bins: list[Bin] | None = None
-
-    @property
-    def missing(self) -> int:
-        return self.rows - self.non_null
-
-    @property
-    def looks_like_identifier(self) -> bool:
-        return looks_like_identifier(self.duckdb_type, self.non_null, self.distinct)
-
-
-def looks_like_identifier(duckdb_type: str, non_null: int, distinct: int) -> bool:
-    """Text or integer values that are (nearly) all different: record or person identifiers. The one
-    rule, with the person-id role, for every output that could show values (catalogue, previews)."""
-    return _may_identify(duckdb_type) and non_null > 1 and distinct >= IDENTIFIER_SHARE * non_null
-
-
-def _may_identify(duckdb_type: str) -> bool:
-    return kind_of(duckdb_type) == "text" or duckdb_type.upper() in INTEGER_TYPES
 
 
 def identifier_columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str, columns: dict[str, str],
@@ -115,7 +50,7 @@ def identifier_columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str,
     identifiers (approximate distinct counts, one scan)."""
     target = f"{quote(schema)}.{quote(table)}"
     wanted = {name: (duck_type, ["count({c})", "approx_count_distinct({c})"]) for name, duck_type in columns.items()
-              if _may_identify(duck_type)}
+              if may_identify(duck_type)}
     counts = _aggregate(conn, target, wanted, long_form=0 < rows <= LONG_FORM_MAX_ROWS)
     return {name for name, (non_null, distinct) in counts.items()
             if looks_like_identifier(columns[name], non_null, min(distinct, non_null))}
@@ -167,14 +102,14 @@ def _aggregate(conn: duckdb.DuckDBPyConnection, target: str, wanted: dict[str, t
     return out
 
 
-def _read_scan_one(profile: VariableProfile, values: list) -> None:
+def _read_scan_one(profile: ColumnStatistics, values: list) -> None:
     profile.non_null, profile.distinct = values[0], values[1]
     rest = values[2:]
     if profile.kind in ("numeric", "date"):
         profile.min, profile.max, profile.smallest, profile.largest, quantiles = rest[:5]
         if profile.kind == "date" and quantiles:
             moments = [EPOCH + dt.timedelta(seconds=s) for s in quantiles]
-            quantiles = [m.date() for m in moments] if profile.duckdb_type.upper() == "DATE" else moments
+            quantiles = [m.date() for m in moments] if profile.type.upper() == "DATE" else moments
         profile.quantiles = dict(zip(QUANTILES, quantiles or [None] * len(QUANTILES)))
         rest = rest[5:]
     if profile.kind == "numeric":
@@ -184,24 +119,6 @@ def _read_scan_one(profile: VariableProfile, values: list) -> None:
          profile.mean_length) = rest
     elif profile.kind == "boolean":
         profile.true_count = rest[0]
-
-
-def _bin_edges(profile: VariableProfile) -> tuple[list, bool] | None:
-    """Edges of the histogram between the k-th smallest and k-th largest values (outside: open-ended bins),
-    and whether the last edge closes the last bin."""
-    if not profile.smallest or profile.non_null == 0:
-        return None
-    low, high = profile.smallest[-1], profile.largest[-1]
-    if low > high:  # fewer than 2k values: no bin lies between the bounds
-        return None
-    if profile.kind == "date":
-        return [dt.date(year, 1, 1) for year in range(low.year, high.year + 2)], False
-    if profile.duckdb_type.upper() in INTEGER_TYPES and high - low < HISTOGRAM_BINS:
-        return list(range(int(low), int(high) + 2)), False
-    if low == high:
-        return [low, low + 1], False
-    width = (high - low) / HISTOGRAM_BINS
-    return [low + i * width for i in range(HISTOGRAM_BINS)] + [high], True
 
 
 def _literal(value: object) -> str:
@@ -227,25 +144,9 @@ def _bin_expression(c: str, edges: list, closed: bool) -> str:
     return f"CASE WHEN {c} IS NULL THEN NULL {cases} {closing}ELSE {last} END"
 
 
-def _label(value: object) -> str:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _bins(edges: list, counts: dict[int, int], kind: str) -> list[Bin]:
-    bins = [Bin(f"< {_label(edges[0])}", None, _label(edges[0]), counts.get(-1, 0))]
-    for i in range(len(edges) - 1):
-        low, high = edges[i], edges[i + 1]
-        label = str(low.year) if kind == "date" else f"[{_label(low)}, {_label(high)})"
-        bins.append(Bin(label, _label(low), _label(high), counts.get(i, 0)))
-    bins.append(Bin(f">= {_label(edges[-1])}", _label(edges[-1]), None, counts.get(len(edges) - 1, 0)))
-    return bins
-
-
 def profile_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str, k: int,
                   no_values: set[str] = frozenset(), columns: dict[str, str] | None = None
-                  ) -> tuple[int, list[VariableProfile]]:
+                  ) -> tuple[int, list[ColumnStatistics]]:
     """(row count, a profile per column). Columns in `no_values`, and columns that look like identifiers,
     get no frequencies or bins. `columns` (name -> DuckDB type) saves looking them up."""
     target = f"{quote(schema)}.{quote(table)}"
@@ -256,22 +157,22 @@ def profile_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str, k: i
                                       for name, duck_type in columns.items()}, long_form)
     profiles = []
     for position, (name, duck_type) in enumerate(columns.items(), start=1):
-        profile = VariableProfile(name, position, duck_type, kind_of(duck_type), rows, 0)
+        profile = ColumnStatistics(name, position, duck_type, kind_of(duck_type), rows, 0)
         _read_scan_one(profile, first[name])
         profiles.append(profile)
 
-    frequencies, bins, distinct = {}, {}, {}
+    frequencies, binned, distinct = {}, {}, {}
     for profile in profiles:
         if profile.non_null == 0:
             continue
         valued = profile.name not in no_values and not profile.looks_like_identifier
         if valued and profile.distinct <= CATEGORICAL_MAX and profile.kind != "date":
-            frequencies[profile.name] = (profile.duckdb_type, ["histogram({c})"])
+            frequencies[profile.name] = (profile.type, ["histogram({c})"])
         elif profile.distinct <= DISTINCT_EXACT_MAX or profile.distinct >= NEARLY_UNIQUE * profile.non_null:
             # the estimate could be wrong where it matters: few values, or (nearly) all different
-            distinct[profile.name] = (profile.duckdb_type, ["count(DISTINCT {c})"])
-        if valued and profile.kind in ("numeric", "date") and (binning := _bin_edges(profile)):
-            bins[profile.name] = (profile.duckdb_type, [f"histogram({_bin_expression('{c}', *binning)})"])
+            distinct[profile.name] = (profile.type, ["count(DISTINCT {c})"])
+        if valued and profile.kind in ("numeric", "date") and (binning := bin_edges(profile)):
+            binned[profile.name] = (profile.type, [f"histogram({_bin_expression('{c}', *binning)})"])
     by_name = {p.name: p for p in profiles}
     for profile in profiles:  # an estimate never says more distinct values than values
         profile.distinct = min(profile.distinct, profile.non_null)
@@ -282,7 +183,7 @@ def profile_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str, k: i
     for name, (value,) in _aggregate(conn, target, distinct, long_form).items():
         by_name[name].distinct, by_name[name].distinct_exact = value, True
     # each column has its own bin edges: one aggregate per column, in the wide form
-    for name, (value,) in _aggregate(conn, target, bins, long_form=False).items():
+    for name, (value,) in _aggregate(conn, target, binned, long_form=False).items():
         profile = by_name[name]
-        profile.bins = _bins(_bin_edges(profile)[0], dict(value or {}), profile.kind)
+        profile.bins = bins(bin_edges(profile)[0], dict(value or {}), profile.kind)
     return rows, profiles

@@ -1,4 +1,4 @@
-"""Declared (Table Schema) types -> DuckDB types, and how the CSV reader gets there.
+"""Declared (Table Schema) types -> stored types (vocabulary.STORED_TYPES), and how DuckDB's CSV reader gets there.
 
 | Table Schema                         | DuckDB    | how                                  |
 |--------------------------------------|-----------|--------------------------------------|
@@ -22,12 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hdh_pipeline.sources.dictionary import ColumnSpec
+from hdh_pipeline.vocabulary import STORED_TYPES
 
-PLAIN = {
-    "string": "VARCHAR", "any": "VARCHAR", "object": "VARCHAR", "array": "VARCHAR",
-    "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "year": "INTEGER",
-    "yearmonth": "VARCHAR", "date": "DATE", "datetime": "TIMESTAMP", "time": "TIME",
-}
 DEFAULT_FORMATS = {"default", "any", "", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S"}
 
 
@@ -49,7 +45,7 @@ class ColumnType:
 def column_type(spec: ColumnSpec, overrides: dict[str, str]) -> ColumnType:
     if spec.type in overrides:
         return ColumnType(overrides[spec.type], overrides[spec.type])
-    duckdb = PLAIN.get(spec.type, "VARCHAR")
+    duckdb = STORED_TYPES.get(spec.type, "VARCHAR")
     fmt = spec.format.replace("'", "")
     if spec.type in ("date", "datetime") and fmt not in DEFAULT_FORMATS:
         if "%Y" not in fmt and "%y" not in fmt and fmt.strip("%") in ("m", "d"):

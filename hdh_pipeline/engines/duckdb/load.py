@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from hdh_pipeline.ingest.types import ColumnType, column_type
-from hdh_pipeline.ingest.warehouse import literal, quote, table_columns
+from hdh_pipeline.engines.duckdb.types import ColumnType, column_type
+from hdh_pipeline.engines.duckdb.warehouse import literal, quote, table_columns
 from hdh_pipeline.sources.declaration import CsvOptions, SourceDeclaration
 from hdh_pipeline.sources.discovery import SourceTable
 

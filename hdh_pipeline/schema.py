@@ -1,15 +1,20 @@
-"""The catalogue tables' columns and the relations between their numbers: a public interface,
-documented here and nowhere else.
+"""The catalogue's tables, their columns and the relations between their numbers: a public interface,
+documented here and nowhere else. The private profile fills these tables with exact values (plus internal
+columns of its own); the public catalogue publishes them under disclosure control.
 
 `count=True` marks counts of rows or individuals: disclosure control applies to them
 (none is published in 1..k-1, nor recoverable through RELATIONS). `share=True` marks
 percentages derived from such counts: published only when their part and whole are.
-`docs/catalogue.md` is generated from this module (`python -m hdh_pipeline.catalogue.schema`).
+`docs/catalogue.md` is generated from this module (`python -m hdh_pipeline.schema`).
 """
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+
+import pyarrow as pa
+
+from hdh_pipeline.vocabulary import DEFAULT_K
 
 
 @dataclass(frozen=True)
@@ -255,14 +260,30 @@ RELATIONS = [
 ]
 
 
+CODES = "nomenclatures"  # the code lists: reference data, carried as one Arrow table (catalogue/codes.py)
+ARROW_TYPES = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
+               "BOOLEAN": pa.bool_(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us")}
+
+
 def column_names(table: str) -> list[str]:
     return [c.name for c in TABLES[table]]
 
 
+def arrow_table(table: str, rows: list[dict] | pa.Table, extra: list[tuple[str, str]] = ()) -> pa.Table:
+    """Rows (or an Arrow table: the code lists) as an Arrow table with the catalogue's column types (plus `extra`
+    columns)."""
+    columns = [(c.name, c.type) for c in TABLES[table]] + list(extra)
+    schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns])
+    if isinstance(rows, pa.Table):
+        return rows.select([name for name, _ in columns]).cast(schema)
+    return pa.Table.from_pylist([{name: row.get(name) for name, _ in columns} for row in rows], schema=schema)
+
+
 def markdown() -> str:
     """The catalogue's own data dictionary."""
-    lines = ["# Catalogue tables", "", "Generated from `hdh_pipeline/catalogue/schema.py`; do not edit by hand.",
-             "Counts marked *controlled* are never published in 1..k-1 (k = 11 unless a source says otherwise),",
+    lines = ["# Catalogue tables", "", "Generated from `hdh_pipeline/schema.py`; do not edit by hand.",
+             f"Counts marked *controlled* are never published in 1..k-1 (k = {DEFAULT_K} unless a source says "
+             "otherwise),",
              "nor can they be recovered by combining published numbers through the relations below;",
              "percentages marked *controlled* are published only when their part and their whole are.", ""]
     for table, columns in TABLES.items():

@@ -1,1 +1,0 @@
-"""Reading source files into the DuckDB warehouse."""

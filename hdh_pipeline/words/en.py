@@ -1,0 +1,85 @@
+"""Every word the catalogue shows people, in English. `fr.py` has the same keys (a test checks it)."""
+
+WORDS = {
+    "language": "en",
+    # the site's frame
+    "site": "Health databases catalogue", "home": "Home", "skip": "Skip to content", "breadcrumb": "Breadcrumb",
+    "search": "Search", "search_placeholder": "Search a table, a variable, a label…",
+    "no_result": "No result for [SEARCH_TERM]",
+    "search_needs_server": "Search works when the site is served over HTTP: hdh-pipeline serve.",
+    "intro": "What each database holds, how good its data are and its population, under disclosure control: no "
+             "published count is below the threshold k, nor can one be recovered by subtraction.",
+    "footer": "Counts under disclosure control (k = {k}): \"hidden\" marks a count left out, below k or hidden to "
+              "protect another.",
+    # disclosure control
+    "hidden": "hidden",
+    "hidden_title": "hidden count (disclosure control, k = {k}): below k, or hidden to protect another",
+    "hidden_note": "grey: hidden count (disclosure control, k = {k}), conventional length",
+    "hidden_cell": "grey: hidden count (disclosure control, k = {k})",
+    "withheld": "withheld (disclosure control, k = {k})",
+    "statistics_note": "Statistics under disclosure control (k = {k}): \"hidden\" marks a count left out, below k or "
+                       "hidden to protect another; the bounds are the k-th smallest and largest values.",
+    # a database
+    "producer": "Producer", "contact": "Contact", "licence": "Licence or access conditions", "access": "Access",
+    "refresh": "Refresh", "size": "Size", "tables": "tables", "variables": "Variables", "rows": "Rows",
+    "population": "Population", "individuals": "individuals", "men": "men", "women": "women",
+    "other": "other or unknown", "population_table": "population table:", "ages": "Ages", "age": "age (years)",
+    "age_range": "from {low} to {high} years (median {median}), at {date}", "implausible": "implausible ages:",
+    "implausible_n": "implausible age: {n}", "unknown_age_n": "unknown age: {n}",
+    "ages_at": "{n} individuals, ages at {date}",
+    "coverage": "Time coverage", "years": "years", "year": "year",
+    "after_reference": "dates after the reference date:",
+    "quality": "Quality", "checks_passed": "of checks passed", "exports": "Exports", "charts": "Charts",
+    "join_graph": "Join graph", "tables_by_product": "Tables by product", "no_product": "No product",
+    "code_lists": "Code lists",
+    # the charts
+    "chart_pyramid": "Age pyramid", "chart_sex": "Sex distribution", "chart_coverage": "Coverage over time",
+    "chart_completeness": "Completeness of the variables", "chart_quality": "Quality checks",
+    "tables_failing": "Tables with failed checks", "position": "variable position", "share": "share (%)",
+    "complete": "completeness: {pct} %", "complete_hidden": "completeness hidden", "codes": "codes: {codes}",
+    "missing_value": "missing", "pyramid_alt": "Age pyramid of {title}",
+    # a table
+    "table": "Table", "title": "Title", "status": "Status", "completeness": "Completeness",
+    "loaded": "loaded", "empty": "empty", "no data": "no data", "not loaded": "not loaded",
+    "product": "Product", "rejected": "rejected lines:", "primary_key": "Primary key",
+    "unique": "unique", "not_unique": "not unique", "duplicates": "duplicates:", "checks": "checks",
+    "failed_or_error": "failed or in error", "history": "History", "created": "created:", "deleted": "deleted:",
+    "missing_dates": "missing periods:", "join_keys": "Join keys", "direction": "Direction",
+    "columns": "Columns", "match": "Match", "none": "none",
+    "table_summary": "Table {name}{product}: {n} variables, {rows} rows.", "of_product": " of product {product}",
+    # changes between refreshes
+    "changes": "Changes since the previous refresh", "change": "Change", "measure": "Measure",
+    "breaks_dictionary": "no longer matches the dictionary", "table added": "table added",
+    "table removed": "table removed", "column added": "column added", "column removed": "column removed",
+    "type changed": "type changed", "row count changed": "row count changed",
+    "completeness changed": "completeness changed", "distribution shifted": "distribution shifted",
+    # a variable
+    "variable": "Variable", "description": "Description", "type": "Type", "distinct": "Distinct values",
+    "length": "length", "observed": "observed:", "role": "Role", "code_list": "Code list",
+    "management_rule": "Management rule", "flags": "Flags", "statistics": "Statistics",
+    "non_null": "Values", "missing": "Missing", "approximate": "approximate", "mean": "Mean",
+    "std": "Standard deviation", "min": "Lower bound (k-th smallest value)", "p01": "1st percentile",
+    "q1": "1st quartile", "median": "Median", "q3": "3rd quartile", "p99": "99th percentile",
+    "max": "Upper bound (k-th largest value)", "min_length": "Shortest", "max_length": "Longest",
+    "mean_length": "Mean length", "zeros": "Zeros", "negatives": "Negatives",
+    "after_reference_var": "After the reference date", "distribution": "Distribution",
+    "chart_numbers": "The chart's numbers", "value": "Value",
+    "is_identifier": "identifier", "is_quasi_identifier": "quasi-identifier", "is_unique": "unique values",
+    "is_constant": "constant", "is_mostly_missing": "mostly missing",
+    # quality checks
+    "quality_checks": "Quality checks", "check": "Check", "category": "Category (Kahn)",
+    "threshold": "Threshold", "severity": "Severity", "failing": "Failing", "passed": "passed", "failed": "failed",
+    "error": "in error", "not applicable": "not applicable", "conformance": "conformance",
+    "completeness_cat": "completeness", "plausibility": "plausibility", "severity_warning": "warning",
+    "severity_error": "error", "failed_checks": "{n} failed", "all_passed": "passed",
+    # a code list
+    "code": "Code", "label": "Label", "codes_count": "{n} codes.",
+    "codes_cut": "The first {shown} are shown; the whole list is in the CSV and Parquet exports.",
+    "used_by": "Used by",
+    # the exports
+    "catalogue_title": "Health databases catalogue",
+    "catalogue_description": "Public metadata of health databases, under disclosure control.",
+    # days
+    "Monday": "Monday", "Tuesday": "Tuesday", "Wednesday": "Wednesday", "Thursday": "Thursday", "Friday": "Friday",
+    "Saturday": "Saturday", "Sunday": "Sunday",
+}

@@ -1,0 +1,86 @@
+"""Every word the catalogue shows people, in French. `en.py` has the same keys (a test checks it)."""
+
+WORDS = {
+    "language": "fr",
+    # the site's frame
+    "site": "Catalogue des bases de données de santé", "home": "Accueil", "skip": "Aller au contenu",
+    "breadcrumb": "Fil d'Ariane", "search": "Recherche",
+    "search_placeholder": "Rechercher une table, une variable, un libellé…", "no_result": "Aucun résultat pour [SEARCH_TERM]",
+    "search_needs_server": "La recherche fonctionne quand le site est servi par HTTP : hdh-pipeline serve.",
+    "intro": "Ce que contient chaque base, la qualité de ses données et sa population, sous secret statistique : "
+             "aucun effectif publié n'est inférieur au seuil k, ni ne peut être retrouvé par soustraction.",
+    "footer": "Effectifs sous secret statistique (k = {k}) : « masqué » signale un effectif retiré, inférieur à k "
+              "ou masqué pour en protéger un autre.",
+    # disclosure control
+    "hidden": "masqué",
+    "hidden_title": "effectif masqué (secret statistique, k = {k}) : inférieur à k, ou masqué pour en protéger un autre",
+    "hidden_note": "gris : effectif masqué (secret statistique, k = {k}), longueur conventionnelle",
+    "hidden_cell": "gris : effectif masqué (secret statistique, k = {k})",
+    "withheld": "masqué (secret statistique, k = {k})",
+    "statistics_note": "Statistiques sous secret statistique (k = {k}) : « masqué » signale un effectif retiré, "
+                       "inférieur à k ou masqué pour en protéger un autre ; les bornes sont les k-ièmes plus petite "
+                       "et plus grande valeurs.",
+    # a database
+    "producer": "Producteur", "contact": "Contact", "licence": "Licence ou conditions d'accès", "access": "Accès",
+    "refresh": "Mise à jour", "size": "Taille", "tables": "tables", "variables": "Variables", "rows": "Lignes",
+    "population": "Population", "individuals": "individus", "men": "hommes", "women": "femmes",
+    "other": "autre ou inconnu", "population_table": "table de population :", "ages": "Âges", "age": "âge (ans)",
+    "age_range": "de {low} à {high} ans (médiane {median}), au {date}", "implausible": "âges invraisemblables :",
+    "implausible_n": "âge invraisemblable : {n}", "unknown_age_n": "âge inconnu : {n}",
+    "ages_at": "{n} individus, âges au {date}",
+    "coverage": "Couverture temporelle", "years": "ans", "year": "année",
+    "after_reference": "dates après la date de référence :",
+    "quality": "Qualité", "checks_passed": "des contrôles réussis", "exports": "Exports", "charts": "Graphiques",
+    "join_graph": "Graphe des jointures", "tables_by_product": "Tables par produit", "no_product": "Sans produit",
+    "code_lists": "Nomenclatures",
+    # the charts
+    "chart_pyramid": "Pyramide des âges", "chart_sex": "Répartition par sexe",
+    "chart_coverage": "Couverture temporelle", "chart_completeness": "Complétude des variables",
+    "chart_quality": "Contrôles de qualité", "tables_failing": "Tables aux contrôles échoués",
+    "position": "position de la variable", "share": "part (%)", "complete": "complétude : {pct} %",
+    "complete_hidden": "complétude masquée", "codes": "codes : {codes}", "missing_value": "manquant",
+    "pyramid_alt": "Pyramide des âges de {title}",
+    # a table
+    "table": "Table", "title": "Titre", "status": "Statut", "completeness": "Complétude",
+    "loaded": "chargée", "empty": "vide", "no data": "sans données", "not loaded": "non chargée",
+    "product": "Produit", "rejected": "lignes rejetées :", "primary_key": "Clé primaire",
+    "unique": "unique", "not_unique": "non unique", "duplicates": "doublons :", "checks": "contrôles",
+    "failed_or_error": "échoués ou en erreur", "history": "Historique", "created": "créée :", "deleted": "supprimée :",
+    "missing_dates": "périodes manquantes :", "join_keys": "Clés de jointure", "direction": "Sens",
+    "columns": "Colonnes", "match": "Correspondance", "none": "aucune",
+    "table_summary": "Table {name}{product} : {n} variables, {rows} lignes.", "of_product": " du produit {product}",
+    # changes between refreshes
+    "changes": "Changements depuis la mise à jour précédente", "change": "Changement", "measure": "Mesure",
+    "breaks_dictionary": "ne correspond plus au dictionnaire", "table added": "table ajoutée",
+    "table removed": "table disparue", "column added": "variable ajoutée", "column removed": "variable disparue",
+    "type changed": "type changé", "row count changed": "nombre de lignes changé",
+    "completeness changed": "complétude changée", "distribution shifted": "distribution déplacée",
+    # a variable
+    "variable": "Variable", "description": "Description", "type": "Type", "distinct": "Valeurs distinctes",
+    "length": "longueur", "observed": "observé :", "role": "Rôle", "code_list": "Nomenclature",
+    "management_rule": "Règle de gestion", "flags": "Indicateurs", "statistics": "Statistiques",
+    "non_null": "Valeurs renseignées", "missing": "Manquantes", "approximate": "approximatif", "mean": "Moyenne",
+    "std": "Écart-type", "min": "Borne basse (k-ième plus petite valeur)", "p01": "1er centile", "q1": "1er quartile",
+    "median": "Médiane", "q3": "3e quartile", "p99": "99e centile", "max": "Borne haute (k-ième plus grande valeur)",
+    "min_length": "Longueur minimale", "max_length": "Longueur maximale", "mean_length": "Longueur moyenne",
+    "zeros": "Zéros", "negatives": "Négatifs", "after_reference_var": "Après la date de référence",
+    "distribution": "Distribution", "chart_numbers": "Les nombres du graphique", "value": "Valeur",
+    "is_identifier": "identifiant", "is_quasi_identifier": "quasi-identifiant", "is_unique": "valeurs uniques",
+    "is_constant": "constante", "is_mostly_missing": "majoritairement manquante",
+    # quality checks
+    "quality_checks": "Contrôles de qualité", "check": "Contrôle", "category": "Catégorie (Kahn)",
+    "threshold": "Seuil", "severity": "Gravité", "failing": "En échec", "passed": "réussi", "failed": "échoué",
+    "error": "en erreur", "not applicable": "sans objet", "conformance": "conformité",
+    "completeness_cat": "complétude", "plausibility": "plausibilité", "severity_warning": "avertissement",
+    "severity_error": "erreur", "failed_checks": "{n} en échec", "all_passed": "réussis",
+    # a code list
+    "code": "Code", "label": "Libellé", "codes_count": "{n} codes.",
+    "codes_cut": "Les {shown} premiers sont affichés ; la liste entière est dans les exports CSV et Parquet.",
+    "used_by": "Utilisée par",
+    # the exports
+    "catalogue_title": "Catalogue des bases de données de santé",
+    "catalogue_description": "Métadonnées publiques, sous secret statistique, de bases de données de santé.",
+    # days (cron-descriptor's French leaves them in English)
+    "Monday": "lundi", "Tuesday": "mardi", "Wednesday": "mercredi", "Thursday": "jeudi", "Friday": "vendredi",
+    "Saturday": "samedi", "Sunday": "dimanche",
+}
