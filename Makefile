@@ -20,7 +20,12 @@ WEB := assets/web
 $(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
 	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
 
-install: $(VENV)/.installed $(WEB)/node_modules/.package-lock.json
+# ...copied into the package (hdh_pipeline/quality/vendor/, git-ignored), which carries them into a wheel
+VENDOR := hdh_pipeline/quality/vendor/jquery/dist/jquery.min.js
+$(VENDOR): $(WEB)/node_modules/.package-lock.json $(VENV)/.installed
+	$(BIN)/python -m hdh_pipeline.quality.data_docs $(WEB)/node_modules
+
+install: $(VENV)/.installed $(VENDOR)
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $@
@@ -29,6 +34,7 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/hdh-pipeline run || [ $$? -eq 3 ]   # 3: error-severity checks failed (the demo has injected defects)
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 ui: install $(DAGSTER_HOME)/dagster.yaml

@@ -33,12 +33,14 @@ def main() -> None:
     parser.add_argument("--format", choices=["csv", "parquet"], default="csv")
     parser.add_argument("--claims", type=float, nargs="+", default=[1e6, 20e6], help="claim rows to aim for")
     args = parser.parse_args()
-    print(f"{'claim rows':>12}{'people':>10}{'all rows':>12}{'seconds':>9}{'rows/s':>12}{'MB out':>9}{'peak RSS MB':>13}")
+    print(f"{'claim rows':>12}{'people':>10}{'all rows':>12}{'seconds':>9}{'rows/s':>12}{'MB out':>9}"
+          f"{'peak RSS MB':>13}")
     for claims in args.claims:
         people = int(claims / CLAIMS_PER_PERSON)
         with tempfile.TemporaryDirectory() as out, ProcessPoolExecutor(1) as pool:
             rows, seconds, size, rss = pool.submit(run, people, args.format, out).result()
-        print(f"{claims:>12,.0f}{people:>10,}{rows:>12,}{seconds:>9.1f}{rows / seconds:>12,.0f}{size:>9,.0f}{rss:>13,.0f}")
+        print(f"{claims:>12,.0f}{people:>10,}{rows:>12,}{seconds:>9.1f}{rows / seconds:>12,.0f}{size:>9,.0f}"
+              f"{rss:>13,.0f}")
 
 
 if __name__ == "__main__":

@@ -39,9 +39,9 @@ print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru
 
 
 def prepare(folder: Path, claims: float) -> Path:
-    from hdh_pipeline.generator.generate import Settings, generate
     from hdh_pipeline.engines.duckdb.load import load_source_tables
     from hdh_pipeline.engines.duckdb.warehouse import write_connection
+    from hdh_pipeline.generator.generate import Settings, generate
     from hdh_pipeline.sources.loader import load_source
 
     generate(Settings(out=folder, beneficiaries=int(claims / CLAIMS_PER_PERSON), file_format="parquet"),
@@ -70,8 +70,8 @@ def measure(what: str, folder: str, memory_limit: str | None) -> tuple[float, fl
 
         os.environ["HDH_EXPECTATIONS_DIR"] = str(Path(folder) / "expectations")
         started = time.perf_counter()
-        validate_source(Path(folder) / "warehouse.duckdb", source, reference_date(source.declaration.reference_date, None),
-                        memory_limit=memory_limit)
+        reference = reference_date(source.declaration.reference_date, None)
+        validate_source(Path(folder) / "warehouse.duckdb", source, reference, memory_limit=memory_limit)
         return time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with connect(Path(folder) / "warehouse.duckdb", read_only=True, memory_limit=memory_limit) as conn:
         started = time.perf_counter()
@@ -86,7 +86,8 @@ def measure(what: str, folder: str, memory_limit: str | None) -> tuple[float, fl
             from hdh_pipeline.catalogue.public import public_rows
             from hdh_pipeline.charts.write import write_charts
 
-            public = public_rows(profile_source(DuckDBEngine.for_source(conn, source), source, 11).rows, {source.id: 11})
+            rows = profile_source(DuckDBEngine.for_source(conn, source), source, 11).rows
+            public = public_rows(rows, {source.id: 11})
             started = time.perf_counter()
             write_charts(public, Path(folder) / "charts")
         seconds = time.perf_counter() - started
@@ -122,7 +123,8 @@ def main() -> None:
                     print(f"ydata-profiling failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
             reference = results["summarize"][0]
             for what, (seconds, rss) in results.items():
-                print(f"{claims:>12,.0f}{rows:>12,}  {what:<12}{seconds:>9.2f}{rss:>13,.0f}{seconds / reference:>13.2f}")
+                print(f"{claims:>12,.0f}{rows:>12,}  {what:<12}{seconds:>9.2f}{rss:>13,.0f}"
+                      f"{seconds / reference:>13.2f}")
 
 
 if __name__ == "__main__":

@@ -239,7 +239,8 @@ def run(declaration: Path, folder: Path, with_ui: bool) -> None:
     if with_ui:
         with ProcessPoolExecutor(1) as alone:
             seconds, in_run = alone.submit(ui, declaration, source_id, folder / "ui").result()
-        print(f"{source_id:<16}{tables:>7}{variables:>10}  {'ui':<10}{seconds:>9.2f}{'':>13}{seconds / reference:>13.2f}"
+        print(f"{source_id:<16}{tables:>7}{variables:>10}  {'ui':<10}{seconds:>9.2f}{'':>13}"
+              f"{seconds / reference:>13.2f}"
               f"   (run {in_run:.1f} s; ui / cli = {seconds / results['cli'][0]:.2f})", flush=True)
 
 

@@ -7,6 +7,7 @@ error-severity check failed."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import TYPE_CHECKING
 
@@ -126,10 +127,8 @@ def serve(port: int) -> int:
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(version))
     with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
         print(f"Serving {version} at http://127.0.0.1:{port}/site/index.html  (Ctrl-C to stop)", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

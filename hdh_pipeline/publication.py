@@ -63,7 +63,7 @@ def publish_catalogue(warehouse: Path, catalogue: Path, k_by_source: dict[str, i
                       refresh: Refresh = Refresh()) -> Publication:
     """Publish, as a new version under `catalogue`, every source of `k_by_source` (id -> its disclosure k) from the
     private profiles of the `warehouse` file."""
-    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     vega_bundle(wait=False)  # built meanwhile, if not yet
     ids = list(k_by_source)
     with read_connection(warehouse) as conn:
@@ -73,7 +73,7 @@ def publish_catalogue(warehouse: Path, catalogue: Path, k_by_source: dict[str, i
     profiled = {d["source_id"]: d["profiling_seconds"] for d in internal["databases"]}
     missing = [i for i in ids if i not in profiled]
     stale = stale_sources(internal["databases"], failures, refresh)
-    finished = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    finished = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     public["refreshes"] = read_published(catalogue, "refreshes") + [{
         "refresh_id": uuid.uuid4().hex[:12], "started_at": started, "finished_at": finished,
         "duration_seconds": (finished - started).total_seconds(), "sources": ", ".join(sorted(profiled)),

@@ -20,7 +20,7 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 EXAMPLES = REPO_ROOT / "assets" / "examples"
 
 
-def profile(conn, source: Source, k: int) -> SourceProfile:  # noqa: ANN001 - a DuckDB connection
+def profile(conn, source: Source, k: int) -> SourceProfile:
     """The source's profile, from the warehouse `conn` holds."""
     return profile_source(DuckDBEngine.for_source(conn, source), source, k)
 

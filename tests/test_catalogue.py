@@ -12,10 +12,10 @@ from filelock import FileLock
 
 from hdh_pipeline.catalogue.public import public_rows
 from hdh_pipeline.catalogue.publish import KEEP, current, publish, read_published
-from hdh_pipeline.schema import TABLES
-from hdh_pipeline.generator.generate import Settings, generate
 from hdh_pipeline.engines.duckdb.load import load_source_tables
+from hdh_pipeline.generator.generate import Settings, generate
 from hdh_pipeline.profile.store import load_profiles, save_rows
+from hdh_pipeline.schema import TABLES
 from hdh_pipeline.sources.loader import load_source
 from tests.attacker import leaks
 from tests.conftest import profile
@@ -93,7 +93,7 @@ def test_database_level(catalogued) -> None:
     assert 0.45 < database["men"] / database["individuals"] < 0.52  # INSEE sex ratio
     assert 40 <= database["age_median"] <= 45
     # 1 % of birth years are 121-130 years back, 1 % after the reference date: counted apart, not in the ages
-    assert 0 <= database["age_low"] and database["age_high"] <= 120 and database["implausible_ages"] > K
+    assert database["age_low"] >= 0 and database["age_high"] <= 120 and database["implausible_ages"] > K
     tables = by(exact["tables"], "table_name")
     assert database["first_date"] == min(t["first_date"] for t in tables.values() if t["first_date"])
     starts = by(public["variables"], "table_name", "variable")[("ER_PRS_F", "EXE_SOI_DTD")]

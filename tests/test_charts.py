@@ -35,7 +35,7 @@ def spec_rows(spec: dict) -> list[dict]:
     for key in ("layer", "vconcat", "hconcat"):
         for part in spec.get(key, []):
             rows += spec_rows(part)
-    for name, values in (spec.get("datasets") or {}).items():
+    for values in (spec.get("datasets") or {}).values():
         rows += values
     return rows
 
@@ -56,7 +56,7 @@ def test_demo_charts_are_written_with_the_catalogue(demo) -> None:
 def test_chart_data_are_the_published_tables(demo) -> None:
     version, public = demo
     folder = version / "charts" / "demo"
-    spec = lambda name: json.loads((folder / f"{name}.vl.json").read_text())  # noqa: E731
+    spec = lambda name: json.loads((folder / f"{name}.vl.json").read_text())
     [database] = public["databases"]
     population = {(r["band"], r["sex"]): r["individuals"] for r in public["population"]}
     sexes = {"Hommes": "men", "Femmes": "women"}
@@ -129,7 +129,7 @@ def test_pngs_are_drawn_by_another_process_and_its_failure_names_the_chart(tmp_p
         render("fr", good)
     width, height = struct.unpack(">II", (tmp_path / "bars.png").read_bytes()[16:24])  # the PNG header's size
     assert (tmp_path / "bars.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and width > 20 and height > 20
-    with pytest.raises(RuntimeError, match=r"drawing charts failed .*broken\.vl\.json: JSONDecodeError"):
-        with rendering_beside() as render:
-            render("fr", bad)
+    with pytest.raises(RuntimeError, match=r"drawing charts failed .*broken\.vl\.json: JSONDecodeError"), \
+            rendering_beside() as render:
+        render("fr", bad)
     assert not (tmp_path / "broken.png").exists()

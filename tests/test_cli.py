@@ -103,7 +103,7 @@ def test_a_failed_profile_is_named_in_the_refresh_record(env: Path, monkeypatch:
 
     profile_source = profile_assets.profile_source
 
-    def broken(engine, source, k):  # noqa: ANN001, ANN202 - only this source's profile fails
+    def broken(engine, source, k):
         if source.id == "src":
             raise RuntimeError("out of disk")
         return profile_source(engine, source, k)

@@ -76,7 +76,7 @@ def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
     return answer["data"]
 
 
-def _wait(what: str, probe, seconds: float = 240):  # noqa: ANN001, ANN202
+def _wait(what: str, probe, seconds: float = 240):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from hdh_pipeline.engines.duckdb.types import column_type
-from hdh_pipeline.sources.dictionary import ColumnSpec, DictionaryError, NomenclatureRef, read_dictionary, read_table_schema
+from hdh_pipeline.sources.dictionary import (
+    ColumnSpec,
+    DictionaryError,
+    NomenclatureRef,
+    read_dictionary,
+    read_table_schema,
+)
 from tests.conftest import SHARED_DATA, needs_shared
 
 SNDS_TABLE = {

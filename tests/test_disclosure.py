@@ -11,14 +11,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import profile
 from hdh_pipeline.catalogue.disclosure import Ledger
 from hdh_pipeline.catalogue.public import public_rows
-from hdh_pipeline.schema import TABLES
 from hdh_pipeline.engines.duckdb.load import load_table
 from hdh_pipeline.quality.table_checks import compile_check
+from hdh_pipeline.schema import TABLES
 from hdh_pipeline.sources.loader import load_source
 from tests.attacker import leaks
+from tests.conftest import profile
 
 
 def partition(cells: list[int], k: int = 11) -> set[int]:

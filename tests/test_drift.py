@@ -5,16 +5,16 @@ from pathlib import Path
 
 import duckdb
 
-from tests.conftest import profile
 from hdh_pipeline.catalogue.public import public_rows
-from hdh_pipeline.schema import column_names
-from hdh_pipeline.generator.generate import Settings, generate
 from hdh_pipeline.engines.duckdb.load import load_source_tables
-from hdh_pipeline.site.build import build_site
+from hdh_pipeline.generator.generate import Settings, generate
 from hdh_pipeline.profile.drift import COMPARED, compare, total_variation
 from hdh_pipeline.profile.store import HISTORY, load_profiles, save_rows
+from hdh_pipeline.schema import column_names
+from hdh_pipeline.site.build import build_site
 from hdh_pipeline.sources.declaration import Tolerances
 from hdh_pipeline.sources.loader import load_source
+from tests.conftest import profile
 
 
 def _refresh(conn: duckdb.DuckDBPyConnection, folder: Path, history: int = 20) -> list:

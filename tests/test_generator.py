@@ -8,13 +8,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from hdh_pipeline.engines.duckdb.load import load_source_tables
+from hdh_pipeline.engines.duckdb.warehouse import write_connection
 from hdh_pipeline.generator import cli
 from hdh_pipeline.generator.defects import SLOTS
 from hdh_pipeline.generator.generate import Settings, generate
-from hdh_pipeline.engines.duckdb.load import load_source_tables
-from hdh_pipeline.engines.duckdb.warehouse import write_connection
-from tests.conftest import REPO_ROOT
 from hdh_pipeline.sources.loader import load_source
+from tests.conftest import REPO_ROOT
 
 SMALL = dict(beneficiaries=3000, chunk_size=1000)  # three chunks
 
@@ -55,7 +55,7 @@ def test_committed_demo_is_what_the_generator_makes(tmp_path: Path) -> None:
 def test_clean_source_is_consistent(tmp_path: Path) -> None:
     truth = generate(Settings(out=tmp_path / "g", defect_rate=0.0, **SMALL), tmp_path / "g" / "source.yaml")
     conn = ingest(tmp_path / "g", tmp_path / "w.duckdb")
-    one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+    one = lambda sql: conn.execute(sql).fetchone()[0]
     assert one("SELECT count(*) FROM synthetic._rejects") == 0
     for table, facts in truth["tables"].items():
         assert one(f"SELECT count(*) FROM synthetic.{table}") == facts["rows"]

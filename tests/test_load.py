@@ -232,11 +232,11 @@ def test_the_guard_compares_with_the_previous_load(write_source, tmp_path: Path,
     from hdh_pipeline.engines.duckdb.load import RefusedLoad, load_table
     from hdh_pipeline.engines.duckdb.warehouse import write_connection
 
-    def deliver(good: int, bad: int):  # noqa: ANN202
+    def deliver(good: int, bad: int):
         return write_source({"t.csv": "n\n" + "".join(f"{i}\n" for i in range(good)) + "x\n" * bad},
                             {"t": [{"name": "n", "type": "integer"}]})
 
-    def load(source) -> int:  # noqa: ANN001
+    def load(source) -> int:
         with write_connection(tmp_path / "warehouse.duckdb") as conn:
             return load_table(conn, source.declaration, source.tables[0], tmp_path / "staging", guard=True).row_count
 

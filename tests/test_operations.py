@@ -9,8 +9,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import dagster as dg
 import pytest
 
-from hdh_pipeline.defs.operations import (alert_on_failure, build_file_sensor, build_publish_sensors,
-                                          freshness_policy, period)
+from hdh_pipeline.defs.operations import (
+    alert_on_failure,
+    build_file_sensor,
+    build_publish_sensors,
+    freshness_policy,
+    period,
+)
 from hdh_pipeline.defs.recovery import PROCESS_TAG
 
 
@@ -83,7 +88,7 @@ def test_a_failed_run_is_posted_to_the_webhook(monkeypatch: pytest.MonkeyPatch) 
     received: list[dict] = []
 
     class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             self.send_response(204)
             self.end_headers()

@@ -10,16 +10,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from hdh_pipeline.engines.duckdb.engine import DuckDBEngine
+from hdh_pipeline.engines.duckdb.load import load_source_tables
 from hdh_pipeline.generator.defects import LINE_KINDS, SLOTS
 from hdh_pipeline.generator.generate import Settings, generate
-from hdh_pipeline.engines.duckdb.load import load_source_tables
 from hdh_pipeline.quality import parallel
+from hdh_pipeline.quality.data_docs import EXTERNAL_ASSET
 from hdh_pipeline.quality.parallel import LONG, PER_TABLE, START, WIDE, split, worker_count
-from hdh_pipeline.engines.duckdb.engine import DuckDBEngine
 from hdh_pipeline.quality.source import validate_source, write_suites
 from hdh_pipeline.quality.suites import merge, write_suite
 from hdh_pipeline.quality.table_checks import code_list_counts, code_list_query, compile_check, counting_query
-from hdh_pipeline.quality.data_docs import EXTERNAL_ASSET
 from hdh_pipeline.quality.validate import HISTORY, RESULTS
 from hdh_pipeline.sources.loader import load_source
 from hdh_pipeline.vocabulary import check_status

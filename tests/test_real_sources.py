@@ -16,8 +16,8 @@ import pytest
 
 from hdh_pipeline.definitions import build_definitions
 from tests import attacker
-from tests.test_site import APP_COLUMNS, read_app_data
 from tests.conftest import EXAMPLES, SHARED_DATA, needs_shared
+from tests.test_site import APP_COLUMNS, read_app_data
 
 
 def materialise(example: str, group: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> duckdb.DuckDBPyConnection:

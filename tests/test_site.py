@@ -16,8 +16,8 @@ from frictionless import Package
 from pyshacl import validate
 from rdflib import Graph, Namespace
 
-from tests.conftest import REPO_ROOT
 from tests.browser import needs_chromium, offline_page
+from tests.conftest import REPO_ROOT
 from tests.test_charts import COUNTS, spec_rows
 
 HEALTH = Namespace("http://healthdataportal.eu/ns/health#")
@@ -151,7 +151,8 @@ def test_dico_snds_export_reads_as_the_app_reads_it(published_demo) -> None:
     assert [int(n["index"]) for n in nodes] == list(range(len(public["tables"])))  # networkD3: 0-based, in order
     assert all(int(n["group"]) >= 1 and int(n["nb_vars"]) > 0 for n in nodes)
     indexes = {int(n["index"]) for n in nodes}
-    assert data["snds_links.csv"] and all({int(l["source"]), int(l["target"])} <= indexes for l in data["snds_links.csv"])
+    links = data["snds_links.csv"]
+    assert links and all({int(link["source"]), int(link["target"])} <= indexes for link in links)
     by_name = {n["name"]: int(n["index"]) for n in nodes}
     assert {"source": str(by_name["KI_CCI_R"]), "target": str(by_name["IR_BEN_R"]),
             "joint_var": "BEN_IDT_ANO => BEN_NIR_PSA"} in data["snds_links.csv"]

@@ -38,9 +38,9 @@ def test_reader_is_read_only(write_source, load, tmp_path: Path) -> None:
 
 
 def test_reader_of_missing_warehouse_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="materialise the ingestion assets first"):
-        with read_connection(tmp_path / "none.duckdb"):
-            pass
+    with pytest.raises(FileNotFoundError, match="materialise the ingestion assets first"), \
+            read_connection(tmp_path / "none.duckdb"):
+        pass
 
 
 def test_in_threads_keeps_the_order_with_a_cursor_per_thread(tmp_path: Path) -> None:

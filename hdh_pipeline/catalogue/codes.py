@@ -12,7 +12,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-
 @dataclass(frozen=True)
 class CodeList:
     name: str

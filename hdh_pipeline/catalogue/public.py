@@ -109,8 +109,9 @@ class _Source:
                                          if t["row_count"] is not None])
             for name in ("individuals", "men", "women", "sex_other", "implausible_ages", "events_after_reference"):
                 ledger.cell((name,), d[name])
-            ledger.sum(("events_after_reference",), [("after_reference", v["table_name"], v["variable"])
-                                                     for v in self.rows["variables"] if v["after_reference"] is not None])
+            ledger.sum(("events_after_reference",), [
+                ("after_reference", v["table_name"], v["variable"]) for v in self.rows["variables"]
+                if v["after_reference"] is not None])
             ledger.sum(("individuals",), [("men",), ("women",), ("sex_other",)])
             grid = self.rows["population"]
             for row in grid:

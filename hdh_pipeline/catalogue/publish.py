@@ -20,7 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from hdh_pipeline.engines.duckdb.warehouse import quote
 from hdh_pipeline.schema import CODES, TABLES, arrow_table, markdown
@@ -58,7 +57,7 @@ def read_version(version: Path, tables: list[str] | None = None) -> dict[str, li
 def publish(tables: dict[str, list[dict]], root: Path, write_more: Callable[[Path], None] | None = None) -> Path:
     """Write a new version of every catalogue table, and what `write_more(version folder)` draws from
     them, then make it current. If anything fails, the current version stays and the new one goes."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")  # names sort in time order
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")  # names sort in time order
     version = root / "versions" / f"{stamp}-{uuid.uuid4().hex[:8]}"
     try:
         _write(tables, version)

@@ -66,21 +66,24 @@ def pyramid(database: dict, population: list[dict]) -> alt.Chart | None:
         if r["age_low"] is None or r["sex"] == "other":
             continue
         length = r["individuals"] if r["individuals"] is not None else k
-        rows.append({"band": r["band"], "order": r["band_order"], "sex": w[f"{r['sex']}_label"], "hidden": r["individuals"] is None,
-                     "signed": -length if r["sex"] == "men" else length, "count": _count(r["individuals"], w)})
+        rows.append({"band": r["band"], "order": r["band_order"], "sex": w[f"{r['sex']}_label"],
+                     "hidden": r["individuals"] is None, "signed": -length if r["sex"] == "men" else length,
+                     "count": _count(r["individuals"], w)})
     if not rows:
         return None
     off_band = {band: sum(r["individuals"] or 0 for r in population if r["band"] == band)
                 for band in ("implausible", "unknown")}
     hidden_off = {band: any(r["individuals"] is None for r in population if r["band"] == band) for band in off_band}
-    notes = [w[{"implausible": "implausible_n", "unknown": "unknown_age_n"}[band]].format(n=w["hidden"] if hidden_off[band] else off_band[band])
+    note = {"implausible": "implausible_n", "unknown": "unknown_age_n"}
+    notes = [w[note[band]].format(n=w["hidden"] if hidden_off[band] else off_band[band])
              for band in off_band if off_band[band] or hidden_off[band]]
     base = alt.Chart(_values(rows))
     bands = [r["band"] for r in sorted(rows, key=lambda r: -r["order"])]
     y = alt.Y("band:N", sort=list(dict.fromkeys(bands)), title=w["age_label"])
     bars = base.mark_bar().encode(
         y=y, x=alt.X("signed:Q", title=w["individuals_label"], axis=alt.Axis(labelExpr="abs(datum.value)")),
-        color=_hidden_color("sex", [w["men_label"], w["women_label"]], [BLUE, VERMILLION], alt.Legend(title=None, orient="top")),
+        color=_hidden_color("sex", [w["men_label"], w["women_label"]], [BLUE, VERMILLION],
+                            alt.Legend(title=None, orient="top")),
         tooltip=[alt.Tooltip("band:N", title=w["age_label"]), alt.Tooltip("sex:N", title=" "),
                  alt.Tooltip("count:N", title=w["individuals_label"])])
     marks = base.transform_filter("datum.hidden").mark_text(fontSize=9, color="#555555").encode(
@@ -103,7 +106,8 @@ def sex_distribution(database: dict, labels: dict[str, str]) -> alt.Chart | None
     y = alt.Y("sex:N", sort=None, title=None)
     bars = base.mark_bar().encode(
         y=y, x=alt.X("length:Q", title=w["individuals_label"]),
-        color=_hidden_color("sex", [w["men_label"], w["women_label"], w["other_label"]], [BLUE, VERMILLION, GREY], None),
+        color=_hidden_color("sex", [w["men_label"], w["women_label"], w["other_label"]], [BLUE, VERMILLION, GREY],
+                            None),
         tooltip=[alt.Tooltip("sex:N", title=" "), alt.Tooltip("count:N", title=w["individuals_label"])])
     text = base.mark_text(align="left", dx=4).encode(y=y, x="length:Q", text="count:N")
     return (bars + text).properties(width=420, height=120, title=_title(
@@ -176,7 +180,8 @@ def quality(database: dict, results: list[dict]) -> alt.Chart | None:
     categories = alt.Chart(_values([{"category": c, "status": s, "checks": n}
                                                   for (c, s), n in by_category.items()])).mark_bar().encode(
         y=alt.Y("category:N", title=w["category"]), x=alt.X("checks:Q", title=w["checks_label"]), color=colour,
-        tooltip=["category:N", "status:N", "checks:Q"]).properties(width=520, title=_title(w["chart_quality"], database))
+        tooltip=["category:N", "status:N", "checks:Q"]).properties(width=520,
+                                                                   title=_title(w["chart_quality"], database))
     unsuccessful = [w[status] for status in UNSUCCESSFUL]
     failing = {t for (t, s), n in by_table.items() if s in unsuccessful}
     worst = sorted(failing, key=lambda t: (-sum(n for (x, s), n in by_table.items()

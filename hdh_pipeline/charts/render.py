@@ -9,6 +9,7 @@ non-zero at the first that fails:
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import vl_convert as vlc
 
-from hdh_pipeline.settings import BACKGROUND_NICENESS
+from hdh_pipeline import processes
 from hdh_pipeline.words import CHART_LOCALES
 
 
@@ -41,8 +42,8 @@ class Renderer:
 
     def __init__(self, vl_version: str):
         self.log = tempfile.TemporaryFile()  # a pipe could fill and stall it
-        self.process = subprocess.Popen([sys.executable, "-m", __name__, vl_version], stdin=subprocess.PIPE,
-                                        stdout=self.log, stderr=subprocess.STDOUT, text=True)
+        self.process = processes.start(__name__, vl_version, background=True, stdin=subprocess.PIPE, stdout=self.log,
+                                       stderr=subprocess.STDOUT, text=True)  # the caller's work comes first
 
     def send(self, *command: object) -> None:
         try:
@@ -53,14 +54,12 @@ class Renderer:
 
     def end_input(self) -> None:
         """No more commands: it exits once they are carried out."""
-        try:
+        with contextlib.suppress(OSError):
             self.process.stdin.close()
-        except OSError:
-            pass
 
     def finish(self) -> None:
         self.end_input()
-        code = self.process.wait()
+        code = processes.wait(self.process, processes.WORK_SECONDS)
         self.log.seek(0)
         log = self.log.read().decode(errors="replace").strip()
         self.log.close()
@@ -68,13 +67,11 @@ class Renderer:
             raise RuntimeError(f"drawing charts failed (exit code {code}): {log[-1500:]}")
 
     def stop(self) -> None:
-        self.process.kill()
-        self.process.wait()
+        processes.stop(self.process)
         self.log.close()
 
 
 def main() -> None:
-    os.nice(BACKGROUND_NICENESS)  # the caller's work comes first
     vl_version = sys.argv[1]
     for line in sys.stdin:
         command, _, argument = line.rstrip("\n").partition(" ")
@@ -86,7 +83,7 @@ def main() -> None:
                 write_bundle(vl_version, Path(argument))
             else:
                 raise ValueError("unknown command")
-        except Exception as error:  # noqa: BLE001 (said in one line, the caller raises it)
+        except Exception as error:
             sys.exit(f"{command} {argument}: {type(error).__name__}: {error}")
 
 

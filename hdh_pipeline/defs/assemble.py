@@ -7,8 +7,9 @@ import dagster as dg
 
 from hdh_pipeline import settings
 from hdh_pipeline.defs.catalogue import REFRESH_SOURCES, REFRESH_STARTED, build_catalogue_assets
-from hdh_pipeline.defs.keys import CATALOGUE as CATALOGUE_GROUP, profile_key
 from hdh_pipeline.defs.ingestion import build_source_definitions, refresh_job_name
+from hdh_pipeline.defs.keys import CATALOGUE as CATALOGUE_GROUP
+from hdh_pipeline.defs.keys import profile_key
 from hdh_pipeline.defs.operations import alert_on_failure, build_file_sensor, build_publish_sensors, freshness_policy
 from hdh_pipeline.defs.resources import Warehouse
 from hdh_pipeline.sources.loader import Source, load_sources
@@ -17,7 +18,7 @@ SOURCES_JOB = "refresh_sources"
 PUBLISH_JOB = "catalogue_publish"
 
 
-def _policies(sources: list[Source]):  # noqa: ANN202
+def _policies(sources: list[Source]):
     """Owners, tags and freshness of every asset: a source's assets (its charts included) belong to its owners, the
     shared catalogue to every source's owners; a source's profile is overdue past its declared frequency."""
     by_id = {s.id: s for s in sources}

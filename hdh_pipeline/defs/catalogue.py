@@ -7,7 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from hdh_pipeline.defs.keys import CATALOGUE as GROUP, charts_key, profile_key, quality_key
+from hdh_pipeline.defs.keys import CATALOGUE as GROUP
+from hdh_pipeline.defs.keys import charts_key, profile_key, quality_key
 from hdh_pipeline.defs.resources import WRITES, Warehouse
 from hdh_pipeline.publication import Refresh, publish_catalogue
 from hdh_pipeline.schema import TABLES
@@ -49,7 +50,8 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
             key=charts_key(s), group_name=GROUP, kinds={"altair"}, tags={"hdh/layer": "charts"}, skippable=True,
             deps=[[GROUP, table] for table in TABLES],
             description=f"Charts of {s.declaration.title}, drawn from the published catalogue only and published "
-                        "with it (so in the catalogue group, made by its step): age pyramid, sex, coverage over time, completeness, quality (Vega-Lite, PNG, "
+                        "with it (so in the catalogue group, made by its step): age pyramid, sex, coverage over time, "
+                        "completeness, quality (Vega-Lite, PNG, "
                         "HTML), and one spec per variable.")
         for s in sources
     ] + [

@@ -147,7 +147,8 @@ def _refused(context: dg.AssetExecutionContext, key: dg.AssetKey, refused: Refus
         return []
     return [dg.AssetCheckResult(asset_key=key, check_name="loaded", passed=False, description=str(refused),
                                 metadata={**{k: v for k, v in refused.measures.items() if k != "rejection_causes"},
-                                          "rejection_causes": dg.MetadataValue.json(refused.measures["rejection_causes"]),
+                                          "rejection_causes": dg.MetadataValue.json(
+                                              refused.measures["rejection_causes"]),
                                           "previous_version_kept": True})]
 
 def build_tables_asset(source: Source) -> dg.AssetsDefinition:

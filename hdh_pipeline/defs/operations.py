@@ -51,7 +51,8 @@ def build_file_sensor(source: Source, job_name: str) -> dg.SensorDefinition:
             return dg.SkipReason(f"no change in {len(now)} files")
         context.log.info(f"{len(found)} file changes: {'; '.join(found[:10])}")
         return dg.SensorResult(run_requests=[dg.RunRequest(
-            run_key=hashlib.sha1(cursor.encode()).hexdigest(), tags={"hdh/trigger": "files", "hdh/changed": "; ".join(found)[:1000]})],
+            run_key=hashlib.sha1(cursor.encode()).hexdigest(),
+            tags={"hdh/trigger": "files", "hdh/changed": "; ".join(found)[:1000]})],
             cursor=cursor)
 
     return _files
@@ -88,7 +89,7 @@ def build_publish_sensors(sources_job: dg.UnresolvedAssetJobDefinition, publish_
         if PROCESS_TAG in run.tags:
             return dg.SkipReason(f"run {run.run_id[:8]} was started by the CLI, which publishes itself")
         record = context.instance.get_run_record_by_id(run.run_id)
-        started = dt.datetime.fromtimestamp(record.start_time or record.create_timestamp.timestamp(), dt.timezone.utc)
+        started = dt.datetime.fromtimestamp(record.start_time or record.create_timestamp.timestamp(), dt.UTC)
         return dg.RunRequest(run_key=run.run_id, tags={
             started_tag: run.tags.get(started_tag) or started.replace(tzinfo=None).isoformat(),
             sources_tag: run.tags.get(sources_tag, "*"), "hdh/after_run": run.run_id})

@@ -89,9 +89,11 @@ def build_quality_checks(source: Source, tables: dict[str, dg.AssetKey]) -> dg.A
                 severity=dg.AssetCheckSeverity.ERROR if severe else dg.AssetCheckSeverity.WARN,
                 description=f"{len(failed)} of {len(mine)} checks failed: "
                             f"{', '.join(r['check_id'] for r in failed)}" if failed else f"{len(mine)} checks passed",
-                metadata={"checks": len(mine), "failed": len(failed), "failed_checks": dg.MetadataValue.md(_summary(mine)),
+                metadata={"checks": len(mine), "failed": len(failed),
+                          "failed_checks": dg.MetadataValue.md(_summary(mine)),
                           FAILED_CHECKS: dg.MetadataValue.json([r["check_id"] for r in failed]),
-                          "data_docs": dg.MetadataValue.path(str(warehouse.quality_docs_dir(source.id) / "index.html"))},
+                          "data_docs": dg.MetadataValue.path(
+                              str(warehouse.quality_docs_dir(source.id) / "index.html"))},
             )
 
     return _checks

@@ -91,12 +91,12 @@ def _run(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str | Non
     if job_name is not None:
         job = defs.resolve_job_def(job_name)
         steps = len(job.all_node_defs)
-        start = lambda: outcome.update(result=job.execute_in_process(  # noqa: E731
+        start = lambda: outcome.update(result=job.execute_in_process(
             instance=instance, raise_on_error=False, run_config=QUIET, tags=tags))
     else:
         job = defs.resolve_implicit_global_asset_job_def()
         steps = len(job.get_subset(asset_selection=selection.resolve(job.asset_layer.asset_graph)).all_node_defs)
-        start = lambda: outcome.update(result=dg.materialize(  # noqa: E731
+        start = lambda: outcome.update(result=dg.materialize(
             [*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance, raise_on_error=False,
             selection=selection, run_config=QUIET, tags=tags))
     worker = threading.Thread(target=start)
@@ -170,7 +170,7 @@ def refresh(sources: list[Source], source_ids: list[str], accept: list[str]) -> 
     if len(source_ids) == 1:
         results = [_run(defs, instance, f"{source_ids[0]}_refresh", tags=tags)]
     else:
-        tags |= {REFRESH_STARTED: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(),
+        tags |= {REFRESH_STARTED: dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(),
                  REFRESH_SOURCES: ",".join(source_ids) or "*"}
         results = [_run(defs, instance, SOURCES_JOB, tags=tags) if not source_ids else
                    _run(defs, instance, None, dg.AssetSelection.groups(*source_ids), tags=tags)]

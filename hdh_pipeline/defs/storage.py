@@ -1,4 +1,5 @@
-"""Dagster's SQLite storage, with an event log that keeps its database connections open.
+"""Dagster's instance storage as `dagster.yaml` selects it: SQLite with an event log that keeps its database
+connections open, and compute logs that no child process mirrors.
 
 Dagster's own SQLite event log creates a SQLAlchemy engine and opens a connection for every event it
 stores (two or three for an asset or check event: the run's file, then the cross-run index), and checks
@@ -9,16 +10,21 @@ many), and remembers the tables it has seen. Everything else is Dagster's: the f
 the locking. `dagster.yaml` selects it (`storage: custom:`); PostgreSQL replaces it for a service.
 """
 
+import os
+import sys
 from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator
 
-from dagster._config import StringSource
+from dagster._config import Field, StringSource
+from dagster._core.execution.compute_logs import redirect_to_file
+from dagster._core.storage.compute_log_manager import CapturedLogContext, ComputeIOType
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
 )
+from dagster._core.storage.local_compute_log_manager import IO_TYPE_EXTENSION, LocalComputeLogManager
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
 from dagster._core.storage.sqlite_storage import (
@@ -27,7 +33,7 @@ from dagster._core.storage.sqlite_storage import (
     _runs_directory,
     _schedule_directory,
 )
-from dagster._utils import mkdir_p
+from dagster._utils import ensure_file, mkdir_p, touch_file
 from sqlalchemy import Connection, Engine, create_engine
 
 RUN_FILES_OPEN = 4  # run databases kept open besides the index (the running run, and a few a webserver reads)
@@ -57,9 +63,8 @@ class OpenSqliteEventLogStorage(SqliteEventLogStorage):
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
-        with self._db_lock:
-            with self._engine(shard).connect() as conn, conn.begin():
-                yield conn
+        with self._db_lock, self._engine(shard).connect() as conn, conn.begin():
+            yield conn
 
     def has_table(self, table_name: str) -> bool:
         if table_name not in self._tables and super().has_table(table_name):
@@ -100,3 +105,29 @@ class SqliteStorage(DagsterSqliteStorage):
     def from_config_value(cls, inst_data, config_value):
         mkdir_p(config_value["base_dir"])
         return cls(config_value["base_dir"], inst_data=inst_data)
+
+
+class FileComputeLogManager(LocalComputeLogManager):
+    """Dagster's local compute logs (a step's stdout and stderr, in files under `base_dir`, shown in the UI) without
+    their mirror to the terminal: Dagster mirrors each stream with a `tail -F` child that a killed run leaves
+    behind, holding its pipes open. A step's output goes to its files only; the CLI prints its own report."""
+
+    @contextmanager
+    def capture_logs(self, log_key: Sequence[str]) -> Iterator[CapturedLogContext]:
+        outpath = self.get_captured_local_path(log_key, IO_TYPE_EXTENSION[ComputeIOType.STDOUT])
+        errpath = self.get_captured_local_path(log_key, IO_TYPE_EXTENSION[ComputeIOType.STDERR])
+        ensure_file(outpath)
+        ensure_file(errpath)
+        with redirect_to_file(sys.stdout, outpath), redirect_to_file(sys.stderr, errpath):
+            yield CapturedLogContext(log_key)
+        touch_file(self.complete_artifact_path(log_key))  # the capture is complete
+
+    @classmethod
+    def config_type(cls):
+        return {"base_dir": Field(StringSource, is_required=False)}
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):
+        """`base_dir` defaults to Dagster's own: `$DAGSTER_HOME/storage`."""
+        base_dir = config_value.get("base_dir") or os.path.join(os.environ["DAGSTER_HOME"], "storage")
+        return cls(base_dir, inst_data=inst_data)

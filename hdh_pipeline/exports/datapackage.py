@@ -68,7 +68,8 @@ def data_package(public: dict[str, list[dict]], source_id: str) -> dict:
             schema["primaryKey"] = t["primary_key"].split(", ")
         keys = [{"fields": r["columns"].split(", "), "reference": {"resource": r["referenced_table"],
                                                                     "fields": r["referenced_columns"].split(", ")}}
-                for r in relations[t["table_name"]] if r["referenced_columns"] and set(r["columns"].split(", ")) <= names]
+                for r in relations[t["table_name"]]
+                if r["referenced_columns"] and set(r["columns"].split(", ")) <= names]
         if keys:
             schema["foreignKeys"] = keys
         resource = {"name": resource_name(t["table_name"]), "title": t["title"] or t["table_name"],

@@ -86,8 +86,8 @@ def write_dico_snds(public: dict[str, list[dict]], source: str, folder: Path) ->
     products = list(dict.fromkeys(t["product"] or "" for t in tables))
     index = {t["table_name"]: i for i, t in enumerate(tables)}
     _write(folder / "snds_nodes.csv", ["name", "description", "group", "index", "nb_vars"],
-           [[t["table_name"], t["title"] or t["description"], products.index(t["product"] or "") + 1, index[t["table_name"]],
-             len(by_table[t["table_name"]])] for t in tables])
+           [[t["table_name"], t["title"] or t["description"], products.index(t["product"] or "") + 1,
+             index[t["table_name"]], len(by_table[t["table_name"]])] for t in tables])
     links = {}
     for r in _mine(public, "relations", source):
         if r["kind"] == "table" and r["table_name"] in index and r["referenced_table"] in index \

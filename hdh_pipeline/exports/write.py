@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from hdh_pipeline import processes
 from hdh_pipeline.exports.datapackage import data_package
-from hdh_pipeline.exports.dico_snds import write_dico_snds, write_markdown_pages
 from hdh_pipeline.exports.dcat import catalogue_graph
+from hdh_pipeline.exports.dico_snds import write_dico_snds, write_markdown_pages
 
 
 def write_exports(public: dict[str, list[dict]], folder: Path) -> None:
@@ -29,8 +29,9 @@ def write_exports(public: dict[str, list[dict]], folder: Path) -> None:
     for database in public["databases"]:
         target = folder / database["source_id"]
         target.mkdir(exist_ok=True)
-        (target / "datapackage.json").write_text(json.dumps(data_package(public, database["source_id"]),
-                                                            ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        package = data_package(public, database["source_id"])
+        (target / "datapackage.json").write_text(json.dumps(package, ensure_ascii=False, indent=1, default=str),
+                                                 encoding="utf-8")
         write_dico_snds(public, database["source_id"], target / "dico-snds")
         write_markdown_pages(public, database["source_id"], target / "documentation")
 
@@ -41,15 +42,15 @@ def exporting(version: Path) -> Iterator[None]:
     runs (rdflib's serialisers are Python: seconds on a wide catalogue, while this one draws charts and pages).
     Raises, naming the version, if they fail."""
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen([sys.executable, "-m", __name__, str(version)], stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        # at a lower priority: the site, which the publication waits for too, comes first
+        process = processes.start(__name__, str(version), background=True, stdin=subprocess.DEVNULL, stdout=log,
+                                  stderr=subprocess.STDOUT)
         try:
             yield
         except BaseException:
-            process.kill()
-            process.wait()
+            processes.stop(process)
             raise
-        if process.wait():
+        if processes.wait(process, processes.WORK_SECONDS):
             log.seek(0)
             raise RuntimeError(f"the exports of catalogue version {version.name} failed: "
                                f"{log.read().decode(errors='replace').strip()[-1500:]}")
@@ -57,8 +58,5 @@ def exporting(version: Path) -> Iterator[None]:
 
 if __name__ == "__main__":
     from hdh_pipeline.catalogue.publish import read_version
-    from hdh_pipeline.settings import BACKGROUND_NICENESS
-
-    os.nice(BACKGROUND_NICENESS)  # the site, which the publication waits for too, comes first
 
     write_exports(read_version(Path(sys.argv[1])), Path(sys.argv[1]) / "exports")

@@ -32,9 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=["csv", "parquet"], default="csv", dest="file_format")
     parser.add_argument("--reference-year", type=int, default=2024, help="last year covered (default 2024)")
     parser.add_argument("--id", default="synthetic", help="source id written in the declaration")
-    parser.add_argument("--declaration", type=Path, help="where to write the source declaration (default OUT/source.yaml)")
+    parser.add_argument("--declaration", type=Path,
+                        help="where to write the source declaration (default OUT/source.yaml)")
     rates = parser.add_mutually_exclusive_group()
-    rates.add_argument("--defect-rate", type=float, help="one rate for every defect (default: 1%% missing, 0.2%% others)")
+    rates.add_argument("--defect-rate", type=float,
+                       help="one rate for every defect (default: 1%% missing, 0.2%% others)")
     rates.add_argument("--no-defects", action="store_true", help="a clean source: every rate 0")
     parser.add_argument("--rates", type=Path, help="YAML {table: {column: {kind: rate}}} overriding single rates")
     parser.add_argument("--chunk-size", type=int, default=20_000, help="beneficiaries held in memory at once")

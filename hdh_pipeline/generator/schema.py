@@ -20,7 +20,8 @@ def _field(name: str, type_: str, description: str, length: int, nomenclature: s
     return field
 
 
-PERSON = _field("BEN_NIR_PSA", "string", "Identifiant anonyme du patient dans le SNIIRAM", 17, minLength=17, maxLength=17)
+PERSON = _field("BEN_NIR_PSA", "string", "Identifiant anonyme du patient dans le SNIIRAM", 17, minLength=17,
+                maxLength=17)
 TABLES = {
     "IR_BEN_R": {
         "title": "Référentiel des bénéficiaires",

@@ -3,9 +3,9 @@
 Structure: tables and columns added or removed, observed types changed. Size and content, beyond the source's
 tolerances: row count (relative change), completeness (absolute change of the share of non-missing values), and a
 variable's distribution (total variation distance: half the sum of absolute differences of the two refreshes'
-shares, over the values listed in both plus the rest, or over the union of their histogram bins). A change breaks the dictionary when the
-data no longer matches what the dictionary declares: a declared table or column gone, or a column it does not
-declare appearing in a table it describes.
+shares, over the values listed in both plus the rest, or over the union of their histogram bins). A change
+breaks the dictionary when the data no longer matches what the dictionary declares: a declared table or column
+gone, or a column it does not declare appearing in a table it describes.
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 
-from hdh_pipeline.vocabulary import OTHER
 from hdh_pipeline.sources.declaration import Tolerances
+from hdh_pipeline.vocabulary import OTHER
 
 WITH_DATA = ("loaded", "empty")
 COMPARED = ("tables", "variables", "value_frequencies", "histograms")  # the profile tables compare() reads

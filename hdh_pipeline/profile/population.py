@@ -23,7 +23,8 @@ def _query(engine: Engine, source: Source, reference: dt.date) -> PopulationQuer
     for table in source.tables:
         roles = table.roles
         age = roles.age or roles.birth_year or roles.birth_date
-        if roles.person_id and roles.sex and age and {*roles.person_id, roles.sex, age} <= set(loaded.get(table.name, ())):
+        needed = {*roles.person_id, roles.sex, age}
+        if roles.person_id and roles.sex and age and needed <= set(loaded.get(table.name, ())):
             return PopulationQuery(table.name, tuple(roles.person_id), roles.sex, tuple(codes.male),
                                    tuple(codes.female), roles.age, None if roles.age else roles.birth_year,
                                    None if roles.age or roles.birth_year else roles.birth_date, reference)

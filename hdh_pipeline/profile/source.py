@@ -86,7 +86,7 @@ def _database_row(source: Source, tables: list[dict], variables: int, reference:
         "first_date": first, "last_date": last, "events_after_reference": after_reference,
         "time_depth_years": round((last - first).days / 365.25, 1) if first and last else None,
         "quality_checks_passed_pct": None, "disclosure_k": k, "language": d.language,
-        "last_refresh": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+        "last_refresh": dt.datetime.now(dt.UTC).replace(tzinfo=None),
         "raw_first_date": min((t["raw_first_date"] for t in tables if t["raw_first_date"]), default=None),
         "raw_last_date": max((t["raw_last_date"] for t in tables if t["raw_last_date"]), default=None),
         "profiling_seconds": round(time.perf_counter() - started, 3),

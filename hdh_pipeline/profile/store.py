@@ -112,8 +112,9 @@ def load_profiles(conn: duckdb.DuckDBPyConnection, source_ids: list[str],
         if name not in known:
             continue
         if name == CODES:
-            rows[name] = conn.sql(f"SELECT {', '.join(column_names(CODES))} FROM {SCHEMA}.{CODES} WHERE list_contains(?, "
-                                  "source_id) ORDER BY source_id, nomenclature, code, label", params=[source_ids]).to_arrow_table()
+            rows[name] = conn.sql(f"SELECT {', '.join(column_names(CODES))} FROM {SCHEMA}.{CODES} WHERE "
+                                  "list_contains(?, source_id) ORDER BY source_id, nomenclature, code, label",
+                                  params=[source_ids]).to_arrow_table()
             continue
         cursor = conn.execute(f"SELECT * FROM {SCHEMA}.{quote(name)} WHERE list_contains(?, source_id)",
                               [source_ids])

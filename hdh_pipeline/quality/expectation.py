@@ -28,8 +28,9 @@ class TableChecks(QueryMetricProvider):
         checks = json.loads(metric_value_kwargs["checks"])
 
         def run(query: str) -> list:
-            return execution_engine.execute_query(sa.text(cls._get_substituted_batch_subquery_from_query_and_batch_selectable(
-                query=query, batch_selectable=batch, execution_engine=execution_engine))).fetchall()
+            substituted = cls._get_substituted_batch_subquery_from_query_and_batch_selectable(
+                query=query, batch_selectable=batch, execution_engine=execution_engine)
+            return execution_engine.execute_query(sa.text(substituted)).fetchall()
 
         row = run(counting_query(checks))[0]
         counts = [[row[i], row[i + 1]] for i in range(0, len(row), 2)]

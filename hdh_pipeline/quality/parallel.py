@@ -31,7 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hdh_pipeline import settings
+from hdh_pipeline import processes, settings
 
 WIDE = 40  # tables from which a source's suites are shared among processes
 LONG = 10_000_000  # rows (all tables) from which DuckDB, not Python, is what a validation waits for
@@ -67,9 +67,9 @@ class Helper:
     def __init__(self, warm: bool = False):
         self.warm, self.jobs, self.folder = warm, [], Path()
         self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen([sys.executable, "-m", __name__, *(["--ahead"] if warm else [])],
-                                        stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=self.log, text=True)
+        # started ahead: while it imports, the run's steps come first
+        self.process = processes.start(__name__, background=warm, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=self.log, text=True)
 
     def validate(self, folder: Path, task: dict, jobs: list[tuple]) -> None:
         self.jobs, self.folder = jobs, folder
@@ -80,7 +80,7 @@ class Helper:
 
     def result(self) -> tuple[dict[str, list[dict]], list[str]]:
         """(the result rows of each table, the tables validated again one by one); raises if the process failed."""
-        if self.process.stdout.readline().strip() != "done":
+        if processes.answer(self.process).strip() != "done":
             raise RuntimeError(self._failure())
         answer = json.loads((self.folder / "answer.json").read_text())
         for rows in answer["rows"].values():
@@ -91,21 +91,20 @@ class Helper:
     def index(self, suites: list[tuple]) -> None:
         """Write the Data Docs index, with these suites too: `(table, expectations, columns, rows, apart)` each."""
         (self.folder / "index.json").write_text(json.dumps(
-            [[table, expectations, sorted(columns), rows, apart] for table, expectations, columns, rows, apart in suites]))
+            [[table, expectations, sorted(columns), rows, apart]
+             for table, expectations, columns, rows, apart in suites]))
         self._send("index")
-        if self.process.stdout.readline().strip() != "done":
+        if processes.answer(self.process).strip() != "done":
             raise RuntimeError(self._failure())
 
     def finish(self) -> None:
         """Let it exit; raises if it failed."""
         self.process.stdin.close()
-        if self.process.wait():
+        if processes.wait(self.process):
             raise RuntimeError(self._failure())
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        processes.stop(self.process)
         for pipe in (self.process.stdin, self.process.stdout):
             pipe.close()
         self.log.close()
@@ -118,7 +117,7 @@ class Helper:
             raise RuntimeError(self._failure()) from None
 
     def _failure(self) -> str:
-        self.process.wait()
+        processes.wait(self.process)
         self.log.seek(0)
         log = self.log.read().decode(errors="replace").strip()
         tables = ", ".join(job[0] for job in self.jobs[:5]) + (" ..." if len(self.jobs) > 5 else "")
@@ -164,7 +163,7 @@ def validate(task: dict, jobs: list[tuple], count: int) -> dict[str, list[dict]]
     rows: dict[str, list[dict]] = {}
     try:
         groups = split(jobs, [len(job[1]) for job in jobs], [0 if helper.warm else START for helper in helpers])
-        with tempfile.TemporaryDirectory(prefix="hdh-quality-") as tmp:
+        with processes.scratch("quality") as tmp:
             busy = [helper for helper, group in zip(helpers, groups) if group]
             for i, (helper, group) in enumerate(zip(busy, [group for group in groups if group])):
                 helper.validate(Path(tmp) / str(i), task, group)
@@ -184,8 +183,6 @@ def validate(task: dict, jobs: list[tuple], count: int) -> dict[str, list[dict]]
 
 
 def main() -> None:
-    if "--ahead" in sys.argv:  # started ahead: while it imports, the run's steps come first
-        os.nice(settings.BACKGROUND_NICENESS)
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)  # the protocol's; prints go to the log
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     from hdh_pipeline.quality.validate import Validator

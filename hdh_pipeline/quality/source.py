@@ -81,7 +81,8 @@ def _validate_here(warehouse: Path, schema: str, docs: Path | None, together: bo
 
     validator = Validator(warehouse, schema, docs, together, memory_limit)
     try:
-        rows = {table: validator.add(table, expectations, columns, count) for table, expectations, columns, count in jobs}
+        rows = {table: validator.add(table, expectations, columns, count)
+                for table, expectations, columns, count in jobs}
         validator.run()
         validator.write_pages()
         validator.write_index()

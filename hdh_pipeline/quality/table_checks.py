@@ -12,7 +12,7 @@ and the rows that fail, with Great Expectations' semantics:
 |---|---|---|
 | expect_column_values_to_not_be_null | all | null |
 | expect_column_values_to_be_between, _to_be_in_set, expect_column_value_lengths_to_be_between | non-null | outside |
-| expect_column_pair_values_a_to_be_greater_than_b (ignore_row_if either_value_is_missing) | both non-null | A < B (or A <= B) |
+| expect_column_pair_values_a_to_be_greater_than_b (either value missing: ignored) | both non-null | A < B (A <= B) |
 | unexpected_rows_expectation | all | rows the query returns |
 
 A table's code-list checks (unexpected_rows_expectation whose query is `code_list_query`'s, named in

@@ -70,7 +70,8 @@ def _config(docs: Path | None) -> DataContextConfig:
     if docs is not None:
         defaults.stores[defaults.validation_results_store_name] = {
             "class_name": "ValidationResultsStore",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs.parent / RESULTS)}}
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                              "base_directory": str(docs.parent / RESULTS)}}
     return DataContextConfig(store_backend_defaults=defaults)
 
 
@@ -104,7 +105,7 @@ class Validator:
         self.context.variables.progress_bars = {"globally": False}
         # GX serialises an ephemeral context's whole configuration, every table asset so far, each time a table
         # is added (quadratic in tables: 8 % of a wide source's quality), to a store nothing here reads
-        self.context._save_project_config = lambda: None  # noqa: SLF001 - GX pinned in pyproject.toml
+        self.context._save_project_config = lambda: None
         self.results: list = []  # identifiers of this run's validation results, for the Data Docs
         if docs is not None:
             self.context.add_data_docs_site(site_name="hdh", site_config={
@@ -147,20 +148,21 @@ class Validator:
         """One result row per expectation of the suite, filled in by `run` where GX has to run it.
         `validate=False`: only the suite (its one-by-one suite if `apart`), for the Data Docs index of a table
         another process validated."""
-        run_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        run_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         out, runnable = [], []
         for position, raw in enumerate(expectations):
             meta = dict(raw.get("meta") or {})
             meta.setdefault("check", f"custom:{position}")
             row = {"check_id": meta["check"], "expectation": raw.get("type"), "variable": meta.get("variable"),
-                   "category": meta.get("category", "conformance"), "threshold_pct": float(meta.get("threshold_pct", 0)),
+                   "category": meta.get("category", "conformance"),
+                   "threshold_pct": float(meta.get("threshold_pct", 0)),
                    "severity": meta.get("severity", WARNING), "evaluated_rows": None, "failing_rows": None,
                    "failing_pct": None, "status": ERROR, "reason": None, "run_at": run_at}
             out.append(row)
             try:
                 expectation = ExpectationConfiguration(type=raw["type"], kwargs=raw.get("kwargs", {}),
                                                        meta=meta).to_domain_obj()
-            except Exception as error:  # noqa: BLE001 - any broken expectation is reported, not raised
+            except Exception as error:
                 row["reason"] = f"not a valid expectation: {error}"
                 continue
             if missing := _missing_columns(raw.get("kwargs", {}), columns):

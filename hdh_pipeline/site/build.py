@@ -20,14 +20,13 @@ import json
 import logging
 import shutil
 import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from hdh_pipeline import words
+from hdh_pipeline import processes, words
 from hdh_pipeline.catalogue.codes import code_lists
 from hdh_pipeline.schema import CODES
 from hdh_pipeline.site.graph import join_graph, slug
@@ -142,8 +141,7 @@ def index_search(site: Path) -> None:
     """Pagefind's index of the pages. Without it the site works, search says it is unavailable: a
     failure is logged, not raised (it must not stop the catalogue's publication)."""
     try:
-        subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site), "--silent"], check=True,
-                       capture_output=True, timeout=600)
+        processes.run("pagefind", "--site", str(site), "--silent", timeout=600)
     except (OSError, subprocess.SubprocessError) as error:
         detail = getattr(error, "stderr", b"") or b""
         LOG.warning("search index not built (%s): the site is published without search. %s",

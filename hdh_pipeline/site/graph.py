@@ -6,7 +6,8 @@ import math
 from html import escape
 
 
-def join_graph(tables: list[dict], relations: list[dict], href: str = "tables/{}.html", focus: str | None = None) -> str:
+def join_graph(tables: list[dict], relations: list[dict], href: str = "tables/{}.html",
+               focus: str | None = None) -> str:
     """SVG of the tables joined by a declared key (`relations` of kind `table`); `focus`: only that table and
     its neighbours. Empty string when no table joins another."""
     edges = {(r["table_name"], r["referenced_table"]) for r in relations

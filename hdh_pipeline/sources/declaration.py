@@ -13,7 +13,7 @@ from typing import Literal
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hdh_pipeline.vocabulary import DEFAULT_K, DECLARABLE_TYPES
+from hdh_pipeline.vocabulary import DECLARABLE_TYPES, DEFAULT_K
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 OWNER = re.compile(r"^(team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")

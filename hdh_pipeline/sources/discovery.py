@@ -77,7 +77,8 @@ def discover_tables(
     declaration: SourceDeclaration, location: Path, dictionary: dict[str, TableSpec]
 ) -> tuple[SourceTable, ...]:
     if not location.exists() and not glob.glob(str(location)):
-        log.warning("source %s: location %s does not exist; only its declared tables are defined", declaration.id, location)
+        log.warning("source %s: location %s does not exist; only its declared tables are defined", declaration.id,
+                    location)
         archive, listing = None, {}
     else:
         archive, listing = _listing(declaration, location)
@@ -87,7 +88,8 @@ def discover_tables(
     for name, declared in declaration.tables.items():
         pattern = declared.files
         matches = [rel for rel in listing if (fnmatch.fnmatch(rel, pattern) if pattern else _stem(rel) == name)]
-        by_table[table_name(name)] = [listing[rel] for rel in sorted(matches)] or [pattern or f"{name}.{declaration.format}"]
+        by_table[table_name(name)] = [listing[rel] for rel in sorted(matches)] or [
+            pattern or f"{name}.{declaration.format}"]
         claimed.update(matches)
     for rel in sorted(set(listing) - claimed):
         name = table_name(_stem(rel))

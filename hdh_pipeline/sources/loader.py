@@ -59,7 +59,8 @@ def _expand(value: object, file: Path, key: str) -> object:
             return os.environ[name]
         if default is not None:
             return default
-        raise DeclarationError(f"{file}: key '{key}' uses ${{{name}}}, which is not set; set it or write ${{{name}:-default}}")
+        raise DeclarationError(f"{file}: key '{key}' uses ${{{name}}}, which is not set; set it or write "
+                               f"${{{name}:-default}}")
 
     return VARIABLE.sub(substitute, value)
 
@@ -103,7 +104,8 @@ def load_source(file: Path) -> Source:
         if declaration.dictionary:
             schema_files = expand_files(_resolve(base, declaration.dictionary.path), ".json")
             if not schema_files:
-                raise DeclarationError(f"{file}: key 'dictionary.path' matches no .json file ({declaration.dictionary.path})")
+                raise DeclarationError(f"{file}: key 'dictionary.path' matches no .json file "
+                                       f"({declaration.dictionary.path})")
             dictionary = read_dictionary(schema_files)
         tables = discover_tables(declaration, location, dictionary)
         nomenclatures = (

@@ -5,7 +5,8 @@ WORDS = {
     # the site's frame
     "site": "Catalogue des bases de données de santé", "home": "Accueil", "skip": "Aller au contenu",
     "breadcrumb": "Fil d'Ariane", "search": "Recherche",
-    "search_placeholder": "Rechercher une table, une variable, un libellé…", "no_result": "Aucun résultat pour [SEARCH_TERM]",
+    "search_placeholder": "Rechercher une table, une variable, un libellé…",
+    "no_result": "Aucun résultat pour [SEARCH_TERM]",
     "search_needs_server": "La recherche fonctionne quand le site est servi par HTTP : hdh-pipeline serve.",
     "intro": "Ce que contient chaque base, la qualité de ses données et sa population, sous secret statistique : "
              "aucun effectif publié n'est inférieur au seuil k, ni ne peut être retrouvé par soustraction.",
@@ -13,7 +14,8 @@ WORDS = {
               "ou masqué pour en protéger un autre.",
     # disclosure control
     "hidden": "masqué",
-    "hidden_title": "effectif masqué (secret statistique, k = {k}) : inférieur à k, ou masqué pour en protéger un autre",
+    "hidden_title": "effectif masqué (secret statistique, k = {k}) : inférieur à k, ou masqué pour en protéger "
+                    "un autre",
     "hidden_note": "gris : effectif masqué (secret statistique, k = {k}), longueur conventionnelle",
     "hidden_cell": "gris : effectif masqué (secret statistique, k = {k})",
     "withheld": "masqué (secret statistique, k = {k})",

@@ -8,8 +8,15 @@ from collections.abc import Iterator
 import duckdb
 import pyarrow as pa
 
-from hdh_pipeline.engines.base import DatedColumn, KeyCheck, Persons, PopulationQuery, TableStatistics, \
-    AGE_BANDS, BAND_YEARS
+from hdh_pipeline.engines.base import (
+    AGE_BANDS,
+    BAND_YEARS,
+    DatedColumn,
+    KeyCheck,
+    Persons,
+    PopulationQuery,
+    TableStatistics,
+)
 from hdh_pipeline.engines.duckdb.load import REJECTS
 from hdh_pipeline.engines.duckdb.statistics import LONG_FORM_MAX_ROWS, profile_table
 from hdh_pipeline.engines.duckdb.warehouse import in_threads, literal, quote, schema_tables
@@ -31,7 +38,8 @@ class DuckDBEngine:
 
     @classmethod
     def for_source(cls, conn: duckdb.DuckDBPyConnection, source: Source) -> DuckDBEngine:
-        return cls(conn, source.id, source.declaration.nomenclature_schema if source.declaration.nomenclatures else None)
+        codes = source.declaration.nomenclature_schema if source.declaration.nomenclatures else None
+        return cls(conn, source.id, codes)
 
     def _target(self, table: str) -> str:
         return f"{quote(self.schema)}.{quote(table)}"
