@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from pathlib import Path
 
 import dagster as dg
@@ -165,3 +166,21 @@ def test_quality_helpers_start_when_the_loading_does(defs: dg.Definitions, monke
     result = dg.materialize([*defs.assets, *defs.asset_checks], resources=defs.resources,
                             selection=dg.AssetSelection.groups("demo"))
     assert result.success and started[0] == 0 and validated == [1] and parallel.warm() == 0  # one (4 tables), taken
+
+
+def test_quality_without_front_end_files(defs: dg.Definitions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An install without the Data Docs' front-end files (no npm) still computes every quality indicator: Data Docs
+    are left out, with one warning."""
+    from hdh_pipeline.quality import data_docs
+
+    monkeypatch.setattr(data_docs, "VENDOR", tmp_path / "no-vendor")
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance,
+                            selection=dg.AssetSelection.groups("demo"))
+    assert result.success
+    quality = materializations(result)["demo/quality"]
+    assert quality["dagster/row_count"].value > 0 and quality["checks_in_error"].value == 0
+    assert "data_docs" not in quality and not (tmp_path / "out" / "quality" / "demo" / "data_docs").exists()
+    warnings = [r.user_message for r in instance.all_logs(result.run_id)
+                if r.level == logging.WARNING and not r.is_dagster_event]
+    assert sum("Data Docs of demo not written" in w for w in warnings) == 1

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 from pathlib import Path
 
 from hdh_pipeline import settings
@@ -15,8 +14,6 @@ from hdh_pipeline.quality import data_docs, parallel
 from hdh_pipeline.quality.suites import Table, generated_expectations, read_rules, write_suite
 from hdh_pipeline.sources.loader import Source
 from hdh_pipeline.vocabulary import ERROR, SEVERE
-
-LOG = logging.getLogger(__name__)
 
 
 def _code_columns(engine: Engine, source: Source) -> dict[str, str]:
@@ -93,15 +90,10 @@ def _validate_here(warehouse: Path, schema: str, docs: Path | None, together: bo
 
 def validate_source(warehouse: Path, source: Source, reference: dt.date, docs: Path | None = None,
                     together: bool = True, memory_limit: str | None = None) -> list[dict]:
-    """Quality result rows for every loaded table of the source, and GX Data Docs in `docs` if given (and the
-    package carries their front-end files: else none, with a warning). The caller holds the warehouse lock; GX
-    opens the file through its own engine, so our planning connection is closed first. `together=False` runs every
-    expectation on its own (slow; for checks). Helper processes validate a wide source, or any source when they
-    were started ahead (see parallel.py)."""
-    if docs is not None and not data_docs.available():
-        LOG.warning("Data Docs of %s not written: the package carries no front-end files (run `make install`); "
-                    "every quality check still runs", source.id)
-        docs = None
+    """Quality result rows for every loaded table of the source, and GX Data Docs in `docs` if given (see
+    data_docs.available). The caller holds the warehouse lock; GX opens the file through its own engine, so our
+    planning connection is closed first. `together=False` runs every expectation on its own (slow; for checks).
+    Helper processes validate a wide source, or any source when they were started ahead (see parallel.py)."""
     with connect(warehouse, read_only=True, memory_limit=memory_limit) as conn:
         planned = plan(DuckDBEngine.for_source(conn, source), source, reference)
     rows_of: dict[str, list[dict]] = {}
