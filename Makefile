@@ -46,7 +46,8 @@ demo-data: install
 
 charts-docs: demo
 	mkdir -p docs/charts
-	for c in pyramid sex; do cp $(HDH_DATA_DIR)/catalogue/current/charts/demo/$$c.png docs/charts/demo-$$c.png; done
+	for c in pyramid sex; do for f in png vl.json; do \
+	  cp $(HDH_DATA_DIR)/catalogue/current/charts/demo/$$c.$$f docs/charts/demo-$$c.$$f; done; done
 
 catalogue-docs: install
 	$(BIN)/python -m hdh_pipeline.schema > docs/catalogue.md

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
-EVENT_ROLES = {"event_date", "start_date", "end_date", "death_date"}
+from hdh_pipeline.vocabulary import EVENT_ROLES, INTEGER_TYPES
+
 ROWS_CHECKS = {"expect_column_values_to_not_be_null", "unexpected_rows_expectation"}
 VALUE_CHECKS = {"expect_column_values_to_be_between", "expect_column_values_to_be_in_set",
                 "expect_column_value_lengths_to_be_between"}

@@ -17,10 +17,11 @@ from hdh_pipeline.generator.generate import Settings, generate
 from hdh_pipeline.profile.store import load_profiles, save_rows
 from hdh_pipeline.schema import TABLES
 from hdh_pipeline.sources.loader import load_source
+from hdh_pipeline.vocabulary import AGE_MAX, AGE_MIN, DEFAULT_K
 from tests.attacker import leaks
 from tests.conftest import profile
 
-K = 11
+K = DEFAULT_K
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,7 @@ def test_database_level(catalogued) -> None:
     assert 0.45 < database["men"] / database["individuals"] < 0.52  # INSEE sex ratio
     assert 40 <= database["age_median"] <= 45
     # 1 % of birth years are 121-130 years back, 1 % after the reference date: counted apart, not in the ages
-    assert database["age_low"] >= 0 and database["age_high"] <= 120 and database["implausible_ages"] > K
+    assert database["age_low"] >= 0 and database["age_high"] <= AGE_MAX and database["implausible_ages"] > K
     tables = by(exact["tables"], "table_name")
     assert database["first_date"] == min(t["first_date"] for t in tables.values() if t["first_date"])
     starts = by(public["variables"], "table_name", "variable")[("ER_PRS_F", "EXE_SOI_DTD")]
@@ -218,14 +219,14 @@ def test_population_counts_each_person_once_at_the_reference_date(write_source, 
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
         rows = profile(conn, source, k).rows
     [database] = rows["databases"]
-    ages = sorted(2024 - year for year in born.values() if 0 <= 2024 - year <= 120)
+    ages = sorted(2024 - year for year in born.values() if AGE_MIN <= 2024 - year <= AGE_MAX)
     # the grid, by hand: person 25 (two codes) and 26, 27 are "other"; 28 (born 2030), 29 (134) implausible
     sexes = {i: "men" if i <= 12 or i == 28 or i == 30 else "women" if i <= 24 or i == 29 else "other"
              for i in born}
     expected = {}
     for i, year in born.items():
         age = 2024 - year
-        band = "implausible" if not 0 <= age <= 120 else "100+" if age >= 100 else f"{age // 5 * 5}-{age // 5 * 5 + 4}"
+        band = "implausible" if not AGE_MIN <= age <= AGE_MAX else "100+" if age >= 100 else f"{age // 5 * 5}-{age // 5 * 5 + 4}"
         expected[(band, sexes[i])] = expected.get((band, sexes[i]), 0) + 1
     grid = {(r["band"], r["sex"]): r["individuals"] for r in rows["population"]}
     assert {key: n for key, n in grid.items() if n} == expected

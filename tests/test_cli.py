@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from hdh_pipeline import cli
+from hdh_pipeline.vocabulary import DEFAULT_K
 from tests import attacker
 from tests.conftest import REPO_ROOT
 
@@ -58,7 +59,7 @@ def test_run_then_suites(demo_run, monkeypatch: pytest.MonkeyPatch, capsys: pyte
                     f"{sum(t['rejected_lines'] for t in truth):,}"]
     assert "Failed checks (error):" in out and "demo/IR_BEN_R quality_suite" in out
     public = attacker.read(root / "out" / "catalogue" / "current" / "catalogue.duckdb")
-    assert public["quality_results"] and attacker.leaks(public, {"demo": 11}) == []
+    assert public["quality_results"] and attacker.leaks(public, {"demo": DEFAULT_K}) == []
     assert (root / "out" / "quality" / "demo" / "data_docs" / "index.html").exists()
     monkeypatch.delenv("HDH_SOURCES", raising=False)
     monkeypatch.setenv("HDH_DATA_DIR", str(root / "out"))

@@ -17,6 +17,7 @@ from hdh_pipeline.engines.duckdb.load import load_table
 from hdh_pipeline.quality.table_checks import compile_check
 from hdh_pipeline.schema import TABLES
 from hdh_pipeline.sources.loader import load_source
+from hdh_pipeline.vocabulary import DEFAULT_K, OTHER
 from tests.attacker import leaks
 from tests.conftest import profile
 
@@ -46,7 +47,7 @@ def test_one_partition(cells: list[int], k: int, hidden: set[int]) -> None:
 
 def test_hidden_totals_hide_a_part_of_every_partition_below() -> None:
     """Rows 1000 = 995 values + 5 missing: the 995 go too, so one of its listed values must go as well."""
-    ledger = Ledger(11)
+    ledger = Ledger(DEFAULT_K)
     ledger.cell("rows", 1000)
     ledger.sum(ledger.cell("database", 1500), ["rows", ledger.cell("other table", 500)])
     ledger.sum("rows", [ledger.cell("count", 995), ledger.cell("missing", 5)])
@@ -57,7 +58,7 @@ def test_hidden_totals_hide_a_part_of_every_partition_below() -> None:
 
 def test_a_small_derived_count_is_protected() -> None:
     """100 rows evaluated, 95 failing: the 5 passing rows follow by subtraction unless a count goes."""
-    ledger = Ledger(11)
+    ledger = Ledger(DEFAULT_K)
     ledger.cell("evaluated", 100)
     ledger.cell("failing", 95)
     ledger.cell("passing", 5, derived=True)
@@ -68,7 +69,7 @@ def test_a_small_derived_count_is_protected() -> None:
 
 def test_the_cheapest_complement_is_chosen() -> None:
     """A small table's rows hide the database total (one sum) rather than another table's rows (many sums)."""
-    ledger = Ledger(11)
+    ledger = Ledger(DEFAULT_K)
     ledger.cell("total", 1005)
     ledger.sum("total", [ledger.cell("small", 5), ledger.cell("big", 1000)])
     for i in range(3):
@@ -78,7 +79,7 @@ def test_the_cheapest_complement_is_chosen() -> None:
 
 def test_same_cells_are_one() -> None:
     """A not-null check evaluates the table's rows: its count is the row count, hidden with it."""
-    ledger = Ledger(11)
+    ledger = Ledger(DEFAULT_K)
     ledger.cell("rows", 7)
     assert ledger.cell("evaluated", 7, same_as=["rows"]) == "rows"
     assert ledger.cell("other", 8, same_as=["rows"]) == "other"
@@ -165,7 +166,7 @@ def test_no_count_below_k_and_nothing_recovered(tmp_path_factory: pytest.TempPat
                 value = row[column]
                 assert value is None or value == 0 or value >= k, (table, column, row)
     for row in public["value_frequencies"]:  # no rare value is named
-        if row["value"] not in (None, "(other)"):
+        if row["value"] not in (None, OTHER):
             exact = next(r for r in internal["value_frequencies"] if (r["table_name"], r["variable"], r["value"])
                          == (row["table_name"], row["variable"], row["value"]))
             assert exact["frequency"] >= k
@@ -175,12 +176,12 @@ def test_no_count_below_k_and_nothing_recovered(tmp_path_factory: pytest.TempPat
 def test_values_seen_k_times_stay_listed(tmp_path) -> None:
     """The issue's sex variable: 2 invalid codes must not push "men" into (other)."""
     people = [(i, "1" if i < 60 else "2" if i < 118 else "9", 1980, None, 1, "A01") for i in range(120)]
-    internal, public = catalogue(tmp_path, people, [], 11)
+    internal, public = catalogue(tmp_path, people, [], DEFAULT_K)
     sex = {r["value"]: r["frequency"] for r in public["value_frequencies"] if r["variable"] == "sex"}
-    assert set(sex) == {"1", "2", "(other)", None}
-    assert sex["(other)"] is None and sex[None] == 0     # 2 in (other): hidden, and one listed count with it
+    assert set(sex) == {"1", "2", OTHER, None}
+    assert sex[OTHER] is None and sex[None] == 0     # 2 in (other): hidden, and one listed count with it
     assert [sex["1"], sex["2"]].count(None) == 1
-    assert leaks(public, {"p": 11}) == []
+    assert leaks(public, {"p": DEFAULT_K}) == []
 
 
 def cell_by_cell(internal: dict, k: int) -> dict:
@@ -200,25 +201,25 @@ def test_the_attacker_beats_cell_by_cell_suppression(tmp_path) -> None:
     """Each leak the disclosure issue named, recovered from a naive catalogue of the same source."""
     people = [(i, "1" if i % 2 else "2", 1980, None, 10 if i < 3 else 2000, "A01" if i < 97 else "")
               for i in range(100)]
-    internal, public = catalogue(tmp_path, people, [(i, 5) for i in range(7)], 11)
-    found = dict(leaks(cell_by_cell(internal, 11), {"p": 11}))
+    internal, public = catalogue(tmp_path, people, [(i, 5) for i in range(7)], DEFAULT_K)
+    found = dict(leaks(cell_by_cell(internal, DEFAULT_K), {"p": DEFAULT_K}))
     assert found[("missing", "p", "people", "code")] == 3            # rows - count, and rows - listed - other
     assert found[("passing", "p", "people", "amount_range")] == 3     # evaluated - failing
     assert found[("rows", "p", "visits")] == 7                        # a hidden table size, from its variables
     assert found[("evaluated", "p", "visits", "cost_not_null")] == 7  # ... and from its checks
-    assert leaks(public, {"p": 11}) == []
+    assert leaks(public, {"p": DEFAULT_K}) == []
 
 
 def test_no_mean_that_weighs_hidden_counts(tmp_path) -> None:
     """Amounts 1 (50 rows) and 2 (30 rows), 5 missing: the missing count hides the count, which hides
     one listed frequency; with the mean published, count = 50 + x and mean * count = 50 + 2x give x."""
     people = [(i, "1", 1980, None, 1 if i < 50 else 2 if i < 80 else None, "A01") for i in range(85)]
-    internal, public = catalogue(tmp_path, people, [], 11)
+    internal, public = catalogue(tmp_path, people, [], DEFAULT_K)
     exact = next(v for v in internal["variables"] if v["variable"] == "amount")
     assert round(50 * (1 - exact["mean"]) / (exact["mean"] - 2)) == 30  # the attack, had the mean been published
     amount = next(v for v in public["variables"] if v["variable"] == "amount")
     listed = {r["value"]: r["frequency"] for r in public["value_frequencies"] if r["variable"] == "amount"}
-    assert amount["count"] is None and None in (listed["1"], listed["2"]) and listed["(other)"] == 0
+    assert amount["count"] is None and None in (listed["1"], listed["2"]) and listed[OTHER] == 0
     assert amount["mean"] is None and amount["std"] is None
     birth = next(v for v in public["variables"] if v["variable"] == "birth_year")
     assert birth["mean"] == 1980.0  # nothing hidden there: the mean stays

@@ -14,6 +14,7 @@ from hdh_pipeline.schema import column_names
 from hdh_pipeline.site.build import build_site
 from hdh_pipeline.sources.declaration import Tolerances
 from hdh_pipeline.sources.loader import load_source
+from hdh_pipeline.vocabulary import DEFAULT_K
 from tests.conftest import profile
 
 
@@ -21,7 +22,7 @@ def _refresh(conn: duckdb.DuckDBPyConnection, folder: Path, history: int = 20) -
     source = load_source(folder / "source.yaml")
     load_source_tables(conn, source, folder / "staging")
     previous = load_profiles(conn, [source.id], COMPARED)
-    rows = profile(conn, source, 11).rows
+    rows = profile(conn, source, DEFAULT_K).rows
     changes = compare(previous, rows, source.declaration.tolerances)
     rows["changes"] = [c.row(source.id) | {"detected_at": rows["databases"][0]["last_refresh"]} for c in changes]
     save_rows(conn, source.id, rows, history=history)
@@ -50,7 +51,7 @@ def test_known_changes_are_found(tmp_path: Path) -> None:
         _rewrite(conn, data / "IR_BEN_R.csv", "SELECT * EXCLUDE (n) REPLACE ('1' AS BEN_SEX_COD, CASE WHEN n % 2 = 0 "
                                               "THEN BEN_RES_DPT END AS BEN_RES_DPT) FROM src")
         changes = _refresh(conn, tmp_path)
-        catalogue = public_rows(load_profiles(conn, ["synthetic"]), {"synthetic": 11})
+        catalogue = public_rows(load_profiles(conn, ["synthetic"]), {"synthetic": DEFAULT_K})
         public = catalogue["changes"]
         assert len(public) == 5 and all(set(r) == set(column_names("changes")) for r in public)  # no values
         page = (build_site(catalogue, tmp_path / "version") / "synthetic" / "index.html").read_text()
@@ -77,7 +78,7 @@ def test_known_changes_are_found(tmp_path: Path) -> None:
         _refresh(conn, tmp_path, history=2)
         assert conn.execute(f"SELECT count(DISTINCT refreshed_at) FROM {HISTORY}.tables").fetchone()[0] == 2
 
-        public = public_rows(load_profiles(conn, ["synthetic"]), {"synthetic": 11})
+        public = public_rows(load_profiles(conn, ["synthetic"]), {"synthetic": DEFAULT_K})
     assert public["changes"] == []  # the last refresh changed nothing
 
 

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from hdh_pipeline.definitions import build_definitions
+from hdh_pipeline.vocabulary import DEFAULT_K
 from tests import attacker
 from tests.conftest import EXAMPLES, SHARED_DATA, needs_shared
 from tests.test_site import APP_COLUMNS, read_app_data
@@ -84,7 +85,7 @@ def test_synthetic_snds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     errors = conn.execute("SELECT count(*) FROM catalogue_internal.quality_results WHERE status = 'error'").fetchone()
     assert errors == (0,)
     assert attacker.leaks(attacker.read(tmp_path / "catalogue" / "current" / "catalogue.duckdb"),
-                          {"synthetic_snds": 11}) == []
+                          {"synthetic_snds": DEFAULT_K}) == []
     site = tmp_path / "catalogue" / "current" / "site" / "synthetic_snds"
     assert len(list((site / "variables").rglob("*.html"))) == 4853 and len(list((site / "tables").glob("*.html"))) == 191
     assert (tmp_path / "catalogue" / "current" / "exports" / "synthetic_snds" / "datapackage.json").exists()

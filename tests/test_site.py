@@ -171,8 +171,8 @@ def test_dico_snds_export_reads_as_the_app_reads_it(published_demo) -> None:
 def test_names_and_a_missing_search_index(published_demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Any table name makes a valid resource name; a site whose search index cannot be built is still
     published (without search), so that the catalogue's publication does not fail for it."""
-    from hdh_pipeline.catalogue.publish import arrow_table
     from hdh_pipeline.exports.datapackage import resource_name
+    from hdh_pipeline.schema import arrow_table
     from hdh_pipeline.site import build
 
     assert resource_name("Causes de décès (2013)") == "causes_de_deces_2013"
@@ -181,6 +181,6 @@ def test_names_and_a_missing_search_index(published_demo, tmp_path: Path, monkey
     def fail(*args, **kwargs):
         raise OSError("pagefind is not installed")
 
-    monkeypatch.setattr(build.subprocess, "run", fail)
+    monkeypatch.setattr(build.processes, "run", fail)
     site = build.build_site(public | {"nomenclatures": arrow_table("nomenclatures", public["nomenclatures"])}, tmp_path)
     assert (site / "demo" / "tables" / "IR_BEN_R.html").exists() and not (site / "pagefind").exists()

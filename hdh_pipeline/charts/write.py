@@ -91,7 +91,8 @@ def write_charts(public: dict[str, list[dict]], folder: Path,
             (target / f"{name}.vl.json").write_text(json.dumps(spec, ensure_ascii=False, default=str), encoding="utf-8")
             render(language, target / f"{name}.vl.json")
             (target / f"{name}.html").write_text(PAGE.format(
-                lang=language, title=html.escape(f"{name} — {database['title']}"), options=options,
+                lang=language, options=options,
+                title=html.escape(f"{words.words(language)['chart_' + name]} — {database['title']}"),
                 spec=json.dumps(spec, ensure_ascii=False, default=str).replace("</", "<\\/")), encoding="utf-8")
             written[source][name] = target / f"{name}.png"
         for table, specs in variable_specs(public, source).items():

@@ -100,8 +100,9 @@ def catalogue_graph(public: dict[str, list[dict]]) -> Graph:
         g.add((dataset, HEALTH.numberOfUniqueIndividuals, _number(d["individuals"], k, lang)))
         g.add((dataset, HEALTH.minTypicalAge, _number(d["age_low"], k, lang, XSD.decimal)))
         g.add((dataset, HEALTH.maxTypicalAge, _number(d["age_high"], k, lang, XSD.decimal)))
-        g.add((dataset, HEALTH.populationCoverage, Literal(
-            f"{d['population_table'] or 'no population table'}; reference date {d['reference_date']}", lang="en")))
+        w = words.words(lang)
+        g.add((dataset, HEALTH.populationCoverage, Literal(w["population_coverage"].format(
+            table=d["population_table"] or w["none"], date=d["reference_date"]), lang=lang)))
         measurement = BNode()
         g.add((dataset, DQV.hasQualityMeasurement, measurement))
         g.add((measurement, RDF.type, DQV.QualityMeasurement))

@@ -117,20 +117,20 @@ def write_markdown_pages(public: dict[str, list[dict]], source: str, folder: Pat
         lines = [f"# {table}", "", f"{t['title'] or ''}".strip(), ""]
         if t["description"] and t["description"] != t["title"]:
             lines += [t["description"], ""]
-        lines += [f"- Produit : {t['product'] or '–'}", f"- Base : {database['title']}",
-                  f"- Lignes : {_count(t['row_count'], w) if t['status'] in ('loaded', 'empty') else t['status']}",
-                  f"- Clé primaire : {t['primary_key'] or '–'}", ""]
+        colon = " :" if w["language"] == "fr" else ":"
+        rows = _count(t["row_count"], w) if t["status"] in ("loaded", "empty") else w.get(t["status"], t["status"])
+        lines += [f"- {w['product']}{colon} {t['product'] or '–'}", f"- {w['database']}{colon} {database['title']}",
+                  f"- {w['rows']}{colon} {rows}", f"- {w['primary_key']}{colon} {t['primary_key'] or '–'}", ""]
         joins = [r for r in relations if r["kind"] == "table" and table in (r["table_name"], r["referenced_table"])]
         if joins:
-            lines += ["## Clés de jointure", ""]
+            lines += [f"## {w['join_keys']}", ""]
             lines += [f"- `{r['columns']}` → [{r['referenced_table']}]({r['referenced_table']}.md) "
                       f"(`{r['referenced_columns']}`)" if r["table_name"] == table else
                       f"- [{r['table_name']}]({r['table_name']}.md) (`{r['columns']}`) → `{r['referenced_columns']}`"
                       for r in joins]
             lines.append("")
-        lines += ["## Variables", "",
-                  "| Nom | Type | Description | Nomenclature | Complétude | Valeurs distinctes | Min | Max |",
-                  "|-|-|-|-|-|-|-|-|"]
+        header = [w[key] for key in ("name", "type", "description", "code_list", "completeness", "distinct")]
+        lines += [f"## {w['variables']}", "", "| " + " | ".join(header) + " | Min | Max |", "|-|-|-|-|-|-|-|-|"]
         for v in sorted(variables[table], key=lambda v: v["position"]):
             completeness = f"{v['completeness_pct']} %" if v["completeness_pct"] is not None else w["hidden"]
             lines.append("| " + " | ".join(_cell(x) for x in (

@@ -91,7 +91,7 @@ def _alt(name: str, database: dict, population: list[dict], w: dict) -> str:
     if name == "sex":
         return f"{w['men']} {shown(database['men'])}, {w['women']} {shown(database['women'])}, " \
                f"{w['other']} {shown(database['sex_other'])}"
-    return f"{name} — {database['title']}"
+    return f"{w['chart_' + name]} — {database['title']}"
 
 
 def _quality_summary(checks: list[dict], w: dict) -> str:

@@ -39,7 +39,8 @@ WORDS = {
     "complete": "completeness: {pct} %", "complete_hidden": "completeness hidden", "codes": "codes: {codes}",
     "missing_value": "missing", "pyramid_alt": "Age pyramid of {title}",
     # a table
-    "table": "Table", "title": "Title", "status": "Status", "completeness": "Completeness",
+    "table": "Table", "title": "Title", "database": "Database", "name": "Name", "status": "Status",
+    "completeness": "Completeness",
     "loaded": "loaded", "empty": "empty", "no data": "no data", "not loaded": "not loaded",
     "product": "Product", "rejected": "rejected lines:", "primary_key": "Primary key",
     "unique": "unique", "not_unique": "not unique", "duplicates": "duplicates:", "checks": "checks",
@@ -77,6 +78,7 @@ WORDS = {
     "codes_cut": "The first {shown} are shown; the whole list is in the CSV and Parquet exports.",
     "used_by": "Used by",
     # the exports
+    "population_coverage": "population table: {table}; reference date: {date}",
     "catalogue_title": "Health databases catalogue",
     "catalogue_description": "Public metadata of health databases, under disclosure control.",
     # days

@@ -43,7 +43,8 @@ WORDS = {
     "complete_hidden": "complétude masquée", "codes": "codes : {codes}", "missing_value": "manquant",
     "pyramid_alt": "Pyramide des âges de {title}",
     # a table
-    "table": "Table", "title": "Titre", "status": "Statut", "completeness": "Complétude",
+    "table": "Table", "title": "Titre", "database": "Base", "name": "Nom", "status": "Statut",
+    "completeness": "Complétude",
     "loaded": "chargée", "empty": "vide", "no data": "sans données", "not loaded": "non chargée",
     "product": "Produit", "rejected": "lignes rejetées :", "primary_key": "Clé primaire",
     "unique": "unique", "not_unique": "non unique", "duplicates": "doublons :", "checks": "contrôles",
@@ -80,6 +81,7 @@ WORDS = {
     "codes_cut": "Les {shown} premiers sont affichés ; la liste entière est dans les exports CSV et Parquet.",
     "used_by": "Utilisée par",
     # the exports
+    "population_coverage": "table de population : {table} ; date de référence : {date}",
     "catalogue_title": "Catalogue des bases de données de santé",
     "catalogue_description": "Métadonnées publiques, sous secret statistique, de bases de données de santé.",
     # days (cron-descriptor's French leaves them in English)
