@@ -52,7 +52,7 @@ def test_generated_definitions(defs: dg.Definitions) -> None:
     assert schedule.job_name == "demo_refresh"
     assert {job.name for job in defs.jobs} == {"demo_refresh", "refresh_sources", "catalogue_publish"}
     assert {s.name: s.default_status for s in defs.sensors} == dict.fromkeys(
-        ["demo_files", "publish_after_refresh", "publish_after_failed_refresh", "alert_on_failure"],
+        ["demo_files", "publish_after_refresh", "publish_after_failed_refresh", "alert_on_failure", "recover_dead_runs"],
         dg.DefaultSensorStatus.RUNNING)
     assert profile.freshness_policy.warn_window.to_timedelta() == dt.timedelta(days=7)  # weekly: "0 3 * * 1"
     for key in graph.get_all_asset_keys():  # the policies applied to every asset, the catalogue's included

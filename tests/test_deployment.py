@@ -7,6 +7,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -156,6 +157,78 @@ def test_a_sensor_triggers_a_run_under_the_daemon_with_postgres(postgres: dict, 
         for process in (web, daemon):
             process.terminate()
         for process in (web, daemon):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+START_SCHEDULE = """mutation Start($selector: ScheduleSelector!) { startSchedule(scheduleSelector: $selector) {
+  __typename ... on ScheduleStateResult { scheduleState { status } } ... on PythonError { message } } }"""
+
+
+def test_a_killed_daemon_fails_its_run_and_the_next_tick_publishes(postgres: dict, tmp_path: Path) -> None:
+    """The daemon SIGKILLed while a scheduled run works, then restarted (as systemd does): that run ends failed,
+    and the schedule's next run refreshes and publishes."""
+    home, data, folder = tmp_path / "dagster", tmp_path / "out", tmp_path / "files"
+    home.mkdir()
+    folder.mkdir()
+    (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text() +
+                                       (REPO / "assets" / "deploy" / "postgres-storage.yaml").read_text())
+    (folder / "t.csv").write_text("n,label\n" + "".join(f"{i},v{i % 7}\n" for i in range(1_500_000)))
+    (tmp_path / "small.yaml").write_text("id: small\ntitle: Small\nproducer: {name: P}\nlicence: CC0\n"
+                                         "location: files\nupdate_frequency: '* * * * *'\ntimezone: UTC\n"
+                                         "tables: {t: {types: {n: INTEGER}}}\n")
+    env = {**os.environ, **postgres, "DAGSTER_HOME": str(home), "HDH_DATA_DIR": str(data),
+           "HDH_SOURCES": str(tmp_path / "small.yaml"), "HDH_EXPECTATIONS_DIR": str(tmp_path / "expectations")}
+    port = _free_port()
+
+    def daemon() -> subprocess.Popen:
+        """The daemon in a process group of its own: SIGKILLing it kills what it started, as systemd kills a unit's
+        processes (KillMode=control-group, the default) when the daemon dies."""
+        return subprocess.Popen([str(VENV_BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=REPO, env=env,
+                                stdout=subprocess.DEVNULL, stderr=open(tmp_path / "daemon.log", "a"),
+                                process_group=0)
+
+    first = daemon()
+    web = subprocess.Popen([str(VENV_BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p",
+                            str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                           stderr=open(tmp_path / "webserver.log", "w"))
+    second = None
+    try:
+        _wait("the webserver", lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5))
+        started = _graphql(port, START_SCHEDULE, {"selector": {
+            "repositoryName": "__repository__", "repositoryLocationName": "hdh_pipeline.definitions",
+            "scheduleName": "small_schedule"}})["startSchedule"]
+        assert started["__typename"] == "ScheduleStateResult", started
+
+        def runs() -> list[dict]:
+            return _graphql(port, RUNS, {"job": "small_refresh"})["runsOrError"]["results"]
+
+        def working() -> dict | None:
+            return next((r for r in runs() if r["status"] == "STARTED"), None)
+
+        killed = _wait("a scheduled run", working, 150)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        second = daemon()
+
+        def ended(run_id: str) -> dict | None:
+            return next((r for r in runs() if r["runId"] == run_id and r["status"] in ("SUCCESS", "FAILURE")), None)
+
+        log = lambda: (tmp_path / "daemon.log").read_text()[-3000:]
+        assert _wait("the killed run to end", lambda: ended(killed["runId"]), 300)["status"] == "FAILURE", log()
+        later = _wait("a later scheduled run", lambda: next((r for r in runs() if r["runId"] != killed["runId"]
+                                                            and r["status"] == "SUCCESS"), None), 300)
+        assert {"key": "dagster/schedule_name", "value": "small_schedule"} in later["tags"]
+        assert (data / "catalogue" / "current" / "catalogue.duckdb").exists()  # it published
+    finally:
+        for process in (web, first, second):
+            if process is not None and process.poll() is None:
+                process.terminate()
+        for process in (web, first, second):
+            if process is None:
+                continue
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:

@@ -10,7 +10,13 @@ from hdh_pipeline.defs.catalogue import REFRESH_SOURCES, REFRESH_STARTED, build_
 from hdh_pipeline.defs.ingestion import build_source_definitions, refresh_job_name
 from hdh_pipeline.defs.keys import CATALOGUE as CATALOGUE_GROUP
 from hdh_pipeline.defs.keys import profile_key
-from hdh_pipeline.defs.operations import alert_on_failure, build_file_sensor, build_publish_sensors, freshness_policy
+from hdh_pipeline.defs.operations import (
+    alert_on_failure,
+    build_file_sensor,
+    build_publish_sensors,
+    freshness_policy,
+    recover_dead_runs,
+)
 from hdh_pipeline.defs.resources import Warehouse
 from hdh_pipeline.sources.loader import Source, load_sources
 
@@ -49,7 +55,8 @@ def build_definitions(sources: list[Source] | None = None) -> dg.Definitions:
         assets=dg.map_asset_specs(_policies(sources), [*parts.assets, build_catalogue_assets(sources)]),
         asset_checks=parts.asset_checks, jobs=[*parts.jobs, refresh_sources, publish], schedules=parts.schedules,
         sensors=[*(build_file_sensor(s, refresh_job_name(s)) for s in sources),
-                 *build_publish_sensors(refresh_sources, publish, REFRESH_STARTED, REFRESH_SOURCES), alert_on_failure],
+                 *build_publish_sensors(refresh_sources, publish, REFRESH_STARTED, REFRESH_SOURCES), alert_on_failure,
+                 recover_dead_runs],
         resources={"warehouse": Warehouse(data_dir=str(settings.data_dir()), memory_limit=settings.memory_limit())},
         # One process per run: every writing step waits for the single DuckDB writer anyway, and a process per
         # step pays Dagster's and Great Expectations' import (about 6 s) each time.

@@ -12,7 +12,7 @@ import dagster as dg
 from croniter import croniter
 
 from hdh_pipeline import settings
-from hdh_pipeline.defs.recovery import PROCESS_TAG
+from hdh_pipeline.defs.recovery import PROCESS_TAG, free_dead_runs
 from hdh_pipeline.sources.discovery import EXTENSIONS, expand_files
 from hdh_pipeline.sources.loader import Source
 
@@ -102,6 +102,17 @@ def build_publish_sensors(sources_job: dg.UnresolvedAssetJobDefinition, publish_
                               description=f"Runs {publish_job.name} when {sources_job.name} fails: the sources that "
                                           "failed keep their previous entry, the others publish.")(request),
     ]
+
+
+@dg.sensor(name="recover_dead_runs", minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Marks failed the runs whose process is gone (a daemon or machine killed mid-run: systemd "
+                       "kills a unit's run workers with it) and frees the DuckDB writer slot they held, so that the "
+                       "next scheduled run goes on.")
+def recover_dead_runs(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    done = free_dead_runs(context.instance)
+    for line in done:
+        context.log.warning(line)
+    return dg.SkipReason("; ".join(done) or "no run died with its process")
 
 
 def notify(message: str, run: dg.DagsterRun, webhook: str | None) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from hdh_pipeline.defs.recovery import PROCESS_TAG, process_tags
 from hdh_pipeline.engines.duckdb.warehouse import read_connection, write_connection
 
 WRITER_POOL = "duckdb_warehouse"
@@ -21,6 +22,13 @@ class Warehouse(dg.ConfigurableResource):
 
     data_dir: str
     memory_limit: str | None = None  # DuckDB's memory_limit, e.g. "1GB" (`HDH_DUCKDB_MEMORY_LIMIT`); spills beyond
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Name the process that executes the run in its tags (recovery.py): should it die, the run is marked failed
+        and its writer slot freed, by the next CLI run or the `recover_dead_runs` sensor."""
+        run = context.dagster_run
+        if context.instance is not None and run is not None and PROCESS_TAG not in run.tags:
+            context.instance.add_run_tags(run.run_id, process_tags())
 
     @property
     def path(self) -> Path:
