@@ -196,7 +196,7 @@ def test_events_after_the_reference_date_are_counted_apart(catalogued) -> None:
 
 
 def test_column_dictionary_is_current() -> None:
-    """docs/catalogue.md is generated from catalogue/schema.py: regenerate it when a column changes."""
+    """docs/catalogue.md is generated from schema.py: regenerate it when a column changes."""
     from hdh_pipeline.schema import markdown
     from tests.conftest import REPO_ROOT
 

@@ -172,3 +172,17 @@ def test_the_guard_keeps_the_previous_version(delivery: str, env: Path, monkeypa
 def test_serve_says_what_to_do_before_any_publication(env: Path, capsys: pytest.CaptureFixture) -> None:
     assert cli.main(["serve", "--port", "0"]) == 2
     assert "run `hdh-pipeline run` first" in capsys.readouterr().err
+
+
+def test_the_settings_are_documented_from_one_table(capsys: pytest.CaptureFixture) -> None:
+    """`--help` and the README's table are written from settings.SETTINGS; nothing reads the environment elsewhere."""
+    from hdh_pipeline import settings
+
+    assert settings.markdown_table() in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    shown = capsys.readouterr().out
+    assert all(setting.name in shown for setting in settings.SETTINGS)
+    readers = [path for path in (REPO_ROOT / "hdh_pipeline").rglob("*.py")
+               if "os.environ" in path.read_text(encoding="utf-8")]
+    assert sorted(p.name for p in readers) == ["loader.py", "processes.py", "settings.py"]  # ${VAR}; children

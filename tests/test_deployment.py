@@ -1,6 +1,6 @@
 """The service as a platform team runs it: Dagster's storage in a real PostgreSQL server, the daemon and the
 webserver on localhost; a file change triggers the source's sensor, whose run and checks are read through the
-webserver's GraphQL API (README, "Running it as a service")."""
+webserver's GraphQL API (docs/operations.md, "Running it as a service")."""
 from __future__ import annotations
 
 import glob

@@ -10,7 +10,6 @@ many), and remembers the tables it has seen. Everything else is Dagster's: the f
 the locking. `dagster.yaml` selects it (`storage: custom:`); PostgreSQL replaces it for a service.
 """
 
-import os
 import sys
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -35,6 +34,8 @@ from dagster._core.storage.sqlite_storage import (
 )
 from dagster._utils import ensure_file, mkdir_p, touch_file
 from sqlalchemy import Connection, Engine, create_engine
+
+from hdh_pipeline import settings
 
 RUN_FILES_OPEN = 4  # run databases kept open besides the index (the running run, and a few a webserver reads)
 
@@ -129,5 +130,4 @@ class FileComputeLogManager(LocalComputeLogManager):
     @classmethod
     def from_config_value(cls, inst_data, config_value):
         """`base_dir` defaults to Dagster's own: `$DAGSTER_HOME/storage`."""
-        base_dir = config_value.get("base_dir") or os.path.join(os.environ["DAGSTER_HOME"], "storage")
-        return cls(base_dir, inst_data=inst_data)
+        return cls(config_value.get("base_dir") or str(settings.dagster_home() / "storage"), inst_data=inst_data)

@@ -1,6 +1,6 @@
 """Published shapes the synthetic population follows, rounded, and the code lists it uses.
 
-Sources (see the README's "Synthetic source" section):
+Sources (see docs/synthetic.md):
 - age pyramid and sex by age: INSEE, population estimates by sex and 5-year age group at
   1 January 2024 (France), shares rounded to 0.1 %;
 - mortality by age: INSEE life tables 2021-2023, annual death probability approximated by a

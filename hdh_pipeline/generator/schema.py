@@ -167,6 +167,6 @@ def write_declaration(path: Path, out: Path, source_id: str, file_format: str, b
         "roles": {"person_id": ["BEN_NIR_PSA"]},
         "tables": {name: {"roles": roles} for name, roles in ROLES.items()},
     }
-    header = "# Written by hdh-generate: regenerate rather than edit (see the README's Synthetic source).\n"
+    header = "# Written by hdh-generate: regenerate rather than edit (see docs/synthetic.md).\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(header + yaml.safe_dump(declaration, allow_unicode=True, sort_keys=False))
