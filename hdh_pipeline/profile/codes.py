@@ -17,6 +17,8 @@ class CodeLists:
         self.engine, self.source = engine, source
         self.columns = engine.code_lists()  # code list -> its columns
         self._content: dict[str, pa.Table] = {}
+        self._sets: dict[tuple[str, str], set[str]] = {}
+        self._labels: dict[tuple[str, str | None], dict[str, str]] = {}
 
     def __contains__(self, name: str) -> bool:
         return name in self.columns
@@ -35,16 +37,19 @@ class CodeLists:
         return code, label or next((c for c in columns if c != code), None)
 
     def code_set(self, name: str, column: str) -> set[str]:
-        """The codes of a code list column, as text."""
-        return {code for code in self.content(name)[column].to_pylist() if code is not None}
+        """The codes of a code list column, as text (computed once)."""
+        if (name, column) not in self._sets:
+            self._sets[(name, column)] = {code for code in self.content(name)[column].to_pylist() if code is not None}
+        return self._sets[(name, column)]
 
     def labels(self, name: str, column: str | None) -> dict[str, str]:
-        """Code -> label."""
-        code, label = self.code_column(name, column)
-        if label is None:
-            return {}
-        table = self.content(name)
-        return {c: lbl for c, lbl in zip(table[code].to_pylist(), table[label].to_pylist()) if c is not None}
+        """Code -> label (computed once)."""
+        if (name, column) not in self._labels:
+            code, label = self.code_column(name, column)
+            table = self.content(name)
+            self._labels[(name, column)] = {} if label is None else {
+                c: lbl for c, lbl in zip(table[code].to_pylist(), table[label].to_pylist()) if c is not None}
+        return self._labels[(name, column)]
 
     def published(self) -> pa.Table:
         """Every code of every code list with its label, ordered: the catalogue's `nomenclatures` rows."""
