@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hdh_pipeline.engines.duckdb.types import column_type
+from hdh_pipeline.engines.plan import column_type
 from hdh_pipeline.sources.dictionary import (
     ColumnSpec,
     DictionaryError,
@@ -92,7 +92,7 @@ def test_two_schemas_for_one_table(tmp_path: Path) -> None:
 )
 def test_type_mapping(declared: str, fmt: str, overrides: dict, stored: str, read_as: str) -> None:
     mapped = column_type(ColumnSpec("c", type=declared, format=fmt), overrides)
-    assert (mapped.duckdb, mapped.read_as) == (stored, read_as)
+    assert (mapped.stored, mapped.read_as) == (stored, read_as)
 
 
 @needs_shared("synthetic-snds")

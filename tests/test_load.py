@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from hdh_pipeline.engines.duckdb import load as load_module
-from hdh_pipeline.engines.duckdb.load import IngestionError
+from hdh_pipeline.engines.plan import IngestionError
 
 PEOPLE = [
     {"name": "pid", "type": "string", "description": "Identifiant"},
@@ -229,8 +229,9 @@ def test_files_glob_makes_one_table_of_several_files(write_source, load) -> None
 def test_the_guard_compares_with_the_previous_load(write_source, tmp_path: Path, query) -> None:
     """A first load is kept with its rejects; the same delivery again passes; more rejects than the tolerance and
     than before, or too many rows lost, are refused and roll back."""
-    from hdh_pipeline.engines.duckdb.load import RefusedLoad, load_table
+    from hdh_pipeline.engines.duckdb.load import load_table
     from hdh_pipeline.engines.duckdb.warehouse import write_connection
+    from hdh_pipeline.engines.plan import RefusedLoad
 
     def deliver(good: int, bad: int):
         return write_source({"t.csv": "n\n" + "".join(f"{i}\n" for i in range(good)) + "x\n" * bad},

@@ -16,9 +16,10 @@ from hdh_pipeline.defs.events import fetch_check_targets
 from hdh_pipeline.defs.profile import build_profile_asset
 from hdh_pipeline.defs.quality import build_quality_asset, build_quality_checks, warm_up_quality
 from hdh_pipeline.defs.resources import WRITES, Warehouse
-from hdh_pipeline.engines.duckdb.load import IngestionError, LoadResult, RefusedLoad, load_table, prepare_schema
+from hdh_pipeline.engines.duckdb.load import LoadResult, load_table, prepare_schema
 from hdh_pipeline.engines.duckdb.statistics import identifier_columns
 from hdh_pipeline.engines.duckdb.warehouse import in_threads, quote
+from hdh_pipeline.engines.plan import IngestionError, RefusedLoad
 from hdh_pipeline.profile.store import prepare_failures, record_load
 from hdh_pipeline.sources.declaration import SourceDeclaration
 from hdh_pipeline.sources.dictionary import ColumnSpec, TableSpec

@@ -7,18 +7,14 @@ loaded; each is kept in `<source>._rejects` with its file, line number and reaso
 """
 from __future__ import annotations
 
-import csv
-import io
-import os
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 
-from hdh_pipeline.engines.duckdb.types import ColumnType, column_type
 from hdh_pipeline.engines.duckdb.warehouse import literal, quote, table_columns
+from hdh_pipeline.engines.plan import ColumnType, IngestionError, RefusedLoad, local_files, plan_csv, read_header
 from hdh_pipeline.sources.declaration import CsvOptions, SourceDeclaration
 from hdh_pipeline.sources.discovery import SourceTable
 
@@ -32,18 +28,6 @@ REJECTS_COLUMNS = (
 )
 
 
-class IngestionError(RuntimeError):
-    """A table that could not be loaded; the message names the table, the file and what to do."""
-
-
-class RefusedLoad(IngestionError):
-    """A load beyond the source's tolerances (rejected share, rows lost): rolled back, the previous version stays."""
-
-    def __init__(self, message: str, measures: dict[str, object]) -> None:
-        super().__init__(message)
-        self.measures = measures
-
-
 @dataclass(frozen=True)
 class LoadResult:
     schema: str
@@ -55,93 +39,11 @@ class LoadResult:
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
-@dataclass(frozen=True)
-class CsvPlan:
-    """What the CSV reader is told, and the conversions that follow it."""
-
-    names: tuple[str, ...]
-    types: dict[str, ColumnType] | None  # None: no dictionary, DuckDB infers types
-    warnings: tuple[str, ...]
-    forced: dict[str, str] = field(default_factory=dict)  # no dictionary: the declaration's `types`, inferred else
-
-
-def local_files(table: SourceTable, staging: Path) -> list[Path]:
-    """The table's files on disk; archive members are extracted under `staging` first."""
-    if table.archive is None:
-        paths = [Path(f) for f in table.files]
-        for path in paths:
-            if not path.is_file():
-                raise IngestionError(
-                    f"table {table.name}: file {path} not found; restore it or fix the source's location"
-                )
-        return paths
-    paths = []
-    with zipfile.ZipFile(table.archive) as archive:
-        for member in table.files:
-            target = staging / member
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with archive.open(member) as data, open(f"{target}.part", "wb") as out:
-                    while chunk := data.read(1 << 20):
-                        out.write(chunk)
-            except KeyError:
-                raise IngestionError(f"table {table.name}: {member} not found in {table.archive}") from None
-            os.replace(f"{target}.part", target)
-            paths.append(target)
-    return paths
-
-
-def read_header(path: Path, options: CsvOptions) -> list[str] | None:
-    """The first record of a CSV file, or None when the file is empty."""
-    with open(path, encoding=options.encoding, errors="replace", newline="") as handle:
-        first = next(csv.reader(io.StringIO(handle.readline()), delimiter=options.delimiter,
-                                quotechar=options.quote), None)
-    return [name.strip() for name in first] if first else None
-
-
-def _deduplicate(names: list[str], where: str) -> tuple[list[str], list[str]]:
-    seen: dict[str, int] = {}
-    unique, warnings = [], []
-    for name in names:
-        name = name or "column"
-        seen[name] = seen.get(name, 0) + 1
-        if seen[name] > 1:
-            renamed = f"{name}_{seen[name]}"
-            warnings.append(f"{where}: duplicate column name {name!r}, occurrence {seen[name]} loaded as {renamed!r}")
-            name = renamed
-        unique.append(name)
-    return unique, warnings
-
-
-def plan_csv(table: SourceTable, declaration: SourceDeclaration, header: list[str] | None, first_file: Path) -> CsvPlan:
-    spec = table.spec
-    if header is None or not declaration.csv_for(table.name).header:
-        if spec is None and header is None:
-            raise IngestionError(
-                f"table {table.name}: file {first_file} is empty and no dictionary describes the table, "
-                "so its columns are unknown; add its Table Schema to the source's dictionary or remove the file"
-            )
-        names = [c.name for c in spec.columns] if spec else [f"column{i}" for i in range(len(header or []))]
-    else:
-        names = header
-    names, warnings = _deduplicate(names, f"file {first_file}")
-    forced = declaration.tables.get(table.name).types if table.name in declaration.tables else {}
-    if spec is None:
-        return CsvPlan(tuple(names), None, tuple(warnings), {n: t for n, t in forced.items() if n in names})
-    types = {}
-    for name in names:
-        column = spec.column(name)
-        if name in forced:
-            types[name] = ColumnType(forced[name], forced[name])
-        elif column is None:
-            warnings.append(f"column {name!r} of {first_file} is not in the dictionary: loaded as text")
-            types[name] = ColumnType("VARCHAR", "VARCHAR")
-        else:
-            types[name] = column_type(column, declaration.type_overrides)
-    missing = [c.name for c in spec.columns if c.name not in names]
-    if missing:
-        warnings.append(f"dictionary columns absent from {first_file}: {', '.join(missing)}")
-    return CsvPlan(tuple(names), types, tuple(warnings))
+def _convert(ctype: ColumnType, column_sql: str) -> str:
+    """SQL turning the read value into the stored one (NULL where it does not parse)."""
+    if ctype.strptime_format is None:
+        return column_sql
+    return f"CAST(try_strptime({column_sql}, '{ctype.strptime_format}') AS {ctype.stored})"
 
 
 def _read_csv_sql(paths: list[Path], options: CsvOptions, names: tuple[str, ...], read_types: dict[str, str] | None,
@@ -192,7 +94,7 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, t
     null_values = sorted(set(options.null_values) | set(declared_missing))
     readable = [p for p in paths if p.stat().st_size > 0]
     if not readable:
-        columns = ", ".join(f"{quote(n)} {t.duckdb}" for n, t in plan.types.items())
+        columns = ", ".join(f"{quote(n)} {t.stored}" for n, t in plan.types.items())
         conn.execute(f"CREATE OR REPLACE TABLE {target} ({columns})")
         return (*plan.warnings, f"table {table.name}: every file is empty; the table is loaded with no rows")
 
@@ -211,16 +113,17 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, t
     # Columns with a custom date format are read as text, then parsed; rows where one does not parse are rejected.
     conn.execute(f"CREATE OR REPLACE TEMP TABLE hdh_raw AS SELECT * FROM {source_sql}")
     _collect_rejects(conn, declaration.id, table, rejects, staging)
-    unparsed = " OR ".join(f"({quote(n)} IS NOT NULL AND {t.convert(quote(n))} IS NULL)" for n, t in converted.items())
-    select = ", ".join(f"{t.convert(quote(n))} AS {quote(n)}" for n, t in plan.types.items())
+    unparsed = " OR ".join(f"({quote(n)} IS NOT NULL AND {_convert(t, quote(n))} IS NULL)"
+                           for n, t in converted.items())
+    select = ", ".join(f"{_convert(t, quote(n))} AS {quote(n)}" for n, t in plan.types.items())
     conn.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {select} FROM hdh_raw WHERE NOT ({unparsed})")
     for name, ctype in converted.items():
         failures = conn.execute(
-            f"SELECT count(*) FROM hdh_raw WHERE {quote(name)} IS NOT NULL AND {ctype.convert(quote(name))} IS NULL"
+            f"SELECT count(*) FROM hdh_raw WHERE {quote(name)} IS NOT NULL AND {_convert(ctype, quote(name))} IS NULL"
         ).fetchone()[0]
         if failures:  # a second, text-only read with this format finds the line numbers of the failures
-            read_types = {n: "VARCHAR" for n in plan.names} | {name: ctype.duckdb}
-            option = "dateformat" if ctype.duckdb == "DATE" else "timestampformat"
+            read_types = {n: "VARCHAR" for n in plan.names} | {name: ctype.stored}
+            option = "dateformat" if ctype.stored == "DATE" else "timestampformat"
             sql = _read_csv_sql(readable, options, plan.names, read_types, null_values, rejects,
                                 f"{option}={literal(ctype.strptime_format)}")
             conn.execute(f"SELECT count({quote(name)}) FROM {sql}")  # projecting the column makes DuckDB parse it
