@@ -116,8 +116,7 @@ TABLES: dict[str, list[Column]] = {
         _c("count", "BIGINT", "Non-null values", count=True),
         _c("missing_count", "BIGINT", "Null values", count=True),
         _c("completeness_pct", "DOUBLE", "Non-null values / rows", share=True),
-        _c("distinct_count", "BIGINT", "Distinct values (exact up to 5000 and for (nearly) unique columns, else "
-                                       "approximate, never above count). Not a count of people, so published below "
+        _c("distinct_count", "BIGINT", "Distinct values (exact). Not a count of people, so published below "
                                        "k too, except for identifiers (whose values are people or records: "
                                        "controlled like counts) and unique columns whose count is hidden"),
         _c("distinct_exact", "BOOLEAN", "Whether distinct_count is exact"),
@@ -126,11 +125,12 @@ TABLES: dict[str, list[Column]] = {
                              "mean x count would be one more equation between them"),
         _c("std", "DOUBLE", "Sample standard deviation (numeric; published with the mean)"),
         _c("min", "VARCHAR", "Lower bound: the k-th smallest value (fewer than k values lie below)"),
-        _c("p01", "VARCHAR", "1st percentile (approximate)"),
-        _c("q1", "VARCHAR", "First quartile (approximate)"),
-        _c("median", "VARCHAR", "Median (approximate)"),
-        _c("q3", "VARCHAR", "Third quartile (approximate)"),
-        _c("p99", "VARCHAR", "99th percentile (approximate)"),
+        _c("p01", "VARCHAR", "1st percentile: the value at position floor(0.01 (n - 1)) of the n sorted values "
+                             "(exact up to 1,000,000 values, approximate beyond); clamped inside min and max"),
+        _c("q1", "VARCHAR", "First quartile, as p01 (q = 0.25)"),
+        _c("median", "VARCHAR", "Median, as p01 (q = 0.5)"),
+        _c("q3", "VARCHAR", "Third quartile, as p01 (q = 0.75)"),
+        _c("p99", "VARCHAR", "99th percentile, as p01 (q = 0.99)"),
         _c("max", "VARCHAR", "Upper bound: the k-th largest value (fewer than k values lie above)"),
         _c("bounds_coarsened", "BOOLEAN",
            "min and max are the k-th smallest and largest values (true whenever published)"),

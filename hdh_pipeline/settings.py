@@ -36,6 +36,12 @@ SETTINGS = (
                                                                              "quality suites"),
     Setting("HDH_SENSOR_INTERVAL", "300", "seconds between two looks of each source's file sensor (daemon)"),
     Setting("HDH_ALERT_WEBHOOK", "(none)", "a URL that receives a JSON POST when a run fails (daemon)"),
+    Setting("HDH_SPARK_REMOTE", "(none)", "the Spark Connect server of the sources declared `engine: spark` "
+                                          "(`sc://host:15002`, its token in the URL: never shown)"),
+    Setting("HDH_SPARK_MASTER", "local[*]", "without a Spark Connect server, the master of the Spark session started "
+                                            "here (`local[2]`, `spark://host:7077`, `yarn`, `k8s://...`)"),
+    Setting("HDH_SPARK_CONF", "(none)", "a file of Spark settings, one `key value` per line (spark-defaults.conf's "
+                                        "form), `${VAR}` replaced by the environment (secrets)"),
     Setting("DAGSTER_HOME", "(the CLI: an ephemeral instance)", "Dagster's instance folder: run history, schedules; "
                                                                 "`make` sets `.dagster_home`"),
 )
@@ -92,6 +98,19 @@ def sensor_interval() -> int:
 
 def alert_webhook() -> str | None:
     return _get("HDH_ALERT_WEBHOOK")
+
+
+def spark_remote() -> str | None:
+    return _get("HDH_SPARK_REMOTE")
+
+
+def spark_master() -> str:
+    return _get("HDH_SPARK_MASTER") or "local[*]"
+
+
+def spark_conf() -> Path | None:
+    conf = _get("HDH_SPARK_CONF")
+    return Path(conf) if conf else None
 
 
 def dagster_home() -> Path | None:

@@ -54,7 +54,7 @@ def build_definitions(sources: list[Source] | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=dg.map_asset_specs(_policies(sources), [*parts.assets, build_catalogue_assets(sources)]),
         asset_checks=parts.asset_checks, jobs=[*parts.jobs, refresh_sources, publish], schedules=parts.schedules,
-        sensors=[*(build_file_sensor(s, refresh_job_name(s)) for s in sources),
+        sensors=[*(build_file_sensor(s, refresh_job_name(s)) for s in sources if not s.remote),  # remote: its schedule
                  *build_publish_sensors(refresh_sources, publish, REFRESH_STARTED, REFRESH_SOURCES), alert_on_failure,
                  recover_dead_runs],
         resources={"warehouse": Warehouse(data_dir=str(settings.data_dir()), memory_limit=settings.memory_limit())},

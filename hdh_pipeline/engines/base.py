@@ -4,16 +4,18 @@ An engine (one folder each: `duckdb/`, the default, copies every source into one
 reads a source where it lives) answers the questions of `Engine` with aggregates only: a few numbers per
 table and column, never rows. The definitions are here, so that every engine computes the same thing:
 
-- a column's statistics (`ColumnStatistics`): counts, nulls, the k smallest and k largest values, mean and
-  sample standard deviation, zeros, negatives, lengths, quantiles, the exact frequency of every value of
-  columns with at most CATEGORICAL_MAX distinct values, and histogram bins between the k-th smallest and k-th
-  largest values (`bin_edges`);
+- a column's statistics (`ColumnStatistics`): counts, nulls, exact distinct values, the k smallest and k largest
+  values, mean and sample standard deviation, zeros, negatives, lengths, quantiles (the value at position
+  floor(q (n - 1)) of the sorted values: `lower_quantile`, exact up to QUANTILE_SAMPLE values), the exact frequency
+  of every value of columns with at most CATEGORICAL_MAX distinct values, and histogram bins between the k-th
+  smallest and k-th largest values (`bin_edges`, `bin_index`);
 - the matches of a key against a referenced table or code list, compared as text;
 - the time coverage up to a reference date, and the persons of a population table.
 """
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -23,11 +25,9 @@ import pyarrow as pa
 from hdh_pipeline.vocabulary import is_integer, looks_like_identifier
 
 CATEGORICAL_MAX = 5000  # columns with at most this many distinct values get every value's exact frequency
-DISTINCT_EXACT_MAX = 5500  # an estimate of distinct values up to this is recounted exactly
-NEARLY_UNIQUE = 0.97  # so are columns whose estimate is this share of their values or more
 HISTOGRAM_BINS = 20
 QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
-QUANTILE_SAMPLE = 65_536  # quantiles of up to this many values are exact
+QUANTILE_SAMPLE = 1_000_000  # quantiles of up to this many values are exact; beyond, from a sample of this many
 BAND_YEARS = 5  # the population's age bands
 AGE_BANDS = [f"{a}-{a + BAND_YEARS - 1}" for a in range(0, 100, BAND_YEARS)] + ["100+"]
 SEXES = ("men", "women", "other")
@@ -195,3 +195,43 @@ def bins(edges: list, counts: dict[int, int], kind: str) -> list[Bin]:
         out.append(Bin(label, _label(low), _label(high), counts.get(i, 0)))
     out.append(Bin(f">= {_label(edges[-1])}", _label(edges[-1]), None, counts.get(len(edges) - 1, 0)))
     return out
+
+
+def bin_index(value: object, edges: list, closed: bool) -> int:
+    """The bin of a value: -1 below the first edge, len(edges) - 1 at or above the last (or, when `closed`, above
+    it: the last edge is then the k-th largest value, inside the last bin). Engines that bin in SQL write the same
+    rule (engines/duckdb/statistics.py `_bin_expression`)."""
+    last = len(edges) - 1
+    if not closed and all(isinstance(e, dt.date) and (e.month, e.day) == (1, 1) for e in edges):
+        return min(max(value.year - edges[0].year, -1), last)
+    if not closed and all(isinstance(e, int) for e in edges):
+        return min(max(int(value) - edges[0], -1), last)
+    for i, edge in enumerate(edges):
+        if value < edge:
+            return i - 1
+    return last - 1 if closed and value == edges[-1] else last
+
+
+def lower_quantile(counts: list[tuple[object, int]], q: float) -> object:
+    """The value at position floor(q (n - 1)) of the n sorted values given as sorted (value, count) pairs: DuckDB's
+    `reservoir_quantile` when it holds every value (up to QUANTILE_SAMPLE)."""
+    n = sum(count for _, count in counts)
+    target, seen = int(q * (n - 1)), 0
+    for value, count in counts:
+        seen += count
+        if seen > target:
+            return value
+    raise ValueError("no values")
+
+
+def moments(frequencies: dict[object, int]) -> tuple[float | None, float | None]:
+    """Mean and sample standard deviation of numbers given as value -> count, in two exact passes (an engine's
+    one-pass aggregate loses digits on values far from zero): every engine computes them so where it knows every
+    value's count."""
+    n = sum(frequencies.values())
+    if n == 0:
+        return None, None
+    mean = math.fsum(float(v) * c for v, c in frequencies.items()) / n
+    if n == 1:
+        return mean, None
+    return mean, math.sqrt(math.fsum(c * (float(v) - mean) ** 2 for v, c in frequencies.items()) / (n - 1))

@@ -154,7 +154,10 @@ class SourceDeclaration(Strict):
     access: str = Field("", description="how to request access, for restricted sources")
     update_frequency: str = Field("0 3 * * 1", description="cron string: when the source is refreshed")
     owners: list[str] = Field(default_factory=list, description="Dagster owners: emails or team:name")
-    location: str = Field(description="a folder, a glob, or a .zip of the source files")
+    location: str = Field(description="a folder, a glob, or a .zip of the source files; with `engine: spark`, also "
+                                       "any location Spark reads (s3a://, hdfs://, abfss://...)")
+    engine: Literal["duckdb", "spark"] = Field("duckdb", description="what reads and aggregates the source: duckdb "
+                                               "copies it into the local warehouse, spark reads it where it lives")
     format: Literal["csv", "parquet"] = "csv"
     csv: CsvOptions = Field(default_factory=CsvOptions)
     exclude: list[str] = Field(default_factory=lambda: ["__MACOSX/*", ".*", "*/.*"])

@@ -74,8 +74,10 @@ def _listing(declaration: SourceDeclaration, location: Path) -> tuple[Path | Non
 
 
 def discover_tables(
-    declaration: SourceDeclaration, location: Path, dictionary: dict[str, TableSpec]
+    declaration: SourceDeclaration, location: Path | str, dictionary: dict[str, TableSpec]
 ) -> tuple[SourceTable, ...]:
+    if isinstance(location, str):
+        return _remote_tables(declaration, location, dictionary)
     if not location.exists() and not glob.glob(str(location)):
         log.warning("source %s: location %s does not exist; only its declared tables are defined", declaration.id,
                     location)
@@ -113,6 +115,23 @@ def discover_tables(
             description=(declared and declared.description) or (spec.description if spec else ""),
             roles=declaration.roles_for(declared_name or stem),
         ))
+    return tuple(tables)
+
+
+def _remote_tables(declaration: SourceDeclaration, location: str,
+                   dictionary: dict[str, TableSpec]) -> tuple[SourceTable, ...]:
+    """The tables of a location only Spark lists: those declared (`files`: a file, folder or glob under it), and those
+    the dictionary describes (`<location>/<TABLE>.<format>`, else declare their `files`)."""
+    tables = []
+    for name in sorted(set(declaration.tables) | set(dictionary)):
+        declared = declaration.tables.get(name)
+        spec = dictionary.get(name)
+        path = (declared and declared.files) or f"{name}.{declaration.format}"
+        tables.append(SourceTable(
+            name=table_name(name), files=(f"{location}/{path}",), spec=spec,
+            title=(declared and declared.title) or (spec.title if spec else "") or name,
+            description=(declared and declared.description) or (spec.description if spec else ""),
+            roles=declaration.roles_for(name)))
     return tuple(tables)
 
 

@@ -28,7 +28,7 @@ class DeclarationError(ValueError):
 class Source:
     declaration: SourceDeclaration
     file: Path
-    location: Path
+    location: Path | str  # a local path, or (engine spark) a URI Spark reads: s3a://, hdfs://, abfss://...
     tables: tuple[SourceTable, ...]
     nomenclatures: tuple[SourceTable, ...]
     dictionary: dict[str, TableSpec] = field(default_factory=dict)  # every table described, with data or not
@@ -42,6 +42,11 @@ class Source:
     @property
     def id(self) -> str:
         return self.declaration.id
+
+    @property
+    def remote(self) -> bool:
+        """Its files are not on this machine: only Spark reads them, and no sensor looks at them."""
+        return isinstance(self.location, str)
 
 
 def _expand(value: object, file: Path, key: str) -> object:
@@ -98,7 +103,12 @@ def load_source(file: Path) -> Source:
     """Read, validate and resolve one declaration into the tables it yields."""
     declaration = read_declaration(file)
     base = file.resolve().parent
-    location = _resolve(base, declaration.location)
+    remote = "://" in declaration.location and not declaration.location.startswith("file://")
+    if remote and declaration.engine != "spark":
+        raise DeclarationError(f"{file}: key 'location': {declaration.location.split('://')[0]}:// locations are "
+                               "read by Spark only: add `engine: spark`")
+    location = declaration.location.rstrip("/") if remote else _resolve(base, declaration.location.removeprefix(
+        "file://"))
     try:
         dictionary: dict[str, TableSpec] = {}
         if declaration.dictionary:

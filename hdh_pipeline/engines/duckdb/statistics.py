@@ -13,13 +13,11 @@ aggregates (a 157-column table of 10 rows takes 1.5 s that way), so a short tabl
 aggregates are written once and grouped by column name. Both forms compute the same values.
 
 Exact: counts, nulls, min, max, k-th smallest/largest, mean, std, zeros, negatives,
-lengths, frequencies, histogram bins, distinct counts up to CATEGORICAL_MAX values and of
-(nearly) unique columns (so uniqueness is exact), quantiles of columns with up to
-QUANTILE_SAMPLE values.
+lengths, frequencies, histogram bins, distinct counts (an estimate, HyperLogLog, only chooses
+between frequencies and a distinct count), quantiles of columns with up to QUANTILE_SAMPLE values.
 Approximate: quantiles of longer columns, from a uniform sample of QUANTILE_SAMPLE values
 (DuckDB's `reservoir_quantile`: a tenth of the cost of its t-digest `approx_quantile`, which
-took 60 % of a 10M-row scan), and other distinct counts above CATEGORICAL_MAX (HyperLogLog
-`approx_count_distinct`, about 2 % error, never above the number of values).
+took 60 % of a 10M-row scan).
 """
 from __future__ import annotations
 
@@ -29,13 +27,12 @@ import duckdb
 
 from hdh_pipeline.engines.base import (
     CATEGORICAL_MAX,
-    DISTINCT_EXACT_MAX,
-    NEARLY_UNIQUE,
     QUANTILE_SAMPLE,
     QUANTILES,
     ColumnStatistics,
     bin_edges,
     bins,
+    moments,
 )
 from hdh_pipeline.engines.duckdb.warehouse import quote, table_columns
 from hdh_pipeline.vocabulary import kind_of, looks_like_identifier, may_identify
@@ -168,8 +165,7 @@ def profile_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str, k: i
         valued = profile.name not in no_values and not profile.looks_like_identifier
         if valued and profile.distinct <= CATEGORICAL_MAX and profile.kind != "date":
             frequencies[profile.name] = (profile.type, ["histogram({c})"])
-        elif profile.distinct <= DISTINCT_EXACT_MAX or profile.distinct >= NEARLY_UNIQUE * profile.non_null:
-            # the estimate could be wrong where it matters: few values, or (nearly) all different
+        else:  # the estimate only chose the way: every distinct count is exact
             distinct[profile.name] = (profile.type, ["count(DISTINCT {c})"])
         if valued and profile.kind in ("numeric", "date") and (binning := bin_edges(profile)):
             binned[profile.name] = (profile.type, [f"histogram({_bin_expression('{c}', *binning)})"])
@@ -180,6 +176,8 @@ def profile_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str, k: i
         profile = by_name[name]
         profile.frequencies = {v: n for v, n in (value or {}).items() if v is not None}
         profile.distinct, profile.distinct_exact = len(profile.frequencies), True
+        if profile.kind == "numeric":
+            profile.mean, profile.std = moments(profile.frequencies)
     for name, (value,) in _aggregate(conn, target, distinct, long_form).items():
         by_name[name].distinct, by_name[name].distinct_exact = value, True
     # each column has its own bin edges: one aggregate per column, in the wide form

@@ -1,0 +1,172 @@
+"""A source's table as Spark reads it where it lives, with the DuckDB engine's rules (engines/plan.py): the same
+columns and stored types, and the same lines rejected, each with its reason (a wrong number of fields, a value
+that does not fit its type, a byte that is not in the file's encoding). Nothing is copied: the frame is read again
+by each aggregation Spark runs on it.
+
+Text is read as text first, then cast column by column (`try_cast`, `try_to_timestamp` for declared date formats):
+a value that does not cast rejects its line, as DuckDB's reader does. Without a dictionary, each column takes the
+first of BOOLEAN, BIGINT, DOUBLE, DATE, TIMESTAMP that all its values are (as DuckDB's sniffer does), else VARCHAR.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from hdh_pipeline.engines.plan import ColumnType, IngestionError, local_files, plan_csv, read_header
+from hdh_pipeline.engines.spark.types import SPARK_TYPES, catalogue_type, java_pattern
+from hdh_pipeline.sources.declaration import CsvOptions, SourceDeclaration
+from hdh_pipeline.sources.discovery import SourceTable
+
+CORRUPT = "_hdh_corrupt"  # the whole line, when its fields do not match the header
+REASON = "_hdh_reason"  # why a line is rejected (NULL: it is not)
+RAW = "_hdh_raw"
+NOT_NULL = "\u0000hdh-not-a-null"  # Spark's own null marker, which no value is: the declared ones apply instead
+REPLACEMENT = "\ufffd"  # what a byte outside the file's encoding decodes to
+TIMESTAMP_TEXT = r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{1,2}(:\d{1,2}(\.\d+)?)?)?$"
+ZONE = r"(\d:\d{1,2}(:\d{1,2}(\.\d+)?)?)(Z|[+-]\d{2}(:?\d{2})?)$"  # a zone after a time: ignored
+TRUE, FALSE = ("true", "t", "1", "yes", "y"), ("false", "f", "0", "no", "n")
+ENCODINGS = {"utf-8": "UTF-8", "latin-1": "ISO-8859-1", "utf-16": "UTF-16"}
+PARTITION = re.compile(r"^[^=/]+=[^/]*$")
+
+
+@dataclass(frozen=True)
+class SparkTable:
+    name: str
+    frame: DataFrame  # the lines that parsed, typed
+    columns: dict[str, str]  # name -> type, in the catalogue's vocabulary
+    lines: DataFrame | None  # every line with REASON (and RAW), for the rejected ones; None: nothing is rejected
+    warnings: tuple[str, ...] = ()
+
+
+def read_table(spark: SparkSession, declaration: SourceDeclaration, table: SourceTable, staging: Path,
+               remote: bool) -> SparkTable:
+    """The table's files as one frame; raises IngestionError naming the table and the files it could not read."""
+    paths = list(table.files) if remote else [str(p) for p in local_files(table, staging)]
+    try:
+        if declaration.format == "parquet":
+            frame = spark.read.options(**_base_path(paths)).parquet(*paths)
+            return SparkTable(table.name, frame, {f.name: catalogue_type(f.dataType.simpleString())
+                                                  for f in frame.schema.fields}, None)
+        return _read_csv(spark, declaration, table, paths, remote)
+    except IngestionError:
+        raise
+    except Exception as error:  # Spark's errors (a path, a permission), said in one line
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise IngestionError(f"table {table.name}: reading {', '.join(paths)} failed: {first}") from None
+
+
+def _base_path(paths: list[str]) -> dict[str, str]:
+    """Hive-style partition folders (`year=2020/`) above the files: their parent is the base, whose folders'
+    `name=value` become columns."""
+    parts = paths[0].split("/")
+    partitioned = [i for i, part in enumerate(parts[:-1]) if PARTITION.match(part)]
+    return {"basePath": "/".join(parts[:partitioned[0]])} if partitioned and len(paths) > 1 else {}
+
+
+def _options(options: CsvOptions) -> dict[str, str]:
+    return {"sep": options.delimiter, "quote": options.quote, "escape": options.escape,
+            "header": str(options.header).lower(), "encoding": ENCODINGS[options.encoding], "mode": "PERMISSIVE",
+            "columnNameOfCorruptRecord": CORRUPT, "nullValue": NOT_NULL, "emptyValue": "",
+            "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false"}
+
+
+def _header(spark: SparkSession, paths: list[str], options: CsvOptions, remote: bool) -> list[str] | None:
+    if not remote:
+        return next((h for h in (read_header(Path(p), options) for p in paths) if h is not None), None)
+    first = spark.read.option("encoding", ENCODINGS[options.encoding]).text(paths).limit(1).collect()
+    row = next(csv.reader(io.StringIO(first[0][0]), delimiter=options.delimiter, quotechar=options.quote), None) \
+        if first else None
+    return [name.strip() for name in row] if row else None
+
+
+def _read_csv(spark: SparkSession, declaration: SourceDeclaration, table: SourceTable, paths: list[str],
+              remote: bool) -> SparkTable:
+    options = declaration.csv_for(table.name)
+    plan = plan_csv(table, declaration, _header(spark, paths, options, remote), Path(paths[0]))
+    null_values = sorted(set(options.null_values) | set((table.spec.missing_values or ()) if table.spec else ()))
+    schema = T.StructType([T.StructField(n, T.StringType()) for n in plan.names] +
+                          [T.StructField(CORRUPT, T.StringType())])
+    readable = paths if remote else [p for p in paths if Path(p).stat().st_size > 0]
+    if not readable:
+        empty = spark.createDataFrame([], T.StructType([T.StructField(n, T.StringType()) for n in plan.names]))
+        types = plan.types or {}
+        frame = empty.select(*[F.col(n).cast(SPARK_TYPES[types[n].stored] if n in types else "STRING").alias(n)
+                               for n in plan.names])
+        return SparkTable(table.name, frame, {n: types[n].stored if n in types else "VARCHAR" for n in plan.names},
+                          None, (*plan.warnings, f"table {table.name}: every file is empty; the table has no rows"))
+    raw = spark.read.schema(schema).options(**_options(options)).csv(readable)
+    raw = raw.select(*[F.when(F.col(n).isin(null_values), F.lit(None)).otherwise(F.col(n)).alias(n)
+                       for n in plan.names], CORRUPT)
+    types = plan.types or _inferred(raw, plan.names, plan.forced)
+    casts = {n: _cast(F.col(n), types[n], options) for n in plan.names}
+    reason = F.when(F.col(CORRUPT).isNotNull(), F.lit("wrong number of fields"))
+    for name in plan.names:
+        reason = reason.when(F.col(name).contains(REPLACEMENT), F.lit(f"{name}: not {options.encoding}"))
+        reason = reason.when(F.col(name).isNotNull() & casts[name].isNull(),
+                             F.lit(f"{name}: not a {types[name].stored} value"))
+    raw_line = F.coalesce(F.col(CORRUPT), F.concat_ws(options.delimiter, *[F.coalesce(F.col(n), F.lit(""))
+                                                                          for n in plan.names]))
+    # parsed once: the aggregations that follow read the parsed lines, not the text again
+    lines = raw.select(*[casts[n].alias(n) for n in plan.names], reason.alias(REASON), raw_line.alias(RAW)) \
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    frame = lines.where(F.col(REASON).isNull()).select(*plan.names)
+    return SparkTable(table.name, frame, {n: types[n].stored for n in plan.names}, lines, plan.warnings)
+
+
+def _cast(value: Column, ctype: ColumnType, options: CsvOptions) -> Column:
+    """The stored value of a text value, NULL where it does not parse, as DuckDB's reader casts it: around the
+    value, spaces ignored; in numbers, `_` between digits; integers from `40.5` (rounded, half away from zero),
+    `1e3` or `0x10`; dates `2020-1-5` or `2020/01/05` (a time after them ignored); timestamps with `T` or a space,
+    a zone ignored; booleans `true/t/1/yes/y`, `false/f/0/no/n` in any case."""
+    target = SPARK_TYPES.get(ctype.stored.split("(")[0], "STRING")
+    if ctype.strptime_format:
+        return F.try_to_timestamp(value, F.lit(java_pattern(ctype.strptime_format))).cast(target)
+    if ctype.stored == "VARCHAR":
+        return value
+    text = F.trim(value)
+    if ctype.stored == "BOOLEAN":
+        lowered = F.lower(text)
+        return F.when(lowered.isin(*TRUE), F.lit(True)).when(lowered.isin(*FALSE), F.lit(False))
+    if ctype.stored in ("DATE", "TIMESTAMP"):
+        iso = F.regexp_replace(text, r"^(\d{4})/(\d{1,2})/(\d{1,2})", "$1-$2-$3")
+        bare = F.regexp_replace(iso, ZONE, "$1")
+        return F.when(bare.rlike(TIMESTAMP_TEXT), bare.try_cast("TIMESTAMP_NTZ")).cast(target)
+    number = F.regexp_replace(text, r"(?<=\d)_(?=\d)", "")
+    if options.decimal == ",":
+        number = F.regexp_replace(number, ",", ".")
+    if ctype.stored not in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT"):
+        return number.try_cast(target)
+    hexadecimal = F.when(number.rlike(r"^\+?0[xX][0-9a-fA-F]+$"),
+                         F.conv(F.regexp_replace(number, r"^\+?0[xX]", ""), 16, 10).try_cast("DECIMAL(38,0)"))
+    rounded = F.coalesce(number.try_cast("BIGINT"), hexadecimal, F.round(number.try_cast("DECIMAL(38,10)")),
+                         F.round(number.try_cast("DOUBLE")))
+    return rounded.try_cast(target)
+
+
+def _inferred(raw: DataFrame, names: tuple[str, ...], forced: dict[str, str]) -> dict[str, ColumnType]:
+    """Each column's type as DuckDB's sniffer would choose it from all its values: the first candidate every
+    non-null value casts to (one pass), a declared `types` entry over it."""
+    candidates = ("BOOLEAN", "BIGINT", "DOUBLE", "DATE", "TIMESTAMP")
+    plain = CsvOptions()
+    failing = raw.agg(*[F.count(F.col(n)).alias(f"{i}") for i, n in enumerate(names)],
+                      *[F.count_if(F.col(n).isNotNull() & _cast(F.col(n), ColumnType(c, "VARCHAR"), plain).isNull())
+                        .alias(f"{i}:{c}") for i, n in enumerate(names) for c in candidates]).first()
+    chosen = {}
+    for i, name in enumerate(names):
+        fitting = [c for c in candidates if failing[f"{i}:{c}"] == 0] if failing[f"{i}"] else []  # all null: text
+        stored = forced.get(name) or next(iter(fitting), "VARCHAR")
+        chosen[name] = ColumnType(stored, "VARCHAR")
+    return chosen
+
+
+def rejected(table: SparkTable) -> DataFrame | None:
+    """The rejected lines of a table, with their reason."""
+    return None if table.lines is None else table.lines.where(F.col(REASON).isNotNull()).select(REASON, RAW)

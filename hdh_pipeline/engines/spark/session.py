@@ -1,0 +1,85 @@
+"""The Spark session of this process: a Spark Connect server (`HDH_SPARK_REMOTE`), else a session started here on
+`HDH_SPARK_MASTER` (`local[*]` by default; `spark://`, `yarn`, `k8s://` submit to a cluster), with the settings of
+`HDH_SPARK_CONF`. Nothing said about it shows a secret: `where()` names the host, never the URL's token."""
+from __future__ import annotations
+
+import os
+import re
+import threading
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from hdh_pipeline import settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+         "spark.sql.session.timeZone": "UTC",  # dates and timestamps as written, whatever the machine's zone
+         "spark.sql.ansi.enabled": "false"}
+_LOCK = threading.Lock()
+_SESSION: list[SparkSession] = []
+
+
+class SparkUnavailable(RuntimeError):
+    """Spark cannot be reached or started; the message names where, never a secret."""
+
+
+def where() -> str:
+    """Where this process's Spark runs, without a secret."""
+    remote = settings.spark_remote()
+    if remote:
+        parts = urlsplit(remote.split(";", 1)[0])
+        return f"Spark Connect at {parts.hostname}:{parts.port or 15002}"
+    return f"Spark master {settings.spark_master()}"
+
+
+def conf() -> dict[str, str]:
+    """`HDH_SPARK_CONF`'s settings (`key value` a line, `#` comments), `${VAR}` replaced by the environment."""
+    path = settings.spark_conf()
+    if path is None:
+        return {}
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition(" ") if " " in line else line.partition("=")
+            values[key.strip()] = VARIABLE.sub(lambda m: os.environ.get(m.group(1), ""), value.strip())
+    return values
+
+
+def session() -> SparkSession:
+    """This process's session, started at the first call."""
+    with _LOCK:
+        if _SESSION:
+            return _SESSION[0]
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise SparkUnavailable("pyspark is not installed: pip install 'hdh-pipeline[spark]'") from None
+        builder = SparkSession.builder.appName("hdh-pipeline")
+        builder = builder.remote(settings.spark_remote()) if settings.spark_remote() else \
+            builder.master(settings.spark_master())
+        for key, value in {**QUIET, **conf()}.items():
+            if not (settings.spark_remote() and key.startswith("spark.ui")):
+                builder = builder.config(key, value)
+        try:
+            started = builder.getOrCreate()
+        except Exception as error:  # whatever the JVM or the network says, in one line
+            raise SparkUnavailable(f"{where()} cannot be reached: {_first_line(error)}") from None
+        _SESSION.append(started)
+        return started
+
+
+def stop() -> None:
+    with _LOCK:
+        while _SESSION:
+            _SESSION.pop().stop()
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    line = text[0] if text else type(error).__name__
+    remote = settings.spark_remote()
+    return line.replace(remote, "sc://…") if remote else line
