@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,23 @@ SETTINGS = (
     Setting("DAGSTER_HOME", "(the CLI: an ephemeral instance)", "Dagster's instance folder: run history, schedules; "
                                                                 "`make` sets `.dagster_home`"),
 )
+
+
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand(text: str) -> str:
+    """`${VAR}` and `${VAR:-default}` replaced by the environment (secrets in declarations and Spark settings);
+    KeyError names a variable that is not set and has no default."""
+    def substitute(match: re.Match) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise KeyError(name)
+
+    return VARIABLE.sub(substitute, text)
 
 
 def _get(name: str) -> str | None:

@@ -17,7 +17,7 @@ from hdh_pipeline.defs.operations import (
     freshness_policy,
     recover_dead_runs,
 )
-from hdh_pipeline.defs.resources import Warehouse
+from hdh_pipeline.defs.resources import Spark, Warehouse
 from hdh_pipeline.sources.loader import Source, load_sources
 
 SOURCES_JOB = "refresh_sources"
@@ -57,7 +57,8 @@ def build_definitions(sources: list[Source] | None = None) -> dg.Definitions:
         sensors=[*(build_file_sensor(s, refresh_job_name(s)) for s in sources if not s.remote),  # remote: its schedule
                  *build_publish_sensors(refresh_sources, publish, REFRESH_STARTED, REFRESH_SOURCES), alert_on_failure,
                  recover_dead_runs],
-        resources={"warehouse": Warehouse(data_dir=str(settings.data_dir()), memory_limit=settings.memory_limit())},
+        resources={"warehouse": Warehouse(data_dir=str(settings.data_dir()), memory_limit=settings.memory_limit()),
+                   "spark": Spark()},
         # One process per run: every writing step waits for the single DuckDB writer anyway, and a process per
         # step pays Dagster's and Great Expectations' import (about 6 s) each time.
         executor=dg.in_process_executor,

@@ -7,6 +7,7 @@ a wide source, and the warehouse has one writer: the step's connection, whose cu
 tables at once.
 """
 
+from collections.abc import Iterator
 from contextlib import closing
 
 import dagster as dg
@@ -15,8 +16,8 @@ import duckdb
 from hdh_pipeline.defs.events import fetch_check_targets
 from hdh_pipeline.defs.profile import build_profile_asset
 from hdh_pipeline.defs.quality import build_quality_asset, build_quality_checks, warm_up_quality
-from hdh_pipeline.defs.resources import WRITES, Warehouse
-from hdh_pipeline.engines.duckdb.load import LoadResult, load_table, prepare_schema
+from hdh_pipeline.defs.resources import WRITES, Spark, Warehouse, spark_engine
+from hdh_pipeline.engines.duckdb.load import REJECTS, LoadResult, load_table, prepare_schema
 from hdh_pipeline.engines.duckdb.statistics import identifier_columns
 from hdh_pipeline.engines.duckdb.warehouse import in_threads, quote
 from hdh_pipeline.engines.plan import IngestionError, RefusedLoad
@@ -111,7 +112,7 @@ def _load(conn: duckdb.DuckDBPyConnection, warehouse: Warehouse, declaration: So
 
 
 def _materialize(context: dg.AssetExecutionContext, warehouse: Warehouse, declaration: SourceDeclaration,
-                 table: SourceTable, loaded: LoadResult, preview: str) -> tuple[dg.MaterializeResult, list]:
+                 table: SourceTable, loaded: LoadResult, preview: str | None) -> tuple[dg.MaterializeResult, list]:
     """The table's materialization, and its `loaded` check result if selected (reported once every table is)."""
     key = dg.AssetKey([declaration.id, table.name])
     for warning in loaded.warnings:
@@ -125,9 +126,9 @@ def _materialize(context: dg.AssetExecutionContext, warehouse: Warehouse, declar
         "dagster/table_name": f"{loaded.schema}.{loaded.table}",
         "rejected_rows": loaded.rejected_rows,
         "files": dg.MetadataValue.json([str(f) for f in table.files]),
-        "warehouse": dg.MetadataValue.path(str(warehouse.path)),
-        "preview": dg.MetadataValue.md(preview),
     }
+    if preview is not None:  # a table read by Spark has none: no row leaves Spark
+        metadata |= {"warehouse": dg.MetadataValue.path(str(warehouse.path)), "preview": dg.MetadataValue.md(preview)}
     if schema := column_schema(table, loaded):
         metadata["dagster/column_schema"] = schema
     if loaded.warnings:
@@ -152,6 +153,42 @@ def _refused(context: dg.AssetExecutionContext, key: dg.AssetKey, refused: Refus
                                               refused.measures["rejection_causes"]),
                                           "previous_version_kept": True})]
 
+def _load_into_duckdb(warehouse: Warehouse, source: Source, chosen: list[tuple]) -> Iterator[tuple]:
+    """(chosen item, load result and preview, or the error) of each table loaded into the warehouse. One connection:
+    opening the file costs more than loading a small table; several tables load at once (in_threads), reported in
+    the source's order."""
+    with warehouse.write() as conn, closing(in_threads(conn, lambda cursor, item: _load(
+            cursor, warehouse, source.declaration, item[1], item[2]), chosen)) as outcomes:
+        prepare_schema(conn, source.id)  # before the threads start: two creating these at once would conflict
+        prepare_failures(conn)
+        yield from zip(chosen, outcomes)
+
+
+def _read_with_spark(warehouse: Warehouse, spark: Spark, source: Source, chosen: list[tuple]) -> Iterator[tuple]:
+    """(chosen item, what Spark read of the table, or the error) of each table of a source read where it lives:
+    nothing is copied; its rejected lines are counted, the first ones kept in `<source>._rejects` with their reason.
+    No preview: no row leaves Spark."""
+    engine = spark_engine(spark, source, warehouse)
+    with warehouse.write() as conn:
+        prepare_schema(conn, source.id)
+        prepare_failures(conn)
+        for item in chosen:
+            name = item[1].name
+            if name in engine.failures:
+                record_load(conn, source.id, name, "its files could not be read", str(engine.failures[name]))
+                yield item, engine.failures[name]
+                continue
+            rejected, kept = engine.rejected_lines(name)
+            conn.execute(f"DELETE FROM {quote(source.id)}.{REJECTS} WHERE table_name = ?", [name])
+            if kept:
+                conn.executemany(f"INSERT INTO {quote(source.id)}.{REJECTS} VALUES (?, NULL, NULL, NULL, 'SPARK', ?, "
+                                 "?, now())", [[name, reason, line] for reason, line in kept])
+            record_load(conn, source.id, name)
+            read = engine.table(name)
+            yield item, (LoadResult(source.id, name, item[1].files, engine.row_count(name), rejected,
+                                    tuple(read.columns.items()), read.warnings), None)
+
+
 def build_tables_asset(source: Source) -> dg.AssetsDefinition:
     """Every table of the source; a table whose files cannot be read fails the step once the others are
     loaded, naming the files."""
@@ -164,7 +201,8 @@ def build_tables_asset(source: Source) -> dg.AssetsDefinition:
         if table.spec:
             metadata["dictionary"] = dg.MetadataValue.path(str(table.spec.file))
         specs.append(dg.AssetSpec(key, group_name=source.id,
-                                  kinds={"duckdb", source.declaration.format}, tags={"hdh/layer": "ingestion"},
+                                  kinds={source.declaration.engine, source.declaration.format},
+                                  tags={"hdh/layer": "ingestion"},
                                   description=_description(source, table), metadata=metadata, skippable=True))
         checks.append(dg.AssetCheckSpec(
             "loaded", asset=key, blocking=True,
@@ -175,27 +213,23 @@ def build_tables_asset(source: Source) -> dg.AssetsDefinition:
         tables[key] = table
 
     @dg.multi_asset(specs=specs, check_specs=checks, name=f"{source.id}_tables", can_subset=True, **WRITES)
-    def _tables(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    def _tables(context: dg.AssetExecutionContext, warehouse: Warehouse, spark: Spark):
         failures, results = [], []  # check results, reported together after the materializations (events.py)
         warm_up_quality(context, source, warehouse)
         chosen = [(key, table, not accepted(context.run.tags, source.id, table.name))  # (key, table, guarded)
                   for key, table in tables.items() if key in context.selected_asset_keys]
-        # one connection: opening the file costs more than loading a small table; several tables load at once
-        # (in_threads), their events are reported here, in the source's order
-        with warehouse.write() as conn, closing(in_threads(conn, lambda cursor, item: _load(
-                cursor, warehouse, source.declaration, item[1], item[2]), chosen)) as outcomes:
-            prepare_schema(conn, source.id)  # before the threads start: two creating these at once would conflict
-            prepare_failures(conn)
-            for (key, table, _), outcome in zip(chosen, outcomes):
-                if isinstance(outcome, IngestionError):
-                    if isinstance(outcome, RefusedLoad):
-                        results += _refused(context, key, outcome)
-                    context.log.error(str(outcome))
-                    failures.append(str(outcome))
-                    continue
-                materialization, checked = _materialize(context, warehouse, source.declaration, table, *outcome)
-                yield materialization
-                results += checked
+        loads = _read_with_spark(warehouse, spark, source, chosen) if source.declaration.engine == "spark" else \
+            _load_into_duckdb(warehouse, source, chosen)
+        for (key, table, _), outcome in loads:
+            if isinstance(outcome, IngestionError):
+                if isinstance(outcome, RefusedLoad):
+                    results += _refused(context, key, outcome)
+                context.log.error(str(outcome))
+                failures.append(str(outcome))
+                continue
+            materialization, checked = _materialize(context, warehouse, source.declaration, table, *outcome)
+            yield materialization
+            results += checked
         fetch_check_targets(context, [result.asset_key for result in results])
         yield from results
         if failures:
@@ -215,13 +249,15 @@ def build_nomenclatures_asset(source: Source) -> dg.AssetsDefinition:
     @dg.asset(
         key=[source.id, "nomenclatures"],
         group_name=source.id,
-        kinds={"duckdb", "csv"},
+        kinds={source.declaration.engine, "csv"},
         tags={"hdh/layer": "ingestion"},
         description=f"Code lists (nomenclatures) of {source.declaration.title}: "
                     f"{len(source.nomenclatures)} tables in schema {schema}.",
         **WRITES,
     )
-    def _nomenclatures(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def _nomenclatures(context: dg.AssetExecutionContext, warehouse: Warehouse, spark: Spark) -> dg.MaterializeResult:
+        if source.declaration.engine == "spark":
+            return _code_lists_read_by_spark(spark, source, warehouse)
         rows, rejected, failures = 0, 0, []
         warm_up_quality(context, source, warehouse)  # the code lists load first: as early as it gets
 
@@ -253,6 +289,18 @@ def build_nomenclatures_asset(source: Source) -> dg.AssetsDefinition:
         })
 
     return _nomenclatures
+
+def _code_lists_read_by_spark(spark: Spark, source: Source, warehouse: Warehouse) -> dg.MaterializeResult:
+    """A Spark source's code lists, read by Spark (reference data: a few thousand rows each)."""
+    engine = spark_engine(spark, source, warehouse)
+    failures = [str(engine.failures[t.name]) for t in source.nomenclatures if t.name in engine.failures]
+    if failures:
+        raise dg.Failure(description=f"{len(failures)} of {len(source.nomenclatures)} code lists could not be read",
+                         metadata={"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))})
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": sum(engine.code_list(name).num_rows for name in engine.code_lists()),
+        "code_lists": len(source.nomenclatures)})
+
 
 def build_source_definitions(source: Source) -> dg.Definitions:
     assets = [build_tables_asset(source)]

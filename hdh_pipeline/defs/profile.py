@@ -4,7 +4,7 @@ previous refresh (the `drift` check)."""
 import dagster as dg
 
 from hdh_pipeline.defs.keys import profile_key
-from hdh_pipeline.defs.resources import WRITES, Warehouse
+from hdh_pipeline.defs.resources import WRITES, Spark, Warehouse, spark_engine
 from hdh_pipeline.engines.duckdb.engine import DuckDBEngine
 from hdh_pipeline.profile.drift import COMPARED, Change, compare
 from hdh_pipeline.profile.source import profile_source
@@ -49,11 +49,15 @@ def build_profile_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
             "dictionary"))],
         **WRITES,
     )
-    def _profile(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    def _profile(context: dg.AssetExecutionContext, warehouse: Warehouse, spark: Spark):
+        k = source.declaration.disclosure_k
         try:
+            # a source on Spark is profiled where it lives, without holding the warehouse's writer meanwhile
+            profile = profile_source(spark_engine(spark, source, warehouse), source, k) \
+                if source.declaration.engine == "spark" else None
             with warehouse.write() as conn:
                 previous = load_profiles(conn, [source.id], COMPARED)
-                profile = profile_source(DuckDBEngine.for_source(conn, source), source, source.declaration.disclosure_k)
+                profile = profile or profile_source(DuckDBEngine.for_source(conn, source), source, k)
                 changes = compare(previous, profile.rows, source.declaration.tolerances)
                 profiled_at = profile.rows["databases"][0]["last_refresh"]
                 profile.rows["changes"] = [c.row(source.id) | {"detected_at": profiled_at} for c in changes]

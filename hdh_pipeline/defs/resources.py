@@ -9,6 +9,7 @@ import duckdb
 
 from hdh_pipeline.defs.recovery import PROCESS_TAG, process_tags
 from hdh_pipeline.engines.duckdb.warehouse import read_connection, write_connection
+from hdh_pipeline.sources.loader import Source
 
 WRITER_POOL = "duckdb_warehouse"
 # Every asset writes the warehouse: one writer at a time (the pool, see dagster.yaml), and a step that fails is
@@ -55,3 +56,31 @@ class Warehouse(dg.ConfigurableResource):
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with read_connection(self.path, memory_limit=self.memory_limit) as connection:
             yield connection
+
+
+class Spark(dg.ConfigurableResource):
+    """The Spark session of the sources declared `engine: spark` (engines/spark/session.py): a Spark Connect server
+    (`HDH_SPARK_REMOTE`) or a session started on `HDH_SPARK_MASTER`, read from the settings when a step needs it.
+    Our own rather than dagster-pyspark's: that one builds a classic session from its config (no Spark Connect),
+    shows its config in the UI (a Connect URL carries a token) and would make pyspark a dependency of every
+    install; this one has no config, starts nothing until a Spark source's step asks, and never shows a secret."""
+
+    def session(self) -> object:
+        try:
+            from hdh_pipeline.engines.spark.session import session
+        except ImportError:
+            raise dg.Failure(description="a source declared `engine: spark` needs pyspark: pip install "
+                                         "'hdh-pipeline[spark]'", allow_retries=False) from None
+        return session()
+
+
+def spark_engine(spark: Spark, source: Source, warehouse: Warehouse) -> object:
+    """The Spark engine of a source (engines/spark/engine.py); a Spark that cannot be reached fails the step in one
+    line naming the source and where Spark is (never a secret)."""
+    from hdh_pipeline.engines.spark.engine import SparkEngine
+    from hdh_pipeline.engines.spark.session import SparkUnavailable
+
+    try:
+        return SparkEngine(spark.session(), source, warehouse.staging(source.id))
+    except SparkUnavailable as error:
+        raise dg.Failure(description=f"source {source.id}: {error}") from None

@@ -9,6 +9,7 @@ from hdh_pipeline import settings
 from hdh_pipeline.engines.base import Engine
 from hdh_pipeline.engines.duckdb.engine import DuckDBEngine
 from hdh_pipeline.engines.duckdb.warehouse import connect, read_connection
+from hdh_pipeline.engines.sql import DIALECTS
 from hdh_pipeline.profile.store import load_profiles
 from hdh_pipeline.quality import data_docs, parallel
 from hdh_pipeline.quality.suites import Table, generated_expectations, read_rules, write_suite
@@ -34,7 +35,8 @@ def plan(engine: Engine, source: Source, reference: dt.date) -> dict[str, tuple[
     tables = {}
     for table in source.tables:
         if table.name in loaded:
-            context = Table(source, table, loaded[table.name], codes, set(loaded), reference)
+            context = Table(source, table, loaded[table.name], codes, set(loaded), reference,
+                            DIALECTS[source.declaration.engine])
             tables[table.name] = (loaded[table.name], engine.row_count(table.name),
                                   generated_expectations(context, rules))
     return tables
@@ -95,16 +97,7 @@ def validate_source(warehouse: Path, source: Source, reference: dt.date, docs: P
     planning connection is closed first. `together=False` runs every expectation on its own (slow; for checks).
     Helper processes validate a wide source, or any source when they were started ahead (see parallel.py)."""
     with connect(warehouse, read_only=True, memory_limit=memory_limit) as conn:
-        planned = plan(DuckDBEngine.for_source(conn, source), source, reference)
-    rows_of: dict[str, list[dict]] = {}
-    jobs = []
-    for table, (columns, rows, generated) in planned.items():
-        expectations, problem = _suite(settings.expectations_dir() / source.id / f"{table}.json", generated)
-        if problem:
-            rows_of[table] = [{"check_id": "suite", "expectation": None, "variable": None, "category": "conformance",
-                               "threshold_pct": 0.0, "severity": SEVERE, "status": ERROR, "reason": problem}]
-        else:
-            jobs.append((table, expectations, set(columns), rows))
+        planned, rows_of, jobs = _jobs(DuckDBEngine.for_source(conn, source), source, reference)
     workers = parallel.worker_count(len(jobs), sum(job[3] for job in jobs), memory_limit)
     if jobs and (workers > 1 or parallel.warm()):
         task = {"warehouse": str(warehouse), "schema": source.id, "docs": docs and str(docs), "together": together,
@@ -114,5 +107,34 @@ def validate_source(warehouse: Path, source: Source, reference: dt.date, docs: P
         rows_of.update(_validate_here(warehouse, source.id, docs, together, memory_limit, jobs))
     if docs is not None and docs.is_dir():
         data_docs.make_offline(docs)
+    return _rows(source, planned, rows_of)
+
+
+def count_on_spark(engine: Engine, source: Source, reference: dt.date) -> list[dict]:
+    """Quality result rows for every table of a source read by Spark, its checks counted by Spark (no Data Docs)."""
+    from hdh_pipeline.engines.spark.checks import count_checks  # pyspark: only for Spark sources
+
+    planned, rows_of, jobs = _jobs(engine, source, reference)
+    rows_of.update(count_checks(engine, jobs))
+    return _rows(source, planned, rows_of)
+
+
+def _jobs(engine: Engine, source: Source, reference: dt.date) -> tuple[dict, dict[str, list[dict]], list[tuple]]:
+    """(the plan, the rows of the tables whose suite file cannot be read, (table, expectations, columns, rows) of
+    the others)."""
+    planned = plan(engine, source, reference)
+    rows_of: dict[str, list[dict]] = {}
+    jobs = []
+    for table, (columns, rows, generated) in planned.items():
+        expectations, problem = _suite(settings.expectations_dir() / source.id / f"{table}.json", generated)
+        if problem:
+            rows_of[table] = [{"check_id": "suite", "expectation": None, "variable": None, "category": "conformance",
+                               "threshold_pct": 0.0, "severity": SEVERE, "status": ERROR, "reason": problem}]
+        else:
+            jobs.append((table, expectations, set(columns), rows))
+    return planned, rows_of, jobs
+
+
+def _rows(source: Source, planned: dict, rows_of: dict[str, list[dict]]) -> list[dict]:
     base = {"source_id": source.id}
     return [base | {"table_name": table} | row for table in planned if table in rows_of for row in rows_of[table]]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from hdh_pipeline.engines.duckdb.warehouse import literal, quote
+from hdh_pipeline.engines.sql import Dialect
 from hdh_pipeline.quality.table_checks import code_list_query, rows_query
 from hdh_pipeline.sources.dictionary import ColumnSpec
 from hdh_pipeline.sources.discovery import SourceTable
@@ -59,6 +59,7 @@ class Table:
     code_columns: dict[str, str]  # loaded code list -> its code column
     loaded: set[str]  # the source's loaded tables
     reference: dt.date
+    sql: Dialect  # the source's engine's SQL
 
     def present(self, column: str | None) -> bool:
         return column is not None and column in self.columns
@@ -123,7 +124,8 @@ def _nomenclature(t: Table, name: str, _: str, spec: ColumnSpec | None) -> Check
         return None
     named = [name, t.source.declaration.nomenclature_schema, ref.table, ref.column or t.code_columns[ref.table]]
     return Check(f"nomenclature:{name}", "unexpected_rows_expectation",
-                 {"unexpected_rows_query": code_list_query(*named), "description": f"{name} is a code of {ref.table}"},
+                 {"unexpected_rows_query": code_list_query(*named, sql=t.sql),
+                  "description": f"{name} is a code of {ref.table}"},
                  "conformance", name, meta={"code_list": named})
 
 
@@ -137,15 +139,15 @@ def _primary_key(t: Table) -> list[Check]:
     key = t.table.spec.primary_key if t.table.spec else ()
     if not key or not set(key) <= set(t.columns):
         return []
-    columns = ", ".join(quote(c) for c in key)
+    columns = ", ".join(t.sql.quote(c) for c in key)
     return [Check(f"primary_key:{'+'.join(key)}", "unexpected_rows_expectation", {
-        "unexpected_rows_query": rows_query(f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY {columns}) "
-                                            f"AS hdh_seen FROM {{batch}}) WHERE hdh_seen > 1"),
+        "unexpected_rows_query": rows_query(f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY {columns} "
+                                            f"ORDER BY {columns}) AS hdh_seen FROM {{batch}}) WHERE hdh_seen > 1"),
         "description": f"rows whose key ({', '.join(key)}) already appeared"}, "conformance", ", ".join(key), SEVERE)]
 
 
-def _key(columns: tuple[str, ...]) -> str:
-    return " || chr(31) || ".join(f"CAST({quote(c)} AS VARCHAR)" for c in columns)
+def _key(columns: tuple[str, ...], sql: Dialect) -> str:
+    return " || chr(31) || ".join(f"CAST({sql.quote(c)} AS {sql.text})" for c in columns)
 
 
 def _foreign_keys(t: Table) -> list[Check]:
@@ -154,11 +156,11 @@ def _foreign_keys(t: Table) -> list[Check]:
     for fk in t.table.spec.foreign_keys if t.table.spec else ():
         if fk.table not in t.loaded or fk.table == t.table.name or not set(fk.columns) <= set(t.columns):
             continue
-        present = " AND ".join(f"{quote(c)} IS NOT NULL" for c in fk.columns)
+        present = " AND ".join(f"{t.sql.quote(c)} IS NOT NULL" for c in fk.columns)
         out.append(Check(f"foreign_key:{'+'.join(fk.columns)}", "unexpected_rows_expectation", {
             "unexpected_rows_query": rows_query(
-                f"SELECT * FROM {{batch}} WHERE {present} AND {_key(fk.columns)} NOT IN (SELECT "
-                f"{_key(fk.referenced_columns)} FROM {quote(t.source.id)}.{quote(fk.table)})"),
+                f"SELECT * FROM {{batch}} WHERE {present} AND {_key(fk.columns, t.sql)} NOT IN (SELECT "
+                f"{_key(fk.referenced_columns, t.sql)} FROM {t.sql.table(t.source.id, fk.table)})"),
             "description": f"{', '.join(fk.columns)} found in {fk.table}"}, "conformance", ", ".join(fk.columns)))
     return out
 
@@ -180,8 +182,8 @@ def _birth_year(t: Table) -> list[Check]:
                     {"column": roles.birth_year, "min_value": year - AGE_MAX}, "plausibility", roles.birth_year)]
     if t.present(roles.death_date):
         checks.append(Check("death_not_before_birth", "unexpected_rows_expectation", {
-            "unexpected_rows_query": rows_query(f"SELECT * FROM {{batch}} WHERE year({quote(roles.death_date)}) "
-                                                f"< {quote(roles.birth_year)}"),
+            "unexpected_rows_query": rows_query(f"SELECT * FROM {{batch}} WHERE year({t.sql.quote(roles.death_date)}) "
+                                                f"< {t.sql.quote(roles.birth_year)}"),
             "description": "death date before the birth year"},
             "plausibility", f"{roles.death_date}, {roles.birth_year}"))
     return checks
@@ -199,8 +201,8 @@ def _end_after_start(t: Table) -> list[Check]:
 def _events_up_to_reference(t: Table) -> list[Check]:
     reference = t.reference.isoformat()
     return [Check(f"no_event_after_reference:{column}", "unexpected_rows_expectation", {
-        "unexpected_rows_query": rows_query(f"SELECT * FROM {{batch}} WHERE {quote(column)} > "
-                                            f"DATE {literal(reference)}"),
+        "unexpected_rows_query": rows_query(f"SELECT * FROM {{batch}} WHERE {t.sql.quote(column)} > "
+                                            f"DATE {t.sql.literal(reference)}"),
         "description": f"{column} after the reference date {reference}"}, "plausibility", column)
         for column in t.table.roles.event_date if t.present(column) and t.columns[column] in ("DATE", "TIMESTAMP")]
 

@@ -25,21 +25,15 @@ from great_expectations.expectations.expectation_configuration import Expectatio
 
 from hdh_pipeline.quality.dialect import URL_SCHEME, close_all, register
 from hdh_pipeline.quality.expectation import ExpectTableChecks
-from hdh_pipeline.quality.table_checks import compile_check
-from hdh_pipeline.vocabulary import ERROR, NOT_APPLICABLE, WARNING, check_status
+from hdh_pipeline.quality.table_checks import compile_check, missing_columns, result_row
+from hdh_pipeline.vocabulary import ERROR, NOT_APPLICABLE, check_status
 
-COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
 TOGETHER = "hdh:table_checks"  # meta.check of the expectation that runs a table's simple checks in one query
 RESULTS = "validations"  # beside the Data Docs: every table's validation results, the last HISTORY runs
 HISTORY = 30
 NOTHING = ExpectationSuiteIdentifier("hdh: no page")  # no page to write (only the Data Docs index)
 APART = " (one by one)"  # suffix of the suite that validates again, one expectation at a time, a table whose
                          # checks counted together failed as a whole
-
-
-def _missing_columns(kwargs: dict, columns: set[str]) -> list[str]:
-    named = [kwargs[a] for a in COLUMN_ARGUMENTS if a in kwargs] + list(kwargs.get("column_list") or [])
-    return [c for c in named if c not in columns]
 
 
 def _counts(kind: str, result: dict, rows: int) -> tuple[int | None, int | None]:
@@ -153,11 +147,7 @@ class Validator:
         for position, raw in enumerate(expectations):
             meta = dict(raw.get("meta") or {})
             meta.setdefault("check", f"custom:{position}")
-            row = {"check_id": meta["check"], "expectation": raw.get("type"), "variable": meta.get("variable"),
-                   "category": meta.get("category", "conformance"),
-                   "threshold_pct": float(meta.get("threshold_pct", 0)),
-                   "severity": meta.get("severity", WARNING), "evaluated_rows": None, "failing_rows": None,
-                   "failing_pct": None, "status": ERROR, "reason": None, "run_at": run_at}
+            row = result_row(raw, position, run_at)
             out.append(row)
             try:
                 expectation = ExpectationConfiguration(type=raw["type"], kwargs=raw.get("kwargs", {}),
@@ -165,7 +155,7 @@ class Validator:
             except Exception as error:
                 row["reason"] = f"not a valid expectation: {error}"
                 continue
-            if missing := _missing_columns(raw.get("kwargs", {}), columns):
+            if missing := missing_columns(raw.get("kwargs", {}), columns):
                 row["reason"] = f"column {', '.join(missing)} is not in table {table}"
                 continue
             if rows == 0:

@@ -6,18 +6,16 @@ file system (declarations, dictionaries, folder or archive listings), never Duck
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
+from hdh_pipeline import settings
 from hdh_pipeline.sources.declaration import SourceDeclaration
 from hdh_pipeline.sources.dictionary import DictionaryError, TableSpec, read_dictionary
 from hdh_pipeline.sources.discovery import SourceTable, discover_nomenclatures, discover_tables, expand_files
-
-VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class DeclarationError(ValueError):
@@ -58,16 +56,12 @@ def _expand(value: object, file: Path, key: str) -> object:
     if not isinstance(value, str):
         return value
 
-    def substitute(match: re.Match) -> str:
-        name, default = match.group(1), match.group(2)
-        if name in os.environ:
-            return os.environ[name]
-        if default is not None:
-            return default
+    try:
+        return settings.expand(value)
+    except KeyError as missing:
+        name = missing.args[0]
         raise DeclarationError(f"{file}: key '{key}' uses ${{{name}}}, which is not set; set it or write "
-                               f"${{{name}:-default}}")
-
-    return VARIABLE.sub(substitute, value)
+                               f"${{{name}:-default}}") from None
 
 
 def _format_validation(error: ValidationError, file: Path) -> str:

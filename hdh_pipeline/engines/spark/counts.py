@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from hdh_pipeline.engines.spark.read import REASON, SparkTable
 
 ROWS, REJECTED = -1, -2  # pseudo-columns: the table's rows, its rejected lines
+COLUMNS_PER_JOB = 500
 
 
 @dataclass
@@ -42,7 +43,20 @@ def tuple_text(columns: tuple[str, ...], complete: bool) -> Column:
 
 def count_tables(tables: dict[str, SparkTable], tuples: dict[str, list[tuple[tuple[str, ...], bool]]]
                  ) -> dict[str, Counted]:
-    """`tables` counted in one job; `tuples`: per table, the key tuples to count (columns, complete)."""
+    """`tables` counted in a few jobs (COLUMNS_PER_JOB columns each: Spark plans a job of many tables on the
+    driver, in its memory); `tuples`: per table, the key tuples to count (columns, complete)."""
+    out: dict[str, Counted] = {}
+    batch: dict[str, SparkTable] = {}
+    for name, table in tables.items():
+        batch[name] = table
+        if sum(len(t.columns) for t in batch.values()) >= COLUMNS_PER_JOB:
+            out |= _count_batch(batch, tuples)
+            batch = {}
+    return out | (_count_batch(batch, tuples) if batch else {})
+
+
+def _count_batch(tables: dict[str, SparkTable], tuples: dict[str, list[tuple[tuple[str, ...], bool]]]
+                 ) -> dict[str, Counted]:
     parts = []
     for t, (name, table) in enumerate(tables.items()):
         lines = table.lines if table.lines is not None else table.frame.withColumn(REASON, F.lit(None).cast("STRING"))
@@ -89,3 +103,12 @@ def typed(text: str, spark_type: str) -> object:
     if spark_type == "boolean":
         return text == "true"
     return text
+
+
+def collect_union(frames: list[DataFrame], per_job: int = 40) -> list:
+    """The rows of frames of one schema, `per_job` frames a job (one job a frame costs Spark's fixed cost each time;
+    all in one, a plan too large for the driver)."""
+    rows = []
+    for start in range(0, len(frames), per_job):
+        rows += reduce(DataFrame.unionAll, frames[start:start + per_job]).collect()
+    return rows

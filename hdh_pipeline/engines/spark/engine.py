@@ -22,7 +22,7 @@ from hdh_pipeline.engines.base import (
     TableStatistics,
 )
 from hdh_pipeline.engines.plan import IngestionError
-from hdh_pipeline.engines.spark.counts import Counted, count_tables
+from hdh_pipeline.engines.spark.counts import Counted, collect_union, count_tables
 from hdh_pipeline.engines.spark.read import REASON, SparkTable, read_table, rejected
 from hdh_pipeline.engines.spark.statistics import LONG_FORM_MAX_ROWS, first_values, from_counts, profile_frame
 from hdh_pipeline.sources.loader import Source
@@ -57,6 +57,9 @@ class SparkEngine:
     def table(self, name: str) -> SparkTable:
         return self._tables[name]
 
+    def code_table(self, name: str) -> SparkTable:
+        return self._codes[name]
+
     def tables(self) -> dict[str, dict[str, str]]:
         return {name: table.columns for name, table in self._tables.items()}
 
@@ -71,7 +74,7 @@ class SparkEngine:
                       for i, frame in enumerate(t.frame for t in self._codes.values())]
             rows: dict[str, list[dict]] = {n: [] for n in self._codes}
             names = list(self._codes)
-            for i, text in reduce(DataFrame.unionAll, frames).collect() if frames else []:
+            for i, text in collect_union(frames):
                 rows[names[i]].append(json.loads(text))
             self._code_texts = rows
         columns = list(self._codes[name].columns)
@@ -84,7 +87,7 @@ class SparkEngine:
         parts = [_lines_and_rejects(t).select(F.lit(i).alias("i"), "rows", "rejected")
                  for i, t in enumerate(self._tables.values())]
         names = list(self._tables)
-        for i, rows, refused in reduce(DataFrame.unionAll, parts).collect() if parts else []:
+        for i, rows, refused in collect_union(parts):
             self._rows[names[i]], self._rejected[names[i]] = rows, refused
         short = {n: t for n, t in self._tables.items() if self._rows[n] <= LONG_FORM_MAX_ROWS}
         self._counted = count_tables(short, self._tuples())

@@ -123,8 +123,8 @@ def _read_csv(spark: SparkSession, declaration: SourceDeclaration, table: Source
 
 def _cast(value: Column, ctype: ColumnType, options: CsvOptions) -> Column:
     """The stored value of a text value, NULL where it does not parse, as DuckDB's reader casts it: around the
-    value, spaces ignored; in numbers, `_` between digits; integers from `40.5` (rounded, half away from zero),
-    `1e3` or `0x10`; dates `2020-1-5` or `2020/01/05` (a time after them ignored); timestamps with `T` or a space,
+    value, spaces ignored; in numbers, `_` between digits; integers from `40.5` (rounded, half away from zero) or
+    `1e3`; dates `2020-1-5` or `2020/01/05` (a time after them ignored); timestamps with `T` or a space,
     a zone ignored; booleans `true/t/1/yes/y`, `false/f/0/no/n` in any case."""
     target = SPARK_TYPES.get(ctype.stored.split("(")[0], "STRING")
     if ctype.strptime_format:
@@ -144,10 +144,7 @@ def _cast(value: Column, ctype: ColumnType, options: CsvOptions) -> Column:
         number = F.regexp_replace(number, ",", ".")
     if ctype.stored not in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT"):
         return number.try_cast(target)
-    hexadecimal = F.when(number.rlike(r"^\+?0[xX][0-9a-fA-F]+$"),
-                         F.conv(F.regexp_replace(number, r"^\+?0[xX]", ""), 16, 10).try_cast("DECIMAL(38,0)"))
-    rounded = F.coalesce(number.try_cast("BIGINT"), hexadecimal, F.round(number.try_cast("DECIMAL(38,10)")),
-                         F.round(number.try_cast("DOUBLE")))
+    rounded = F.coalesce(number.try_cast("BIGINT"), F.round(number.try_cast("DOUBLE")))
     return rounded.try_cast(target)
 
 

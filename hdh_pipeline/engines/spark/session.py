@@ -3,8 +3,6 @@
 `HDH_SPARK_CONF`. Nothing said about it shows a secret: `where()` names the host, never the URL's token."""
 from __future__ import annotations
 
-import os
-import re
 import threading
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -14,10 +12,10 @@ from hdh_pipeline import settings
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
          "spark.sql.session.timeZone": "UTC",  # dates and timestamps as written, whatever the machine's zone
          "spark.sql.ansi.enabled": "false"}
+LOCAL = {"spark.driver.memory": "2g"}  # a session started here: its driver plans a wide source's jobs
 _LOCK = threading.Lock()
 _SESSION: list[SparkSession] = []
 
@@ -45,7 +43,11 @@ def conf() -> dict[str, str]:
         line = line.strip()
         if line and not line.startswith("#"):
             key, _, value = line.partition(" ") if " " in line else line.partition("=")
-            values[key.strip()] = VARIABLE.sub(lambda m: os.environ.get(m.group(1), ""), value.strip())
+            try:
+                values[key.strip()] = settings.expand(value.strip())
+            except KeyError as missing:
+                raise SparkUnavailable(f"{path}: setting '{key.strip()}' uses ${{{missing.args[0]}}}, which is "
+                                       "not set") from None
     return values
 
 
@@ -61,7 +63,8 @@ def session() -> SparkSession:
         builder = SparkSession.builder.appName("hdh-pipeline")
         builder = builder.remote(settings.spark_remote()) if settings.spark_remote() else \
             builder.master(settings.spark_master())
-        for key, value in {**QUIET, **conf()}.items():
+        local = {} if settings.spark_remote() else LOCAL
+        for key, value in {**QUIET, **local, **conf()}.items():
             if not (settings.spark_remote() and key.startswith("spark.ui")):
                 builder = builder.config(key, value)
         try:
