@@ -186,3 +186,16 @@ def test_the_settings_are_documented_from_one_table(capsys: pytest.CaptureFixtur
     readers = [path for path in (REPO_ROOT / "hdh_pipeline").rglob("*.py")
                if "os.environ" in path.read_text(encoding="utf-8")]
     assert sorted(p.name for p in readers) == ["processes.py", "settings.py"]  # children: their parent
+
+
+def test_every_link_of_the_documentation_opens() -> None:
+    """README's and docs/'s relative links name files of the repository (a page promised and not written fails);
+    examples in code blocks are not links."""
+    import re
+
+    pages = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+    texts = {page: re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S) for page in pages}
+    broken = [f"{page.name}: {target}" for page, text in texts.items()
+              for target in re.findall(r"\]\(([^)#:\s]+)(?:#[^)]*)?\)", text)
+              if not (page.parent / target).exists()]
+    assert broken == []

@@ -164,11 +164,12 @@ def _load_into_duckdb(warehouse: Warehouse, source: Source, chosen: list[tuple])
         yield from zip(chosen, outcomes)
 
 
-def _read_with_spark(warehouse: Warehouse, spark: Spark, source: Source, chosen: list[tuple]) -> Iterator[tuple]:
+def _read_with_spark(context: dg.AssetExecutionContext, warehouse: Warehouse, spark: Spark, source: Source,
+                     chosen: list[tuple]) -> Iterator[tuple]:
     """(chosen item, what Spark read of the table, or the error) of each table of a source read where it lives:
     nothing is copied; its rejected lines are counted, the first ones kept in `<source>._rejects` with their reason.
     No preview: no row leaves Spark."""
-    engine = spark_engine(spark, source, warehouse)
+    engine = spark_engine(context, spark, source, warehouse)
     with warehouse.write() as conn:
         prepare_schema(conn, source.id)
         prepare_failures(conn)
@@ -218,7 +219,8 @@ def build_tables_asset(source: Source) -> dg.AssetsDefinition:
         warm_up_quality(context, source, warehouse)
         chosen = [(key, table, not accepted(context.run.tags, source.id, table.name))  # (key, table, guarded)
                   for key, table in tables.items() if key in context.selected_asset_keys]
-        loads = _read_with_spark(warehouse, spark, source, chosen) if source.declaration.engine == "spark" else \
+        on_spark = source.declaration.engine == "spark"
+        loads = _read_with_spark(context, warehouse, spark, source, chosen) if on_spark else \
             _load_into_duckdb(warehouse, source, chosen)
         for (key, table, _), outcome in loads:
             if isinstance(outcome, IngestionError):
@@ -257,7 +259,7 @@ def build_nomenclatures_asset(source: Source) -> dg.AssetsDefinition:
     )
     def _nomenclatures(context: dg.AssetExecutionContext, warehouse: Warehouse, spark: Spark) -> dg.MaterializeResult:
         if source.declaration.engine == "spark":
-            return _code_lists_read_by_spark(spark, source, warehouse)
+            return _code_lists_read_by_spark(context, spark, source, warehouse)
         rows, rejected, failures = 0, 0, []
         warm_up_quality(context, source, warehouse)  # the code lists load first: as early as it gets
 
@@ -290,9 +292,10 @@ def build_nomenclatures_asset(source: Source) -> dg.AssetsDefinition:
 
     return _nomenclatures
 
-def _code_lists_read_by_spark(spark: Spark, source: Source, warehouse: Warehouse) -> dg.MaterializeResult:
+def _code_lists_read_by_spark(context: dg.AssetExecutionContext, spark: Spark, source: Source,
+                              warehouse: Warehouse) -> dg.MaterializeResult:
     """A Spark source's code lists, read by Spark (reference data: a few thousand rows each)."""
-    engine = spark_engine(spark, source, warehouse)
+    engine = spark_engine(context, spark, source, warehouse)
     failures = [str(engine.failures[t.name]) for t in source.nomenclatures if t.name in engine.failures]
     if failures:
         raise dg.Failure(description=f"{len(failures)} of {len(source.nomenclatures)} code lists could not be read",

@@ -53,7 +53,7 @@ def build_profile_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
         k = source.declaration.disclosure_k
         try:
             # a source on Spark is profiled where it lives, without holding the warehouse's writer meanwhile
-            profile = profile_source(spark_engine(spark, source, warehouse), source, k) \
+            profile = profile_source(spark_engine(context, spark, source, warehouse), source, k) \
                 if source.declaration.engine == "spark" else None
             with warehouse.write() as conn:
                 previous = load_profiles(conn, [source.id], COMPARED)

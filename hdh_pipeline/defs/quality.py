@@ -24,6 +24,9 @@ def warm_up_quality(context: dg.AssetExecutionContext, source: Source, warehouse
         parallel.warm_up(parallel.worker_count(len(source.tables), 0, warehouse.memory_limit))
 
 
+RUN_BY = {"duckdb": "run inside DuckDB", "spark": "counted by Spark where the data live (the same checks in Spark SQL)"}
+
+
 def build_quality_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(
         key=quality_key(source),
@@ -32,8 +35,9 @@ def build_quality_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
         kinds={source.declaration.engine, "great_expectations" if source.declaration.engine == "duckdb" else "sql"},
         tags={"hdh/layer": "quality"},
         description=f"Great Expectations suites of every table of {source.declaration.title} (expectations/"
-                    f"{source.id}/, or generated from the declaration), run inside DuckDB; exact results kept "
-                    "private in the warehouse, controlled ones published in catalogue/quality_results.",
+                    f"{source.id}/, or generated from the declaration), "
+                    f"{RUN_BY[source.declaration.engine]}; exact results kept private in the warehouse, "
+                    "controlled ones published in catalogue/quality_results.",
         **WRITES,
     )
     def _quality(context: dg.AssetExecutionContext, warehouse: Warehouse, spark: Spark) -> dg.MaterializeResult:
@@ -47,7 +51,8 @@ def build_quality_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
         with warehouse.read() as conn:
             [database] = load_profiles(conn, [source.id], ("databases",))["databases"]
         if source.declaration.engine == "spark":
-            results = count_on_spark(spark_engine(spark, source, warehouse), source, database["reference_date"])
+            engine = spark_engine(context, spark, source, warehouse)
+            results = count_on_spark(engine, source, database["reference_date"])
         else:
             with lock(warehouse.path):
                 results = validate_source(warehouse.path, source, database["reference_date"], docs,

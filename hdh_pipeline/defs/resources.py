@@ -74,13 +74,22 @@ class Spark(dg.ConfigurableResource):
         return session()
 
 
-def spark_engine(spark: Spark, source: Source, warehouse: Warehouse) -> object:
-    """The Spark engine of a source (engines/spark/engine.py); a Spark that cannot be reached fails the step in one
-    line naming the source and where Spark is (never a secret)."""
+_ENGINES: dict[tuple[str, str], object] = {}  # (run, source): the steps of a run share what Spark has read
+
+
+def spark_engine(context: dg.AssetExecutionContext, spark: Spark, source: Source, warehouse: Warehouse) -> object:
+    """The Spark engine of a source in this run (engines/spark/engine.py): its steps run in one process (in-process
+    executor) and share one, so the tables are parsed and counted once a run. A Spark that cannot be reached fails
+    the step in one line naming the source and where Spark is (never a secret)."""
     from hdh_pipeline.engines.spark.engine import SparkEngine
     from hdh_pipeline.engines.spark.session import SparkUnavailable
 
-    try:
-        return SparkEngine(spark.session(), source, warehouse.staging(source.id))
-    except SparkUnavailable as error:
-        raise dg.Failure(description=f"source {source.id}: {error}") from None
+    key = (context.run_id, source.id)
+    if key not in _ENGINES:
+        for earlier in [k for k in _ENGINES if k[0] != context.run_id]:
+            _ENGINES.pop(earlier).release()
+        try:
+            _ENGINES[key] = SparkEngine(spark.session(), source, warehouse.staging(source.id))
+        except SparkUnavailable as error:
+            raise dg.Failure(description=f"source {source.id}: {error}", allow_retries=False) from None
+    return _ENGINES[key]

@@ -67,8 +67,9 @@ class Report:
 def prepare(sources: list[Source]) -> None:
     """Start what the run's steps will wait for, on the core Dagster's start leaves idle (seconds of imports and
     set-up, one core): the first source's quality helpers (their Great Expectations import, quality/parallel.py;
-    its steps would start them when its loading starts), and the charts' Vega bundle (built once per data folder)."""
-    if sources:
+    its steps would start them when its loading starts; none for a source on Spark), and the charts' Vega bundle
+    (built once per data folder)."""
+    if sources and sources[0].declaration.engine == "duckdb":
         parallel.warm_up(parallel.worker_count(len(sources[0].tables), 0, settings.memory_limit()))
     vega_bundle(wait=False)
 

@@ -54,6 +54,12 @@ class SparkEngine:
                 self.failures[table.name] = error
         return read
 
+    def release(self) -> None:
+        """Spark's copies of the parsed lines are dropped (a later run reads the files again)."""
+        for table in (*self._tables.values(), *self._codes.values()):
+            if table.lines is not None:
+                table.lines.unpersist()
+
     def table(self, name: str) -> SparkTable:
         return self._tables[name]
 

@@ -52,7 +52,7 @@ def read_table(spark: SparkSession, declaration: SourceDeclaration, table: Sourc
     paths = list(table.files) if remote else [str(p) for p in local_files(table, staging)]
     try:
         if declaration.format == "parquet":
-            frame = spark.read.options(**_base_path(paths)).parquet(*paths)
+            frame = _partitions_as_duckdb_reads_them(spark.read.options(**_base_path(paths)).parquet(*paths), paths)
             return SparkTable(table.name, frame, {f.name: catalogue_type(f.dataType.simpleString())
                                                   for f in frame.schema.fields}, None)
         return _read_csv(spark, declaration, table, paths, remote)
@@ -69,6 +69,14 @@ def _base_path(paths: list[str]) -> dict[str, str]:
     parts = paths[0].split("/")
     partitioned = [i for i, part in enumerate(parts[:-1]) if PARTITION.match(part)]
     return {"basePath": "/".join(parts[:partitioned[0]])} if partitioned and len(paths) > 1 else {}
+
+
+def _partitions_as_duckdb_reads_them(frame: DataFrame, paths: list[str]) -> DataFrame:
+    """Whole-number partition values are BIGINT, as DuckDB types them (Spark infers INT)."""
+    names = {part.split("=", 1)[0] for path in paths for part in path.split("/")[:-1] if PARTITION.match(part)}
+    return frame.select(*[F.col(f.name).cast("BIGINT").alias(f.name)
+                          if f.name in names and f.dataType.simpleString() in ("int", "smallint", "tinyint")
+                          else F.col(f.name) for f in frame.schema.fields])
 
 
 def _options(options: CsvOptions) -> dict[str, str]:

@@ -3,6 +3,7 @@
 `HDH_SPARK_CONF`. Nothing said about it shows a secret: `where()` names the host, never the URL's token."""
 from __future__ import annotations
 
+import socket
 import threading
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
          "spark.sql.session.timeZone": "UTC",  # dates and timestamps as written, whatever the machine's zone
          "spark.sql.ansi.enabled": "false"}
 LOCAL = {"spark.driver.memory": "2g"}  # a session started here: its driver plans a wide source's jobs
+CONNECT_TIMEOUT = 10  # seconds
 _LOCK = threading.Lock()
 _SESSION: list[SparkSession] = []
 
@@ -24,13 +26,25 @@ class SparkUnavailable(RuntimeError):
     """Spark cannot be reached or started; the message names where, never a secret."""
 
 
+def _server(remote: str) -> tuple[str, int]:
+    parts = urlsplit(remote.split(";", 1)[0])
+    return parts.hostname or "localhost", parts.port or 15002
+
+
 def where() -> str:
     """Where this process's Spark runs, without a secret."""
     remote = settings.spark_remote()
     if remote:
-        parts = urlsplit(remote.split(";", 1)[0])
-        return f"Spark Connect at {parts.hostname}:{parts.port or 15002}"
+        return "Spark Connect at {}:{}".format(*_server(remote))
     return f"Spark master {settings.spark_master()}"
+
+
+def _reachable(remote: str) -> None:
+    """A Spark Connect server that does not answer fails here, at once: its client would retry for minutes."""
+    try:
+        socket.create_connection(_server(remote), timeout=CONNECT_TIMEOUT).close()
+    except OSError as error:
+        raise SparkUnavailable(f"{where()} cannot be reached: {error.strerror or error}") from None
 
 
 def conf() -> dict[str, str]:
@@ -67,6 +81,8 @@ def session() -> SparkSession:
         for key, value in {**QUIET, **local, **conf()}.items():
             if not (settings.spark_remote() and key.startswith("spark.ui")):
                 builder = builder.config(key, value)
+        if settings.spark_remote():
+            _reachable(settings.spark_remote())
         try:
             started = builder.getOrCreate()
         except Exception as error:  # whatever the JVM or the network says, in one line
