@@ -60,8 +60,9 @@ def count_checks(engine: SparkEngine, jobs: list[tuple[str, list[dict], set[str]
 
 
 def _counts(engine: SparkEngine, checks_of: dict[str, list[dict]]) -> dict[str, list[list[int]]]:
-    """[evaluated, failing] of each compiled check of each table: the counting queries of all tables in one job, the
-    code-list queries in another."""
+    """[evaluated, failing] of each compiled check of each table: a job for each table's counting query (a job of
+    several tables' queries plans all their subqueries at once: a driver out of memory on a wide source); a
+    code-list check from the value counts of a short table, else from the table's code-list query."""
     spark, source = engine.spark, engine.source
     view = {table: SPARK.table(source.id, table) for table in checks_of}
     counting = []
@@ -70,11 +71,22 @@ def _counts(engine: SparkEngine, checks_of: dict[str, list[dict]]) -> dict[str, 
         counting.append(frame.select(F.lit(table).alias("t"),
                                      F.to_json(F.array(*[F.col(c).cast("BIGINT") for c in frame.columns])).alias("c")))
     out = {}
-    for table, text in collect_union(counting):
+    for table, text in collect_union(counting, per_job=1):
         values = json.loads(text)
         out[table] = [[values[i], values[i + 1]] for i in range(0, len(values), 2)]
-    coded = [spark.sql(code_list_counts(checks, SPARK).format(batch=view[table])).select(F.lit(table).alias("t"), "*")
-             for table, checks in checks_of.items() if any(c.get("code_list") for c in checks)]
-    for table, position, failing in collect_union(coded):
+    remaining = {}
+    for table, checks in checks_of.items():
+        for position, check in enumerate(checks):
+            if check.get("code_list"):
+                column, schema, code_list, code = check["code_list"]
+                failing = engine.outside_code_list(table, column, code_list, code) \
+                    if schema == source.declaration.nomenclature_schema else None
+                if failing is None:
+                    remaining.setdefault(table, []).append(check)
+                else:
+                    out[table][position][1] = failing
+    coded = [spark.sql(code_list_counts(checks_of[table], SPARK).format(batch=view[table]))
+             .select(F.lit(table).alias("t"), "*") for table in remaining]
+    for table, position, failing in collect_union(coded, per_job=1):
         out[table][position][1] = failing
     return out

@@ -87,16 +87,20 @@ class SparkEngine:
         return pa.table({c: pa.array([r.get(c) for r in self._code_texts[name]], pa.string()) for c in columns})
 
     def _count(self) -> None:
-        """Every table's rows in one job; then the short tables' values in another (counts.py)."""
+        """Every table's rows in one job, but for tables whose files show they are short; then the short tables'
+        values (and so their rows) in another (counts.py)."""
         if self._counted is not None:
             return
-        parts = [_lines_and_rejects(t).select(F.lit(i).alias("i"), "rows", "rejected")
-                 for i, t in enumerate(self._tables.values())]
-        names = list(self._tables)
+        short = {n: t for n, t in self._tables.items() if t.most_rows is not None and t.most_rows <= LONG_FORM_MAX_ROWS}
+        unknown = [n for n in self._tables if n not in short]
+        parts = [_lines_and_rejects(self._tables[n]).select(F.lit(i).alias("i"), "rows", "rejected")
+                 for i, n in enumerate(unknown)]
         for i, rows, refused in collect_union(parts):
-            self._rows[names[i]], self._rejected[names[i]] = rows, refused
-        short = {n: t for n, t in self._tables.items() if self._rows[n] <= LONG_FORM_MAX_ROWS}
+            self._rows[unknown[i]], self._rejected[unknown[i]] = rows, refused
+        short |= {n: self._tables[n] for n in unknown if self._rows[n] <= LONG_FORM_MAX_ROWS}
         self._counted = count_tables(short, self._tuples())
+        for name, counted in self._counted.items():
+            self._rows[name], self._rejected[name] = counted.rows, counted.rejected
 
     def _tuples(self) -> dict[str, list[tuple[tuple[str, ...], bool]]]:
         """The key tuples of several columns the profile compares: a primary key (its rows, nulls as values), a
@@ -176,6 +180,16 @@ class SparkEngine:
             else:
                 out.append(self._join(table, check))
         return out
+
+    def outside_code_list(self, table: str, column: str, code_list: str, code: str) -> int | None:
+        """Rows whose `column` is not a code of the code list, compared as text, from the value counts of a short
+        table (None: the table is long, Spark counts)."""
+        self._count()
+        counted = self._counted.get(table)
+        if counted is None or code_list not in self._codes:
+            return None
+        codes = set(self.code_list(code_list)[code].to_pylist())
+        return sum(n for text, n in counted.texts.get(column, {}).items() if text not in codes)
 
     def _join(self, table: str, check: KeyCheck) -> tuple[int, int]:
         frame = self._tables[table].frame

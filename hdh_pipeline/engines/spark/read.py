@@ -1,7 +1,8 @@
 """A source's table as Spark reads it where it lives, with the DuckDB engine's rules (engines/plan.py): the same
 columns and stored types, and the same lines rejected, each with its reason (a wrong number of fields, a value
-that does not fit its type, a byte that is not in the file's encoding). Nothing is copied: the frame is read again
-by each aggregation Spark runs on it.
+that does not fit its type). A byte outside the file's encoding is read as U+FFFD, which is also a character some
+files hold (SNDS code lists do): Spark cannot tell them apart, so such a line is kept, where DuckDB rejects it.
+Nothing is copied: the parsed lines are kept by Spark (a local checkpoint) for the aggregations that follow.
 
 Text is read as text first, then cast column by column (`try_cast`, `try_to_timestamp` for declared date formats):
 a value that does not cast rejects its line, as DuckDB's reader does. Without a dictionary, each column takes the
@@ -15,8 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, SparkSession
+import pyarrow.parquet as pq
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -29,11 +30,13 @@ CORRUPT = "_hdh_corrupt"  # the whole line, when its fields do not match the hea
 REASON = "_hdh_reason"  # why a line is rejected (NULL: it is not)
 RAW = "_hdh_raw"
 NOT_NULL = "\u0000hdh-not-a-null"  # Spark's own null marker, which no value is: the declared ones apply instead
-REPLACEMENT = "\ufffd"  # what a byte outside the file's encoding decodes to
 TIMESTAMP_TEXT = r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{1,2}(:\d{1,2}(\.\d+)?)?)?$"
+SLASHED_DATE = r"^(\d{4})/(\d{1,2})/(\d{1,2})"
+DIGIT_SEPARATOR = r"(?<=\d)_(?=\d)"
 ZONE = r"(\d:\d{1,2}(:\d{1,2}(\.\d+)?)?)(Z|[+-]\d{2}(:?\d{2})?)$"  # a zone after a time: ignored
 TRUE, FALSE = ("true", "t", "1", "yes", "y"), ("false", "f", "0", "no", "n")
 ENCODINGS = {"utf-8": "UTF-8", "latin-1": "ISO-8859-1", "utf-16": "UTF-16"}
+COMPRESSED = (".gz", ".bz2", ".zst", ".xz", ".lz4", ".snappy", ".deflate", ".zip")
 PARTITION = re.compile(r"^[^=/]+=[^/]*$")
 
 
@@ -44,6 +47,7 @@ class SparkTable:
     columns: dict[str, str]  # name -> type, in the catalogue's vocabulary
     lines: DataFrame | None  # every line with REASON (and RAW), for the rejected ones; None: nothing is rejected
     warnings: tuple[str, ...] = ()
+    most_rows: int | None = None  # at most this many rows, known without reading the table (None: unknown)
 
 
 def read_table(spark: SparkSession, declaration: SourceDeclaration, table: SourceTable, staging: Path,
@@ -54,7 +58,8 @@ def read_table(spark: SparkSession, declaration: SourceDeclaration, table: Sourc
         if declaration.format == "parquet":
             frame = _partitions_as_duckdb_reads_them(spark.read.options(**_base_path(paths)).parquet(*paths), paths)
             return SparkTable(table.name, frame, {f.name: catalogue_type(f.dataType.simpleString())
-                                                  for f in frame.schema.fields}, None)
+                                                  for f in frame.schema.fields}, None,
+                              most_rows=None if remote else sum(pq.ParquetFile(p).metadata.num_rows for p in paths))
         return _read_csv(spark, declaration, table, paths, remote)
     except IngestionError:
         raise
@@ -82,6 +87,7 @@ def _partitions_as_duckdb_reads_them(frame: DataFrame, paths: list[str]) -> Data
 def _options(options: CsvOptions) -> dict[str, str]:
     return {"sep": options.delimiter, "quote": options.quote, "escape": options.escape,
             "header": str(options.header).lower(), "encoding": ENCODINGS[options.encoding], "mode": "PERMISSIVE",
+            "multiLine": "true",  # a quoted value may hold line breaks, as DuckDB reads it (a file is then one task)
             "columnNameOfCorruptRecord": CORRUPT, "nullValue": NOT_NULL, "emptyValue": "",
             "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false"}
 
@@ -111,49 +117,68 @@ def _read_csv(spark: SparkSession, declaration: SourceDeclaration, table: Source
         return SparkTable(table.name, frame, {n: types[n].stored if n in types else "VARCHAR" for n in plan.names},
                           None, (*plan.warnings, f"table {table.name}: every file is empty; the table has no rows"))
     raw = spark.read.schema(schema).options(**_options(options)).csv(readable)
-    raw = raw.select(*[F.when(F.col(n).isin(null_values), F.lit(None)).otherwise(F.col(n)).alias(n)
-                       for n in plan.names], CORRUPT)
+    raw = raw.selectExpr(*[f"CASE WHEN {_name(n)} IN ({', '.join(map(_text, null_values))}) THEN NULL "
+                           f"ELSE {_name(n)} END AS {_name(n)}" if null_values else _name(n) for n in plan.names],
+                         CORRUPT)
     types = plan.types or _inferred(raw, plan.names, plan.forced)
-    casts = {n: _cast(F.col(n), types[n], options) for n in plan.names}
-    reason = F.when(F.col(CORRUPT).isNotNull(), F.lit("wrong number of fields"))
+    casts = {n: _cast(_name(n), types[n], options) for n in plan.names}
+    reason = [f"WHEN {CORRUPT} IS NOT NULL THEN 'wrong number of fields'"]
     for name in plan.names:
-        reason = reason.when(F.col(name).contains(REPLACEMENT), F.lit(f"{name}: not {options.encoding}"))
-        reason = reason.when(F.col(name).isNotNull() & casts[name].isNull(),
-                             F.lit(f"{name}: not a {types[name].stored} value"))
-    raw_line = F.coalesce(F.col(CORRUPT), F.concat_ws(options.delimiter, *[F.coalesce(F.col(n), F.lit(""))
-                                                                          for n in plan.names]))
-    # parsed once: the aggregations that follow read the parsed lines, not the text again
-    lines = raw.select(*[casts[n].alias(n) for n in plan.names], reason.alias(REASON), raw_line.alias(RAW)) \
-        .persist(StorageLevel.MEMORY_AND_DISK)
+        reason.append(f"WHEN {_name(name)} IS NOT NULL AND ({casts[name]}) IS NULL "
+                      f"THEN {_text(f'{name}: not a {types[name].stored} value')}")
+    fields = ", ".join(f"coalesce({_name(n)}, '')" for n in plan.names)
+    raw_line = f"coalesce({CORRUPT}, concat_ws({_text(options.delimiter)}, {fields}))"
+    # parsed once, the plan cut there (a local checkpoint): what follows reads the parsed lines, and Spark analyses a
+    # short plan; built as SQL text (one call to Spark for a table, however wide, not one per function and column)
+    lines = raw.selectExpr(*[f"{casts[n]} AS {_name(n)}" for n in plan.names], f"CASE {' '.join(reason)} END AS "
+                           f"{REASON}", f"{raw_line} AS {RAW}").localCheckpoint(eager=False)
     frame = lines.where(F.col(REASON).isNull()).select(*plan.names)
-    return SparkTable(table.name, frame, {n: types[n].stored for n in plan.names}, lines, plan.warnings)
+    return SparkTable(table.name, frame, {n: types[n].stored for n in plan.names}, lines, plan.warnings,
+                      None if remote else _most_lines(readable, len(plan.names)))
 
 
-def _cast(value: Column, ctype: ColumnType, options: CsvOptions) -> Column:
-    """The stored value of a text value, NULL where it does not parse, as DuckDB's reader casts it: around the
-    value, spaces ignored; in numbers, `_` between digits; integers from `40.5` (rounded, half away from zero) or
-    `1e3`; dates `2020-1-5` or `2020/01/05` (a time after them ignored); timestamps with `T` or a space,
+def _most_lines(paths: list[str], columns: int) -> int | None:
+    """At most this many lines of `columns` fields in these plain text files: a line holds a delimiter between
+    fields and ends with a newline (the last may not). None for compressed files."""
+    if any(Path(p).suffix.lower() in COMPRESSED for p in paths):
+        return None
+    return sum(Path(p).stat().st_size // max(columns - 1, 1) + 1 for p in paths)
+
+
+def _name(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _text(text: str) -> str:
+    """A Spark SQL string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _cast(value: str, ctype: ColumnType, options: CsvOptions) -> str:
+    """The stored value of a text value (SQL), NULL where it does not parse, as DuckDB's reader casts it: around
+    the value, spaces ignored; in numbers, `_` between digits; integers from `40.5` (rounded, half away from zero)
+    or `1e3`; dates `2020-1-5` or `2020/01/05` (a time after them ignored); timestamps with `T` or a space,
     a zone ignored; booleans `true/t/1/yes/y`, `false/f/0/no/n` in any case."""
     target = SPARK_TYPES.get(ctype.stored.split("(")[0], "STRING")
     if ctype.strptime_format:
-        return F.try_to_timestamp(value, F.lit(java_pattern(ctype.strptime_format))).cast(target)
+        return f"CAST(try_to_timestamp({value}, {_text(java_pattern(ctype.strptime_format))}) AS {target})"
     if ctype.stored == "VARCHAR":
         return value
-    text = F.trim(value)
+    text = f"trim({value})"
     if ctype.stored == "BOOLEAN":
-        lowered = F.lower(text)
-        return F.when(lowered.isin(*TRUE), F.lit(True)).when(lowered.isin(*FALSE), F.lit(False))
+        return (f"CASE WHEN lower({text}) IN ({', '.join(map(_text, TRUE))}) THEN true "
+                f"WHEN lower({text}) IN ({', '.join(map(_text, FALSE))}) THEN false END")
     if ctype.stored in ("DATE", "TIMESTAMP"):
-        iso = F.regexp_replace(text, r"^(\d{4})/(\d{1,2})/(\d{1,2})", "$1-$2-$3")
-        bare = F.regexp_replace(iso, ZONE, "$1")
-        return F.when(bare.rlike(TIMESTAMP_TEXT), bare.try_cast("TIMESTAMP_NTZ")).cast(target)
-    number = F.regexp_replace(text, r"(?<=\d)_(?=\d)", "")
+        iso = f"regexp_replace({text}, {_text(SLASHED_DATE)}, '$1-$2-$3')"
+        bare = f"regexp_replace({iso}, {_text(ZONE)}, '$1')"
+        return f"CAST(CASE WHEN {bare} RLIKE {_text(TIMESTAMP_TEXT)} THEN try_cast({bare} AS TIMESTAMP_NTZ) END " \
+               f"AS {target})"
+    number = f"regexp_replace({text}, {_text(DIGIT_SEPARATOR)}, '')"
     if options.decimal == ",":
-        number = F.regexp_replace(number, ",", ".")
+        number = f"regexp_replace({number}, ',', '.')"
     if ctype.stored not in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT"):
-        return number.try_cast(target)
-    rounded = F.coalesce(number.try_cast("BIGINT"), F.round(number.try_cast("DOUBLE")))
-    return rounded.try_cast(target)
+        return f"try_cast({number} AS {target})"
+    return f"try_cast(coalesce(try_cast({number} AS BIGINT), round(try_cast({number} AS DOUBLE))) AS {target})"
 
 
 def _inferred(raw: DataFrame, names: tuple[str, ...], forced: dict[str, str]) -> dict[str, ColumnType]:
@@ -161,9 +186,10 @@ def _inferred(raw: DataFrame, names: tuple[str, ...], forced: dict[str, str]) ->
     non-null value casts to (one pass), a declared `types` entry over it."""
     candidates = ("BOOLEAN", "BIGINT", "DOUBLE", "DATE", "TIMESTAMP")
     plain = CsvOptions()
-    failing = raw.agg(*[F.count(F.col(n)).alias(f"{i}") for i, n in enumerate(names)],
-                      *[F.count_if(F.col(n).isNotNull() & _cast(F.col(n), ColumnType(c, "VARCHAR"), plain).isNull())
-                        .alias(f"{i}:{c}") for i, n in enumerate(names) for c in candidates]).first()
+    casts = {(n, c): _cast(_name(n), ColumnType(c, "VARCHAR"), plain) for n in names for c in candidates}
+    failing = raw.selectExpr(*[f"count({_name(n)}) AS `{i}`" for i, n in enumerate(names)],
+                             *[f"count_if({_name(n)} IS NOT NULL AND ({casts[n, c]}) IS NULL) AS `{i}:{c}`"
+                               for i, n in enumerate(names) for c in candidates]).first()
     chosen = {}
     for i, name in enumerate(names):
         fitting = [c for c in candidates if failing[f"{i}:{c}"] == 0] if failing[f"{i}"] else []  # all null: text

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
          "spark.sql.session.timeZone": "UTC",  # dates and timestamps as written, whatever the machine's zone
-         "spark.sql.ansi.enabled": "false"}
-LOCAL = {"spark.driver.memory": "2g"}  # a session started here: its driver plans a wide source's jobs
+         "spark.sql.ansi.enabled": "false",
+         "spark.python.sql.dataFrameDebugging.enabled": "false"}  # no call-site capture for each column built
+LOCAL = {"spark.driver.memory": "4g"}  # a session started here: its driver plans a wide source's jobs
 CONNECT_TIMEOUT = 10  # seconds
 _LOCK = threading.Lock()
 _SESSION: list[SparkSession] = []
