@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -115,6 +116,24 @@ def test_the_synthetic_snds_on_spark_publishes_what_duckdb_publishes(tmp_path: P
     duck = run_cli(tmp_path / "duckdb", [declared(source, tmp_path / "duckdb" / "sources")])
     spark = run_cli(tmp_path / "spark", [declared(source, tmp_path / "spark" / "sources", engine="spark")])
     assert (duck.returncode, spark.returncode) == (3, 3), spark.stderr[-3000:]
+    assert differences(published(tmp_path / "duckdb"), published(tmp_path / "spark")) == []
+
+
+def test_a_long_source_on_spark_publishes_what_duckdb_publishes(tmp_path: Path) -> None:
+    """A generated Parquet source whose claims table is longer than LONG_FORM_MAX_ROWS: Spark's aggregations of a
+    long table (exact distinct counts, top-k, exact percentiles, bins), not its value counts, against DuckDB."""
+    from hdh_pipeline.engines.spark.statistics import LONG_FORM_MAX_ROWS
+    from hdh_pipeline.generator.generate import Settings, generate
+
+    folder = tmp_path / "data"
+    generate(Settings(out=folder, beneficiaries=4_000, file_format="parquet"), folder / "source.yaml",
+             source_id="long")
+    claims = pq.ParquetFile(folder / "data" / "ER_PRS_F.parquet").metadata.num_rows
+    assert claims > LONG_FORM_MAX_ROWS
+    duck = run_cli(tmp_path / "duckdb", [declared(folder / "source.yaml", tmp_path / "duckdb" / "sources")])
+    spark = run_cli(tmp_path / "spark", [declared(folder / "source.yaml", tmp_path / "spark" / "sources",
+                                                  engine="spark")])
+    assert duck.returncode == spark.returncode, spark.stderr[-3000:]
     assert differences(published(tmp_path / "duckdb"), published(tmp_path / "spark")) == []
 
 

@@ -192,12 +192,13 @@ def _long_column(frame: DataFrame, column: ColumnStatistics, k: int) -> None:
     column.largest = [r[0] for r in present.orderBy(c.desc()).limit(k).collect()]
     if column.kind in ("numeric", "date"):
         value = c.cast("DOUBLE") if column.kind == "numeric" else _epoch(column)
-        n = column.non_null
+        values, n = frame.select(value.alias("hdh_value")).where(F.col("hdh_value").isNotNull()), column.non_null
         if n <= QUANTILE_SAMPLE:  # exact, DuckDB's rule: the value at position floor(q (n - 1))
-            parts = [F.percentile_disc(value, F.lit((int(q * (n - 1)) + 0.5) / n)) for q in QUANTILES]
+            parts = [F.expr(f"percentile_disc({(int(q * (n - 1)) + 0.5) / n!r}) WITHIN GROUP (ORDER BY hdh_value)")
+                     for q in QUANTILES]
         else:  # approximate beyond, as DuckDB's sample is
-            parts = [F.percentile_approx(value, F.lit(q), F.lit(10_000)) for q in QUANTILES]
-        found = present.agg(*parts).first()
+            parts = [F.percentile_approx("hdh_value", F.lit(q), F.lit(10_000)) for q in QUANTILES]
+        found = values.agg(*parts).first()
         column.quantiles = {q: _from_epoch(column, v) for q, v in zip(QUANTILES, found)}
 
 

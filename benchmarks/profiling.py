@@ -1,7 +1,7 @@
 """Profiling time and peak memory against DuckDB's SUMMARIZE (and ydata-profiling), in one run.
 
-    python benchmarks/profile.py                                 # about 1M and 10M claim rows
-    python benchmarks/profile.py --ydata-python /path/to/python  # also ydata-profiling (minimal)
+    python benchmarks/profiling.py                                 # about 1M and 10M claim rows
+    python benchmarks/profiling.py --ydata-python /path/to/python  # also ydata-profiling (minimal)
 
 For each size, the generator writes a source (Parquet), the pipeline loads it, then each
 of these runs in its own process on the same warehouse, so its peak RSS is its own:
