@@ -112,7 +112,7 @@ def validate_source(warehouse: Path, source: Source, reference: dt.date, docs: P
 
 def count_on_spark(engine: Engine, source: Source, reference: dt.date) -> list[dict]:
     """Quality result rows for every table of a source read by Spark, its checks counted by Spark (no Data Docs)."""
-    from hdh_pipeline.engines.spark.checks import count_checks  # pyspark: only for Spark sources
+    from hdh_pipeline.quality.on_spark import count_checks  # pyspark: only for Spark sources
 
     planned, rows_of, jobs = _jobs(engine, source, reference)
     rows_of.update(count_checks(engine, jobs))

@@ -1,7 +1,7 @@
-"""A source's quality suites counted by Spark: each table's checks compiled to Spark SQL (quality/table_checks.py,
-the same compilation and the same semantics as the DuckDB engine's single-query counting), every table's counts in
-one job and every code-list check in another. An expectation that does not compile (another kind, a
-`row_condition`) is in error on this engine, with the reason."""
+"""A source's quality suites counted by Spark: each table's checks compiled to Spark SQL (table_checks.py, the same
+compilation and the same semantics as the DuckDB engine's single-query counting), a job per table; a short table's
+code-list checks from its value counts. An expectation that does not compile (another kind, a `row_condition`) is
+in error on this engine, with the reason."""
 from __future__ import annotations
 
 import datetime as dt
