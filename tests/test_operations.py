@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -117,3 +120,29 @@ def test_freshness_follows_the_declared_frequency(cron: str, days: float, write_
     policy = freshness_policy(write_source({"a.csv": "x\n1\n"}, update_frequency=cron))
     assert policy.warn_window.to_timedelta() == period(cron)
     assert policy.fail_window.to_timedelta() == period(cron) + min(period(cron) / 4, dt.timedelta(hours=12))
+
+
+def test_a_run_whose_worker_died_before_naming_itself_is_marked_failed() -> None:
+    """A daemon killed with its code server between a run's start and its first step: the worker's own "Started
+    process" event names it, and the sensor marks the run failed once that process is gone, not while it lives."""
+    from dagster._core.events import EngineEventData
+    from dagster._core.test_utils import create_run_for_test, instance_for_test
+
+    from hdh_pipeline.defs.recovery import free_dead_runs
+
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait()
+    with instance_for_test() as instance:  # Dagster's default run launcher, as the daemon's
+        runs = {}
+        for name, pid in (("dead", exited.pid), ("alive", os.getpid())):
+            run = create_run_for_test(instance, job_name=name, status=dg.DagsterRunStatus.STARTED)
+            instance.report_engine_event(f"Started process for run (pid: {pid}).", run,
+                                         EngineEventData.in_process(pid))
+            runs[name] = run.run_id
+        untold = create_run_for_test(instance, job_name="untold", status=dg.DagsterRunStatus.STARTED)
+
+        done = free_dead_runs(instance)
+        assert done == [f"run {runs['dead'][:8]} (dead) died with its process: marked failed"]
+        assert instance.get_run_by_id(runs["dead"]).status == dg.DagsterRunStatus.FAILURE
+        for run_id in (runs["alive"], untold.run_id):  # alive, or no worker yet: left to run monitoring
+            assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
