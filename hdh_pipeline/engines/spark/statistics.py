@@ -215,20 +215,20 @@ def _from_epoch(column: ColumnStatistics, value: object) -> object:
 
 
 def _long_bins(frame: DataFrame, columns: list[ColumnStatistics], no_values: set[str]) -> None:
-    """The histogram bins of the long table's many-valued numeric and date columns, counted in one aggregation."""
+    """The histogram bins of the long table's many-valued numeric and date columns, counted in one scan: each row's
+    bin index per column, unpivoted to (column, bin) and grouped."""
     wanted = [(c, binning) for c in columns if c.name not in no_values and not c.looks_like_identifier
               and c.kind in ("numeric", "date") and (binning := bin_edges(c))]
     if not wanted:
         return
-    parts, spans = [], []
-    for column, (edges, closed) in wanted:
-        index = _bin_column(F.col(column.name), edges, closed)
-        spans.append(len(edges) + 1)
-        parts += [F.count_if(index == i) for i in range(-1, len(edges))]
-    counts, start = list(frame.agg(*parts).first()), 0
-    for (column, (edges, _)), span in zip(wanted, spans):
-        column.bins = bins(edges, {i - 1: n for i, n in enumerate(counts[start:start + span])}, column.kind)
-        start += span
+    indexes = F.explode(F.array(*[F.struct(F.lit(i).alias("i"), _bin_column(F.col(column.name), *binning).alias("b"))
+                                  for i, (column, binning) in enumerate(wanted)])).alias("p")
+    counted: list[dict[int, int]] = [{} for _ in wanted]
+    for i, index, count in (frame.select(indexes).select("p.i", "p.b").where(F.col("b").isNotNull())
+                            .groupBy("i", "b").count().collect()):
+        counted[i][index] = count
+    for (column, (edges, _)), counts in zip(wanted, counted):
+        column.bins = bins(edges, counts, column.kind)
 
 
 def _bin_column(c: Column, edges: list, closed: bool) -> Column:
