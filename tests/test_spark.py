@@ -5,12 +5,10 @@ never reaches an output."""
 from __future__ import annotations
 
 import importlib.util
-import math
 import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,76 +17,14 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from tests import attacker
-from tests.conftest import EXAMPLES, REPO_ROOT, SHARED_DATA, needs_shared
+from tests.catalogues import declared, differences, published, run_cli
+from tests.conftest import EXAMPLES, REPO_ROOT, needs_shared
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
     reason="the Spark engine needs pyspark (pip install 'hdh-pipeline[spark]') and Java 17+")
 
 TOKEN = "hdh-test-token-5f1c9a"
-THIS_RUN = {"refreshes"}  # the refresh's own id and times
-RUN_TIMES = {"last_refresh", "run_at", "detected_at"}
-
-
-def declared(source_file: Path, folder: Path, **changes) -> Path:
-    """A copy of a declaration in `folder`, its paths made absolute, with `changes`."""
-    text = source_file.read_text(encoding="utf-8").replace("${HDH_SHARED_DATA:-../../../shared/data}",
-                                                           str(SHARED_DATA))
-    declaration = yaml.safe_load(text)
-
-    def absolute(path: str) -> str:
-        return path if "://" in path else str((source_file.parent / path).resolve())
-
-    declaration["location"] = absolute(declaration["location"])
-    for key in ("dictionary", "nomenclatures"):
-        if key in declaration:
-            declaration[key]["path"] = absolute(declaration[key]["path"])
-    declaration |= changes
-    folder.mkdir(parents=True, exist_ok=True)
-    file = folder / f"{declaration['id']}.yaml"
-    file.write_text(yaml.safe_dump(declaration, allow_unicode=True), encoding="utf-8")
-    return file
-
-
-def run_cli(root: Path, declarations: list[Path], **env: str) -> subprocess.CompletedProcess:
-    """`hdh-pipeline run` of these declarations alone (its working directory has no assets/sources), outputs under
-    root."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(("HDH_", "DAGSTER_HOME"))}
-    environment |= {"HDH_SOURCES": ":".join(map(str, declarations)), "HDH_DATA_DIR": str(root / "out"),
-                    "HDH_EXPECTATIONS_DIR": str(root / "expectations"), "HDH_SPARK_MASTER": "local[2]",
-                    "PYTHONPATH": str(REPO_ROOT)} | env
-    return subprocess.run([sys.executable, "-m", "hdh_pipeline.cli", "run"], cwd=root, env=environment,
-                          capture_output=True, text=True, timeout=1800)
-
-
-def published(root: Path) -> dict[str, list[dict]]:
-    return attacker.read(root / "out" / "catalogue" / "current" / "catalogue.duckdb")
-
-
-def same(a: object, b: object) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(a) and math.isnan(b))
-    return a == b
-
-
-def differences(duck: dict[str, list[dict]], spark: dict[str, list[dict]]) -> list[str]:
-    """What differs between two catalogues, but this run's own times and ids."""
-    found = [f"table {name} is only in one" for name in set(duck) ^ set(spark)]
-    for name in sorted(set(duck) & set(spark) - THIS_RUN):
-        rows = [[sorted(((k, v) for k, v in row.items() if k not in RUN_TIMES), key=lambda kv: kv[0])
-                 for row in catalogue[name]] for catalogue in (duck, spark)]
-        a, b = (sorted(r, key=repr) for r in rows)
-        if len(a) != len(b):
-            found.append(f"{name}: {len(a)} rows against {len(b)}")
-            continue
-        for x, y in zip(a, b):
-            bad = [(k, u, v) for (k, u), (_, v) in zip(x, y) if not same(u, v)]
-            if bad:
-                found.append(f"{name} {dict(x).get('table_name', '')} {dict(x).get('variable', '')}: {bad[:3]}")
-    return found
-
-
 def warehouse_tables(root: Path, schema: str) -> set[str]:
     with duckdb.connect(str(root / "out" / "warehouse.duckdb"), read_only=True) as conn:
         return {name for (name,) in conn.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ?",

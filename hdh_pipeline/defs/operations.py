@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 def fingerprint(source: Source) -> dict[str, list[int]]:
     """Every data file of the source's location -> [size, modification time in ns]: a stat per file, nothing read."""
     location = source.location
-    files = [location] if location.is_file() else expand_files(location, EXTENSIONS[source.declaration.format])
+    extensions = tuple(e for f in {source.declaration.format, *(t.format for t in source.tables)} if f in EXTENSIONS
+                       for e in EXTENSIONS[f])
+    files = [location] if location.is_file() else expand_files(location, extensions)
     return {str(f): [(s := f.stat()).st_size, s.st_mtime_ns] for f in files}
 
 

@@ -15,8 +15,8 @@ EPILOG = """examples:
   hdh-generate --out /tmp/big --beneficiaries 2000000 --format parquet --no-defects
   hdh-generate --out /tmp/snds --rates rates.yaml   # {IR_BEN_R: {BEN_SEX_COD: {missing: 0.05}}}
 
-Writes OUT/data/*.csv|parquet, OUT/schemas/*.json (Table Schema, SNDS flavour),
-OUT/nomenclatures/*.csv, OUT/ground_truth.json (exact rows and defect counts) and,
+Writes OUT/data/*.csv|parquet|xpt, OUT/schemas/*.json (Table Schema, SNDS flavour),
+OUT/nomenclatures/*.csv (xpt: OUT/formats.xpt, SAS formats), OUT/ground_truth.json (exact rows and defect counts) and,
 unless --declaration says elsewhere, OUT/source.yaml: point HDH_SOURCES at it to ingest.
 """
 
@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="number of people; claims (~12 a year each), stays and deaths follow "
                              f"(default {DEMO_BENEFICIARIES})")
     parser.add_argument("--seed", type=int, default=2024, help="same seed, same bytes (default 2024)")
-    parser.add_argument("--format", choices=["csv", "parquet"], default="csv", dest="file_format")
+    parser.add_argument("--format", choices=["csv", "parquet", "xpt"], default="csv", dest="file_format",
+                        help="csv, parquet, or SAS transport files with their formats (xpt)")
     parser.add_argument("--reference-year", type=int, default=2024, help="last year covered (default 2024)")
     parser.add_argument("--id", default="synthetic", help="source id written in the declaration")
     parser.add_argument("--declaration", type=Path,

@@ -1,7 +1,10 @@
 """Generate a synthetic SNDS-shaped source, chunk by chunk, with its exact ground truth.
 
 Memory holds one chunk of beneficiaries and their claims, stays and deaths at a time;
-rows stream to CSV (pyarrow's writer) or Parquet (one row group per chunk).
+rows stream to CSV (pyarrow's writer) or Parquet (one row group per chunk). SAS transport files (`xpt`) are
+written as producers deliver them, variables labelled and coded ones carrying a SAS format, the formats in a
+PROC FORMAT CNTLOUT data set (`formats.xpt`); pyreadstat writes a whole table at once, so each table is staged
+as Parquet, then held in memory once while it is written.
 """
 from __future__ import annotations
 
@@ -67,11 +70,12 @@ class TableWriter:
         self.parquet: pq.ParquetWriter | None = None
         self.handle = open(path, "wb") if file_format == "csv" else None
         self.header_written = False
+        self.staged = path.with_suffix(".parquet.part") if file_format == "xpt" else path
 
     def write(self, chunk: Chunk) -> None:
         arrow = _arrow(chunk, self.table)
-        if self.file_format == "parquet":
-            self.parquet = self.parquet or pq.ParquetWriter(self.path, arrow.schema)
+        if self.file_format in ("parquet", "xpt"):
+            self.parquet = self.parquet or pq.ParquetWriter(self.staged, arrow.schema)
             self.parquet.write_table(arrow)
             return
         self._write_header()
@@ -88,6 +92,9 @@ class TableWriter:
     def close(self) -> None:
         if self.parquet:
             self.parquet.close()
+            if self.file_format == "xpt":
+                schema.write_xport(self.table, pq.read_table(self.staged), self.path)
+                self.staged.unlink()
         if self.handle:
             self._write_header()  # a table with no rows still has its header
             self.handle.close()
@@ -147,7 +154,7 @@ def generate(settings: Settings, declaration: Path | None = None, source_id: str
     period = population.Period(settings.reference_year)
     slot_rates = rates_for(settings.rates, settings.defect_rate, settings.file_format == "csv")
     counters = {slot: Counter(rate) for slot, rate in slot_rates.items()}
-    extension = "csv" if settings.file_format == "csv" else "parquet"
+    extension = settings.file_format
     writers = {t: TableWriter(out / "data" / f"{t}.{extension}", settings.file_format, t) for t in TABLE_ORDER}
     truth = Truth()
     stays_so_far = 0
@@ -176,7 +183,10 @@ def generate(settings: Settings, declaration: Path | None = None, source_id: str
         for writer in writers.values():
             writer.close()
     schema.write_dictionary(out)
-    schema.write_nomenclatures(out)
+    if settings.file_format == "xpt":
+        schema.write_formats(out / "formats.xpt")
+    else:
+        schema.write_nomenclatures(out)
     ground_truth = truth.as_json(settings)
     (out / "ground_truth.json").write_text(json.dumps(ground_truth, indent=2) + "\n")
     if declaration is not None:

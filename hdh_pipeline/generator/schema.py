@@ -6,6 +6,10 @@ import json
 import os
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyreadstat
 import yaml
 
 from hdh_pipeline.generator import reference as ref
@@ -141,6 +145,38 @@ def write_nomenclatures(out: Path) -> None:
         (folder / f"{name}.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n")
 
 
+SAS_EPOCH_DAYS = 3653  # days from 1960-01-01, where SAS counts dates from, to 1970-01-01
+
+
+def write_xport(table: str, rows: pa.Table, path: Path) -> None:
+    """A table as a SAS transport file (version 8: long names): the table's title as file label, descriptions as
+    variable labels (cut at 40 characters, SAS's classic limit: pyreadstat 1.3.7 cannot read back a file where a
+    longer label meets a long character format name), coded variables formatted with their code list's format."""
+    fields = TABLES[table]["fields"]
+    formats = {f["name"]: ("$" if f["type"] == "string" else "") + f["nomenclature"].split(":")[0] + "."
+               for f in fields if f["nomenclature"] != "-"}
+    frame = pd.DataFrame(index=range(rows.num_rows))
+    for name in rows.column_names:  # text as text, the rest as numbers (SAS stores dates as days since 1960)
+        column = rows[name]
+        if pa.types.is_date(column.type):
+            column = pc.add(column.cast(pa.int32()), SAS_EPOCH_DAYS)
+            formats[name] = "DATE9."
+        frame[name] = column.to_pandas() if pa.types.is_string(column.type) else column.to_pandas().astype("float64")
+    pyreadstat.write_xport(frame, str(path), file_label=TABLES[table]["title"], table_name=table,
+                           column_labels=[f["description"][:40] for f in fields], file_format_version=8,
+                           variable_format=formats)
+
+
+def write_formats(path: Path) -> None:
+    """The code lists as SAS formats, in the data set PROC FORMAT CNTLOUT= writes (FMTNAME, START, END, LABEL,
+    TYPE: C for text codes, N for numbers): how SAS formats travel between systems."""
+    rows = [{"FMTNAME": name, "START": str(code), "END": str(code), "LABEL": label,
+             "TYPE": "C" if code_type == "string" else "N"}
+            for name, (_, _, code_type, _, values) in NOMENCLATURES.items() for code, label in values.items()]
+    pyreadstat.write_xport(pd.DataFrame(rows), str(path), table_name="FORMATS", file_format_version=8,
+                           file_label="Formats (PROC FORMAT CNTLOUT)")
+
+
 def write_declaration(path: Path, out: Path, source_id: str, file_format: str, beneficiaries: int, seed: int,
                       reference_year: int) -> None:
     """A source declaration for the generated files, with paths relative to the declaration."""
@@ -162,7 +198,8 @@ def write_declaration(path: Path, out: Path, source_id: str, file_format: str, b
         "location": f"{relative}/data",
         "format": file_format,
         "dictionary": {"path": f"{relative}/schemas"},
-        "nomenclatures": {"path": f"{relative}/nomenclatures"},
+        **({"formats": f"{relative}/formats.xpt"} if file_format == "xpt" else
+           {"nomenclatures": {"path": f"{relative}/nomenclatures"}}),
         "reference_date": f"{reference_year}-12-31",
         "roles": {"person_id": ["BEN_NIR_PSA"]},
         "tables": {name: {"roles": roles} for name, roles in ROLES.items()},

@@ -123,8 +123,14 @@ class Tolerances(Strict):
                                                                    "two refreshes' frequency tables or histograms")
 
 
+FileFormat = Literal["csv", "parquet", "sas7bdat", "xpt", "dta", "sav"]
+STATISTICAL = ("sas7bdat", "xpt", "dta", "sav")  # read with pyreadstat (sources/statistical.py)
+
+
 class TableDeclaration(Strict):
     files: str | None = Field(None, description="glob of this table's files, relative to the location")
+    format: FileFormat | None = Field(None, description="this table's file format, over the source's")
+    encoding: str | None = Field(None, description="SAS, Stata or SPSS files: their encoding, over the source's")
     title: str | None = None
     description: str | None = None
     roles: Roles = Field(default_factory=Roles)
@@ -158,7 +164,13 @@ class SourceDeclaration(Strict):
                                        "any location Spark reads (s3a://, hdfs://, abfss://...)")
     engine: Literal["duckdb", "spark"] = Field("duckdb", description="what reads and aggregates the source: duckdb "
                                                "copies it into the local warehouse, spark reads it where it lives")
-    format: Literal["csv", "parquet"] = "csv"
+    format: FileFormat = Field("csv", description="csv, parquet, or as statistical software writes them: sas7bdat, "
+                                                  "xpt (SAS transport), dta (Stata), sav (SPSS)")
+    encoding: str | None = Field(None, description="SAS, Stata or SPSS files: their encoding (e.g. latin1, "
+                                                   "windows-1252) when not the one the file says")
+    formats: str | None = Field(None, description="SAS formats of the tables' variables: a format catalogue "
+                                                  "(.sas7bcat) or a PROC FORMAT CNTLOUT data set, relative to the "
+                                                  "declaration; they become code lists")
     csv: CsvOptions = Field(default_factory=CsvOptions)
     exclude: list[str] = Field(default_factory=lambda: ["__MACOSX/*", ".*", "*/.*"])
     sample_size: int = Field(
@@ -228,6 +240,22 @@ class SourceDeclaration(Strict):
                              "but format is parquet")
         return self
 
+    @model_validator(mode="after")
+    def _spark_reads_no_statistical_files(self) -> SourceDeclaration:
+        formats = {self.format, *(t.format for t in self.tables.values() if t.format)}
+        if self.engine == "spark" and formats & set(STATISTICAL):
+            raise ValueError(f"format {sorted(formats & set(STATISTICAL))[0]} is read by the duckdb engine "
+                             "(pyreadstat reads local files): remove `engine: spark`")
+        return self
+
+    def format_of(self, table: str) -> str:
+        declared = self.tables.get(table)
+        return (declared and declared.format) or self.format
+
+    def encoding_of(self, table: str) -> str | None:
+        declared = self.tables.get(table)
+        return (declared and declared.encoding) or self.encoding
+
     def csv_for(self, table: str) -> CsvOptions:
         """How a table's files are read: its own CSV options over the source's."""
         declared = self.tables.get(table)
@@ -239,9 +267,9 @@ class SourceDeclaration(Strict):
 
     def for_nomenclatures(self) -> SourceDeclaration:
         """How code lists are read: CSV with their own options, into schema `<id>_nomenclatures`."""
-        assert self.nomenclatures is not None
-        return self.model_copy(update={"id": self.nomenclature_schema, "format": "csv",
-                                       "csv": self.nomenclatures.csv, "type_overrides": {}})
+        options = self.nomenclatures.csv if self.nomenclatures else CsvOptions(delimiter=";")
+        return self.model_copy(update={"id": self.nomenclature_schema, "format": "csv", "csv": options,
+                                       "type_overrides": {}})
 
     def roles_for(self, table: str) -> Roles:
         declared = self.tables.get(table)

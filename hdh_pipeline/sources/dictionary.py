@@ -81,6 +81,7 @@ class TableSpec:
     foreign_keys: tuple[ForeignKey, ...] = ()
     missing_values: tuple[str, ...] | None = None
     history: History = History()
+    typed: bool = True  # its column types are imposed on the data (a dictionary), not the file's own (labels)
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)

@@ -18,7 +18,8 @@ from hdh_pipeline.sources.dictionary import TableSpec, read_table_schema
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = {"csv": (".csv", ".txt", ".tsv"), "parquet": (".parquet",)}
+EXTENSIONS = {"csv": (".csv", ".txt", ".tsv"), "parquet": (".parquet",), "sas7bdat": (".sas7bdat",),
+              "xpt": (".xpt", ".xport"), "dta": (".dta",), "sav": (".sav", ".zsav")}
 NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -28,11 +29,13 @@ class SourceTable:
 
     name: str
     files: tuple[str, ...]
+    format: str = "csv"  # csv, parquet, sas7bdat, xpt, dta, sav; `labels`: a code list read from value labels
     archive: Path | None = None
     spec: TableSpec | None = None
     title: str = ""
     description: str = ""
     roles: Roles = Roles()
+    label_set: str = ""  # a code list read from value labels: its label set (or SAS format) in `files`
 
 
 def table_name(stem: str) -> str:
@@ -55,9 +58,24 @@ def expand_files(location: Path, extension: str | tuple[str, ...]) -> list[Path]
     return sorted(p for p in candidates if p.is_file() and p.name.lower().endswith(extension))
 
 
+def _formats(declaration: SourceDeclaration) -> list[str]:
+    return list(dict.fromkeys([declaration.format, *(t.format for t in declaration.tables.values() if t.format)]))
+
+
+def file_format(declaration: SourceDeclaration, table: str | None, path: str) -> str:
+    """A table's format: declared for it, else the source's when its first file has that extension, else the one
+    its extension says."""
+    if table is not None and table in declaration.tables and declaration.tables[table].format:
+        return declaration.tables[table].format  # type: ignore[return-value]
+    name = path.lower()
+    if name.endswith(EXTENSIONS[declaration.format]):
+        return declaration.format
+    return next((f for f in _formats(declaration) if name.endswith(EXTENSIONS[f])), declaration.format)
+
+
 def _listing(declaration: SourceDeclaration, location: Path) -> tuple[Path | None, dict[str, str]]:
     """(archive, {relative path: path or member}) of the source's data files, excluded ones left out."""
-    extensions = EXTENSIONS[declaration.format]
+    extensions = tuple(e for f in _formats(declaration) for e in EXTENSIONS[f])
     if location.suffix.lower() == ".zip" and location.is_file():
         with zipfile.ZipFile(location) as archive:
             members = [m for m in archive.namelist() if not m.endswith("/")]
@@ -91,7 +109,7 @@ def discover_tables(
         pattern = declared.files
         matches = [rel for rel in listing if (fnmatch.fnmatch(rel, pattern) if pattern else _stem(rel) == name)]
         by_table[table_name(name)] = [listing[rel] for rel in sorted(matches)] or [
-            pattern or f"{name}.{declaration.format}"]
+            pattern or f"{name}.{EXTENSIONS[declaration.format_of(name)][0].lstrip('.')}"]
         claimed.update(matches)
     for rel in sorted(set(listing) - claimed):
         name = table_name(_stem(rel))
@@ -109,6 +127,7 @@ def discover_tables(
         tables.append(SourceTable(
             name=name,
             files=tuple(by_table[name]),
+            format=file_format(declaration, declared_name, by_table[name][0]),
             archive=archive,
             spec=spec,
             title=(declared and declared.title) or (spec.title if spec else "") or stem,
@@ -126,9 +145,9 @@ def _remote_tables(declaration: SourceDeclaration, location: str,
     for name in sorted(set(declaration.tables) | set(dictionary)):
         declared = declaration.tables.get(name)
         spec = dictionary.get(name)
-        path = (declared and declared.files) or f"{name}.{declaration.format}"
+        path = (declared and declared.files) or f"{name}.{declaration.format_of(name)}"
         tables.append(SourceTable(
-            name=table_name(name), files=(f"{location}/{path}",), spec=spec,
+            name=table_name(name), files=(f"{location}/{path}",), format=declaration.format_of(name), spec=spec,
             title=(declared and declared.title) or (spec.title if spec else "") or name,
             description=(declared and declared.description) or (spec.description if spec else ""),
             roles=declaration.roles_for(name)))

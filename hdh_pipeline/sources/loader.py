@@ -5,6 +5,8 @@ file system (declarations, dictionaries, folder or archive listings), never Duck
 """
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,9 +15,12 @@ import yaml
 from pydantic import ValidationError
 
 from hdh_pipeline import settings
-from hdh_pipeline.sources.declaration import SourceDeclaration
-from hdh_pipeline.sources.dictionary import DictionaryError, TableSpec, read_dictionary
+from hdh_pipeline.sources import statistical
+from hdh_pipeline.sources.declaration import STATISTICAL, SourceDeclaration
+from hdh_pipeline.sources.dictionary import ColumnSpec, DictionaryError, TableSpec, read_dictionary
 from hdh_pipeline.sources.discovery import SourceTable, discover_nomenclatures, discover_tables, expand_files
+
+log = logging.getLogger(__name__)
 
 
 class DeclarationError(ValueError):
@@ -116,11 +121,80 @@ def load_source(file: Path) -> Source:
             discover_nomenclatures(_resolve(base, declaration.nomenclatures.path))
             if declaration.nomenclatures else ()
         )
+        formats = _resolve(base, declaration.formats) if declaration.formats else None
+        tables, labelled = _statistical(declaration, tables, formats, {t.name for t in nomenclatures})
+        nomenclatures += labelled
     except (DictionaryError, FileNotFoundError, ValueError) as error:
         if isinstance(error, DeclarationError):
             raise
         raise DeclarationError(f"{file}: {error}") from None
     return Source(declaration, file.resolve(), location, tables, nomenclatures, dictionary)
+
+
+def _statistical(declaration: SourceDeclaration, tables: tuple[SourceTable, ...], formats: Path | None,
+                 taken: set[str]) -> tuple[tuple[SourceTable, ...], tuple[SourceTable, ...]]:
+    """SAS, Stata and SPSS tables documented by their own labels where the dictionary is silent, and their code
+    lists: the SAS formats of the `formats` catalogue, the value labels of Stata and SPSS files. A file that cannot
+    be read is left undocumented here (its load says why, and only that table fails)."""
+    found = [t for t in tables if t.format in STATISTICAL and not t.archive and Path(t.files[0]).is_file()]
+    if not found and formats is None:
+        return tables, ()
+    code_lists: list[SourceTable] = []
+    contents: dict[str, dict[str, str]] = {}  # code list -> its codes, for files sharing a label set
+    shared: dict[str, str] = {}  # SAS format -> code list, for every table
+    if formats is not None:
+        try:
+            sets = statistical.read_formats(formats, declaration.encoding)
+        except (statistical.StatisticalFileError, OSError) as error:
+            log.warning("source %s: key 'formats': %s; its tables load without their code lists", declaration.id,
+                        error)
+            sets = {}
+        for name in sorted(sets, key=lambda n: n.startswith("$")):  # numeric formats keep the bare name
+            shared[name] = statistical.code_list_name(name, taken)
+            taken.add(shared[name])
+            code_lists.append(SourceTable(shared[name], (str(formats),), "sas-formats", title=shared[name],
+                                          label_set=name))
+    described = {}
+    for table in found:
+        encoding = declaration.encoding_of(table.name)
+        try:
+            meta = statistical.read_metadata(Path(table.files[0]), table.format, encoding)
+        except statistical.StatisticalFileError as error:
+            log.warning("source %s: table %s: %s", declaration.id, table.name, error)
+            continue
+        own = dict(shared)
+        for label_set, labels in meta.value_labels.items():
+            if label_set in shared:
+                continue
+            users = [v.name for v in meta.variables if v.label_set == label_set]
+            # SPSS names its label sets labels0, labels1...: such a code list is named after its first variable
+            name = statistical.code_list_name(users[0] if table.format == "sav" and users else label_set, taken)
+            if contents.get(name) != labels:  # the same codes in another file: one code list
+                name = name if name not in taken else f"{name}_{table.name}"
+                taken.add(name)
+                contents[name] = labels
+                code_lists.append(SourceTable(name, (table.files[0],), "value-labels", title=name,
+                                              label_set=label_set))
+            own[label_set] = name
+        spec = statistical.describe(table.name, Path(table.files[0]), meta, table.spec, own)
+        described[table.name] = dataclasses.replace(table, spec=spec, title=table.title if table.title != table.name
+                                                    or not spec.title else spec.title,
+                                                    description=table.description or spec.description)
+    tables = tuple(described.get(t.name, t) for t in tables)
+    return tables, tuple(_columns_named(code_list, tables) for code_list in code_lists)
+
+
+def _columns_named(code_list: SourceTable, tables: tuple[SourceTable, ...]) -> SourceTable:
+    """A code list read from labels has columns `code` and `label`, unless the dictionary's keys name its code
+    column (`nomenclature: IR_SEX_V:SEX_COD`): then that name, as a CSV code list would have it."""
+    named = {ref.column for t in tables if t.spec for c in t.spec.columns
+             if (ref := c.nomenclature) and ref.table == code_list.name and ref.column}
+    named |= {fk.referenced_columns[0] for t in tables if t.spec for fk in t.spec.foreign_keys
+              if fk.table == code_list.name and len(fk.referenced_columns) == 1}
+    code = named.pop() if len(named) == 1 else "code"
+    spec = TableSpec(code_list.name, Path(code_list.files[0]), title=code_list.title, primary_key=(code,),
+                     columns=(ColumnSpec(code), ColumnSpec("label")), typed=False)
+    return dataclasses.replace(code_list, spec=spec)
 
 
 def load_sources(files: list[Path]) -> list[Source]:

@@ -17,7 +17,7 @@ from hdh_pipeline.engines.base import (
     PopulationQuery,
     TableStatistics,
 )
-from hdh_pipeline.engines.duckdb.load import REJECTS
+from hdh_pipeline.engines.duckdb.load import PRIVATE, REJECTS
 from hdh_pipeline.engines.duckdb.statistics import LONG_FORM_MAX_ROWS, profile_table
 from hdh_pipeline.engines.duckdb.warehouse import in_threads, literal, quote, schema_tables
 from hdh_pipeline.sources.loader import Source
@@ -30,15 +30,16 @@ class DuckDBEngine:
     def __init__(self, conn: duckdb.DuckDBPyConnection, schema: str, code_schema: str | None):
         self.conn, self.schema, self.code_schema = conn, schema, code_schema
         self._tables = schema_tables(conn, schema)
-        self._tables.pop(REJECTS, None)
         self._code_lists = schema_tables(conn, code_schema) if code_schema else {}
-        self._code_lists.pop(REJECTS, None)
+        for private in PRIVATE:
+            self._tables.pop(private, None)
+            self._code_lists.pop(private, None)
         self._rows: dict[str, int] = {}
         self._keys: set[str] = set()  # "code list.column" in KEYS
 
     @classmethod
     def for_source(cls, conn: duckdb.DuckDBPyConnection, source: Source) -> DuckDBEngine:
-        codes = source.declaration.nomenclature_schema if source.declaration.nomenclatures else None
+        codes = source.declaration.nomenclature_schema if source.nomenclatures else None
         return cls(conn, source.id, codes)
 
     def _target(self, table: str) -> str:

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from hdh_pipeline.engines.duckdb.statistical import LABELS, load_labels, load_statistical
 from hdh_pipeline.engines.duckdb.warehouse import literal, quote, table_columns
 from hdh_pipeline.engines.plan import ColumnType, IngestionError, RefusedLoad, local_files, plan_csv, read_header
-from hdh_pipeline.sources.declaration import CsvOptions, SourceDeclaration
+from hdh_pipeline.sources.declaration import STATISTICAL, CsvOptions, SourceDeclaration
 from hdh_pipeline.sources.discovery import SourceTable
+from hdh_pipeline.sources.statistical import StatisticalFileError
 
 if TYPE_CHECKING:
     from hdh_pipeline.sources.loader import Source
@@ -26,6 +28,9 @@ REJECTS_COLUMNS = (
     "table_name VARCHAR, file VARCHAR, line BIGINT, column_name VARCHAR, "
     "error_type VARCHAR, reason VARCHAR, raw_line VARCHAR, loaded_at TIMESTAMPTZ"
 )
+MISSING = "_missing"  # SAS, Stata and SPSS missing values loaded as nulls, counted by reason (`.A`, user-missing 99)
+MISSING_COLUMNS = "table_name VARCHAR, column_name VARCHAR, reason VARCHAR, rows BIGINT, loaded_at TIMESTAMPTZ"
+PRIVATE = (REJECTS, MISSING)  # tables of a source schema that are not the source's
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,7 @@ def prepare_schema(conn: duckdb.DuckDBPyConnection, schema: str) -> None:
     """The source's schema and its table of rejected lines, if not there yet."""
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
     conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(schema)}.{REJECTS} ({REJECTS_COLUMNS})")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(schema)}.{MISSING} ({MISSING_COLUMNS})")
 
 
 def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, table: SourceTable,
@@ -189,19 +195,24 @@ def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, 
     previous = _counts(conn, schema, table.name) if exists else None
     conn.execute("BEGIN TRANSACTION")
     try:
-        conn.execute(f"DELETE FROM {quote(schema)}.{REJECTS} WHERE table_name = ?", [table.name])
-        if declaration.format == "parquet":
+        for private in PRIVATE:
+            conn.execute(f"DELETE FROM {quote(schema)}.{private} WHERE table_name = ?", [table.name])
+        warnings: tuple[str, ...] = ()
+        if table.format == "parquet":
             files = "[" + ", ".join(literal(str(p)) for p in paths) + "]"
             conn.execute(f"CREATE OR REPLACE TABLE {quote(schema)}.{quote(table.name)} AS "
                          f"SELECT * FROM read_parquet({files})")
-            warnings: tuple[str, ...] = ()
+        elif table.format in STATISTICAL:
+            load_statistical(conn, declaration, table, paths)
+        elif table.format in LABELS:
+            load_labels(conn, declaration, table)
         else:
             warnings = _load_csv(conn, declaration, table, paths, staging)
         row_count, rejected = _counts(conn, schema, table.name)
         if guard and previous is not None:  # a first load has no previous version to keep
             _guard(conn, declaration, table.name, previous, row_count, rejected)
         conn.execute("COMMIT")
-    except duckdb.Error as error:
+    except (duckdb.Error, StatisticalFileError) as error:
         conn.execute("ROLLBACK")
         reason = str(error).split("\n")[0]
         raise IngestionError(

@@ -38,7 +38,7 @@ class SparkEngine:
         self.spark, self.source = spark, source
         self.failures: dict[str, IngestionError] = {}
         self._tables = self._read(source.tables, source.declaration, staging / source.id)
-        codes = source.declaration.for_nomenclatures() if source.declaration.nomenclatures else None
+        codes = source.declaration.for_nomenclatures() if source.nomenclatures else None
         self._codes = self._read(source.nomenclatures, codes, staging / "codes") if codes else {}
         self._rows: dict[str, int] = {}
         self._rejected: dict[str, int] = {}

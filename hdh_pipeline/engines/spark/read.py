@@ -55,7 +55,7 @@ def read_table(spark: SparkSession, declaration: SourceDeclaration, table: Sourc
     """The table's files as one frame; raises IngestionError naming the table and the files it could not read."""
     paths = list(table.files) if remote else [str(p) for p in local_files(table, staging)]
     try:
-        if declaration.format == "parquet":
+        if table.format == "parquet":
             frame = _partitions_as_duckdb_reads_them(spark.read.options(**_base_path(paths)).parquet(*paths), paths)
             return SparkTable(table.name, frame, {f.name: catalogue_type(f.dataType.simpleString())
                                                   for f in frame.schema.fields}, None,
