@@ -9,6 +9,7 @@ tables at once.
 
 from collections.abc import Iterator
 from contextlib import closing
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -133,6 +134,10 @@ def _materialize(context: dg.AssetExecutionContext, warehouse: Warehouse, declar
         metadata["dagster/column_schema"] = schema
     if loaded.warnings:
         metadata["warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in loaded.warnings))
+    if loaded.missing:  # special and user-defined missing values of SAS, Stata and SPSS files, loaded as nulls
+        metadata["missing_values_by_reason"] = dg.MetadataValue.md(
+            "| column | reason | rows |\n|---|---|---|\n" + "".join(f"| {c} | {r} | {n:,} |\n"
+                                                                for c, r, n in loaded.missing))
     every_line_rejected = loaded.row_count == 0 and loaded.rejected_rows > 0
     loaded_check = dg.AssetCheckResult(
         asset_key=key, check_name="loaded", passed=not every_line_rejected,
@@ -202,7 +207,7 @@ def build_tables_asset(source: Source) -> dg.AssetsDefinition:
         if table.spec:
             metadata["dictionary"] = dg.MetadataValue.path(str(table.spec.file))
         specs.append(dg.AssetSpec(key, group_name=source.id,
-                                  kinds={source.declaration.engine, source.declaration.format},
+                                  kinds=kinds(source.declaration.engine, (table,)),
                                   tags={"hdh/layer": "ingestion"},
                                   description=_description(source, table), metadata=metadata, skippable=True))
         checks.append(dg.AssetCheckSpec(
@@ -243,6 +248,15 @@ def build_tables_asset(source: Source) -> dg.AssetsDefinition:
     return _tables
 
 
+KINDS = {"sas7bdat": "sas", "xpt": "sas", "sas-formats": "sas", "dta": "stata", "sav": "spss"}
+
+
+def kinds(engine: str, tables: tuple[SourceTable, ...]) -> set[str]:
+    """The UI's kinds of assets holding these tables: the engine and their formats (Dagster shows three at most)."""
+    formats = {Path(t.files[0]).suffix.lstrip(".") if t.format == "value-labels" else t.format for t in tables}
+    return {engine, *sorted({KINDS.get(f, f) for f in formats})[:2]}
+
+
 def build_nomenclatures_asset(source: Source) -> dg.AssetsDefinition:
     """The source's code lists, each loaded as a table of schema `<source>_nomenclatures`."""
     declaration = source.declaration.for_nomenclatures()
@@ -251,7 +265,7 @@ def build_nomenclatures_asset(source: Source) -> dg.AssetsDefinition:
     @dg.asset(
         key=[source.id, "nomenclatures"],
         group_name=source.id,
-        kinds={source.declaration.engine, "csv"},
+        kinds=kinds(source.declaration.engine, source.nomenclatures),
         tags={"hdh/layer": "ingestion"},
         description=f"Code lists (nomenclatures) of {source.declaration.title}: "
                     f"{len(source.nomenclatures)} tables in schema {schema}.",

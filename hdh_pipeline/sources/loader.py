@@ -148,6 +148,7 @@ def _statistical(declaration: SourceDeclaration, tables: tuple[SourceTable, ...]
         except (statistical.StatisticalFileError, OSError) as error:
             log.warning("source %s: key 'formats': %s; its tables load without their code lists", declaration.id,
                         error)
+            code_lists.append(SourceTable("formats", (str(formats),), "sas-formats"))  # its load says why
             sets = {}
         for name in sorted(sets, key=lambda n: n.startswith("$")):  # numeric formats keep the bare name
             shared[name] = statistical.code_list_name(name, taken)

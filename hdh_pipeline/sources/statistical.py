@@ -90,6 +90,9 @@ def code_text(value: object) -> str:
 
 
 def _read(path: Path, file_format: str, encoding: str | None, **options) -> tuple[pd.DataFrame, object]:
+    if file_format == "xpt" and path.is_file() and path.stat().st_size % 80:
+        # a transport file is 80-byte records: readstat would read a cut one without a word, its last rows lost
+        raise StatisticalFileError(f"{path}: truncated ({path.stat().st_size} bytes, not whole 80-byte records)")
     try:
         return READERS[file_format](str(path), encoding=encoding, **options)
     except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, UnicodeError, OSError) as error:

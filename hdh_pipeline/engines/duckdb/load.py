@@ -42,6 +42,7 @@ class LoadResult:
     rejected_rows: int
     columns: tuple[tuple[str, str], ...]  # (name, DuckDB type)
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    missing: tuple[tuple[str, str, int], ...] = ()  # SAS/Stata/SPSS missing values: (column, reason, rows)
 
 
 def _convert(ctype: ColumnType, column_sql: str) -> str:
@@ -223,7 +224,9 @@ def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, 
         conn.execute("ROLLBACK")
         raise
     columns = tuple(table_columns(conn, schema, table.name).items())
-    return LoadResult(schema, table.name, tuple(map(str, paths)), row_count, rejected, columns, warnings)
+    missing = tuple(conn.execute(f"SELECT column_name, reason, rows FROM {quote(schema)}.{MISSING} "
+                                 "WHERE table_name = ? ORDER BY ALL", [table.name]).fetchall())
+    return LoadResult(schema, table.name, tuple(map(str, paths)), row_count, rejected, columns, warnings, missing)
 
 
 def _counts(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> tuple[int, int]:
