@@ -3,15 +3,11 @@ webserver on localhost; a file change triggers the source's sensor, whose run an
 webserver's GraphQL API (docs/operations.md, "Running it as a service")."""
 from __future__ import annotations
 
-import glob
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,52 +15,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres import free_port, server
+
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 
 
-def _postgres_bin() -> Path | None:
-    """Debian installs PostgreSQL's server programs under /usr/lib/postgresql/<version>/bin."""
-    found = shutil.which("pg_ctl") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))[-1:]), None)
-    return Path(found).resolve().parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _as_postgres(command: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: run its programs as the `postgres` user then."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
-
-
 @pytest.fixture
 def postgres() -> Iterator[dict[str, str]]:
-    """A PostgreSQL server of its own on a free local port, with a database `dagster`; its DAGSTER_PG_* variables."""
-    programs = _postgres_bin()
-    if programs is None:
-        pytest.skip("PostgreSQL's server is not installed (Debian: apt-get install postgresql; .ci/run does it)")
-    folder = Path(tempfile.mkdtemp(prefix="hdh-pg-"))
-    folder.chmod(0o755)
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-    data, port = folder / "data", _free_port()
-    subprocess.run(_as_postgres([str(programs / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E",
-                                 "UTF8"]), check=True, capture_output=True)
-    subprocess.run(_as_postgres([str(programs / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"), "-o",
-                                 f"-p {port} -c listen_addresses=127.0.0.1 -k {folder}", "start"]),
-                   check=True, capture_output=True)
-    try:
-        subprocess.run(_as_postgres([str(programs / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
-                                     "dagster"]), check=True, capture_output=True)
-        yield {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": str(port), "DAGSTER_PG_DB": "dagster",
+    """A PostgreSQL server of its own (tests/postgres.py) with a database `dagster`; its DAGSTER_PG_* variables."""
+    with server() as running:
+        yield {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": str(running.port), "DAGSTER_PG_DB": "dagster",
                "DAGSTER_PG_USER": "postgres", "DAGSTER_PG_PASSWORD": "unused"}
-    finally:
-        subprocess.run(_as_postgres([str(programs / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
-                       capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
@@ -114,7 +76,7 @@ def test_a_sensor_triggers_a_run_under_the_daemon_with_postgres(postgres: dict, 
     env = {**os.environ, **postgres, "DAGSTER_HOME": str(home), "HDH_DATA_DIR": str(data),
            "HDH_SOURCES": str(tmp_path / "small.yaml"), "HDH_EXPECTATIONS_DIR": str(tmp_path / "expectations"),
            "HDH_SENSOR_INTERVAL": "3"}
-    port = _free_port()
+    port = free_port()
     daemon = subprocess.Popen([str(VENV_BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=REPO, env=env,
                               stdout=subprocess.DEVNULL, stderr=open(tmp_path / "daemon.log", "w"))
     web = subprocess.Popen([str(VENV_BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p",
@@ -181,7 +143,7 @@ def test_a_killed_daemon_fails_its_run_and_the_next_tick_publishes(postgres: dic
                                          "tables: {t: {types: {n: INTEGER}}}\n")
     env = {**os.environ, **postgres, "DAGSTER_HOME": str(home), "HDH_DATA_DIR": str(data),
            "HDH_SOURCES": str(tmp_path / "small.yaml"), "HDH_EXPECTATIONS_DIR": str(tmp_path / "expectations")}
-    port = _free_port()
+    port = free_port()
 
     def daemon() -> subprocess.Popen:
         """The daemon in a process group of its own: SIGKILLing it kills what it started, as systemd kills a unit's

@@ -103,7 +103,7 @@ def validate_source(warehouse: Path, source: Source, reference: dt.date, docs: P
         task = {"warehouse": str(warehouse), "schema": source.id, "docs": docs and str(docs), "together": together,
                 "memory_limit": memory_limit}
         rows_of.update(parallel.validate(task, jobs, workers))
-    else:
+    elif jobs:  # a source with no table loaded has nothing to validate (and maybe no schema yet)
         rows_of.update(_validate_here(warehouse, source.id, docs, together, memory_limit, jobs))
     if docs is not None and docs.is_dir():
         data_docs.make_offline(docs)

@@ -11,7 +11,7 @@ import zoneinfo
 from typing import Literal
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from hdh_pipeline.vocabulary import DECLARABLE_TYPES, DEFAULT_K
 
@@ -90,6 +90,16 @@ class Dictionary(Strict):
     path: str = Field(description="folder or glob of *.json Table Schemas, relative to the declaration")
 
 
+class Database(Strict):
+    """A PostgreSQL schema read through ADBC: every table of the schema, or the listed ones."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    url: SecretStr = Field(description="postgresql://user:${PASSWORD_VARIABLE}@host:5432/database: write the "
+                                       "password as ${VAR}, set in the environment")
+    db_schema: str = Field("public", alias="schema", description="the schema whose tables are the source's")
+    tables: list[str] = Field(default_factory=list, description="tables to read (default: every table)")
+
+
 class Nomenclatures(Strict):
     """Code lists: CSV files with an optional Table Schema beside each (`X.csv` + `X.json`)."""
 
@@ -160,8 +170,9 @@ class SourceDeclaration(Strict):
     access: str = Field("", description="how to request access, for restricted sources")
     update_frequency: str = Field("0 3 * * 1", description="cron string: when the source is refreshed")
     owners: list[str] = Field(default_factory=list, description="Dagster owners: emails or team:name")
-    location: str = Field(description="a folder, a glob, or a .zip of the source files; with `engine: spark`, also "
-                                       "any location Spark reads (s3a://, hdfs://, abfss://...)")
+    location: str | None = Field(None, description="a folder, a glob, or a .zip of the source files; with `engine: "
+                                                   "spark`, also any location Spark reads (s3a://, hdfs://...)")
+    database: Database | None = Field(None, description="a PostgreSQL schema, instead of files at a location")
     engine: Literal["duckdb", "spark"] = Field("duckdb", description="what reads and aggregates the source: duckdb "
                                                "copies it into the local warehouse, spark reads it where it lives")
     format: FileFormat = Field("csv", description="csv, parquet, or as statistical software writes them: sas7bdat, "
@@ -238,6 +249,14 @@ class SourceDeclaration(Strict):
         if self.format == "parquet" and ("csv" in self.model_fields_set or tables):
             raise ValueError(f"csv options are given{' for ' + ', '.join(tables) if tables else ''} "
                              "but format is parquet")
+        return self
+
+    @model_validator(mode="after")
+    def _files_or_a_database(self) -> SourceDeclaration:
+        if (self.location is None) == (self.database is None):
+            raise ValueError("give either `location` (files) or `database` (a PostgreSQL schema)")
+        if self.database is not None and self.engine != "duckdb":
+            raise ValueError("a `database` source is read by the duckdb engine: remove `engine: spark`")
         return self
 
     @model_validator(mode="after")

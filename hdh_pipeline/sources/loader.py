@@ -1,7 +1,8 @@
 """Read source declarations: YAML -> `${VAR}` expansion -> validation -> resolved `Source`.
 
 Errors name the declaration file and the key at fault. Loading touches only the
-file system (declarations, dictionaries, folder or archive listings), never DuckDB.
+file system (declarations, dictionaries, folder or archive listings, the headers of SAS, Stata and SPSS files)
+and, for a database source, the database's catalogue (tables, comments, keys); never DuckDB.
 """
 from __future__ import annotations
 
@@ -15,10 +16,17 @@ import yaml
 from pydantic import ValidationError
 
 from hdh_pipeline import settings
+from hdh_pipeline.sources import database as database_catalogue
 from hdh_pipeline.sources import statistical
 from hdh_pipeline.sources.declaration import STATISTICAL, SourceDeclaration
 from hdh_pipeline.sources.dictionary import ColumnSpec, DictionaryError, TableSpec, read_dictionary
-from hdh_pipeline.sources.discovery import SourceTable, discover_nomenclatures, discover_tables, expand_files
+from hdh_pipeline.sources.discovery import (
+    SourceTable,
+    discover_nomenclatures,
+    discover_tables,
+    expand_files,
+    table_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +109,8 @@ def _resolve(base: Path, path: str) -> Path:
 def load_source(file: Path) -> Source:
     """Read, validate and resolve one declaration into the tables it yields."""
     declaration = read_declaration(file)
+    if declaration.database is not None:
+        return _database_source(declaration, file)
     base = file.resolve().parent
     remote = "://" in declaration.location and not declaration.location.startswith("file://")
     if remote and declaration.engine != "spark":
@@ -129,6 +139,25 @@ def load_source(file: Path) -> Source:
             raise
         raise DeclarationError(f"{file}: {error}") from None
     return Source(declaration, file.resolve(), location, tables, nomenclatures, dictionary)
+
+
+def _database_source(declaration: SourceDeclaration, file: Path) -> Source:
+    """A PostgreSQL schema's tables, documented by its comments and keys. Unreachable now, the declared tables are
+    defined undocumented (their load will say why), or none when the declaration lists none."""
+    database = declaration.database
+    url = database.url.get_secret_value()
+    try:
+        found = database_catalogue.describe(url, database.db_schema, database.tables)
+    except database_catalogue.DatabaseError as error:
+        log.warning("source %s: %s", declaration.id, error)
+        # its declared tables, undocumented; none declared: one standing for the schema, whose load says why
+        found = dict.fromkeys(database.tables or [database_catalogue.UNLISTED])
+    tables = tuple(SourceTable(table_name(name.replace("*", database.db_schema)), (f"{database.db_schema}.{name}",),
+                               "postgres", spec=spec,
+                               title=name, description=spec.description if spec else "",
+                               roles=declaration.roles_for(name))
+                   for name, spec in found.items())
+    return Source(declaration, file.resolve(), database_catalogue.redacted(url), tables, ())
 
 
 def _statistical(declaration: SourceDeclaration, tables: tuple[SourceTable, ...], formats: Path | None,

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from hdh_pipeline.engines.duckdb.database import load_database_table
 from hdh_pipeline.engines.duckdb.statistical import LABELS, load_labels, load_statistical
 from hdh_pipeline.engines.duckdb.warehouse import literal, quote, table_columns
 from hdh_pipeline.engines.plan import ColumnType, IngestionError, RefusedLoad, local_files, plan_csv, read_header
+from hdh_pipeline.sources.database import DatabaseError
 from hdh_pipeline.sources.declaration import STATISTICAL, CsvOptions, SourceDeclaration
 from hdh_pipeline.sources.discovery import SourceTable
 from hdh_pipeline.sources.statistical import StatisticalFileError
@@ -189,7 +191,7 @@ def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, 
     that would replace a previous version while beyond the source's tolerances is rolled back and raises
     RefusedLoad."""
     schema = declaration.id
-    paths = local_files(table, staging)
+    paths = [] if table.format == "postgres" else local_files(table, staging)
     prepare_schema(conn, schema)
     exists = conn.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
                           [schema, table.name]).fetchall()
@@ -207,17 +209,19 @@ def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, 
             load_statistical(conn, declaration, table, paths)
         elif table.format in LABELS:
             load_labels(conn, declaration, table)
+        elif table.format == "postgres":
+            load_database_table(conn, declaration, table)
         else:
             warnings = _load_csv(conn, declaration, table, paths, staging)
         row_count, rejected = _counts(conn, schema, table.name)
         if guard and previous is not None:  # a first load has no previous version to keep
             _guard(conn, declaration, table.name, previous, row_count, rejected)
         conn.execute("COMMIT")
-    except (duckdb.Error, StatisticalFileError) as error:
+    except (duckdb.Error, StatisticalFileError, DatabaseError) as error:
         conn.execute("ROLLBACK")
         reason = str(error).split("\n")[0]
         raise IngestionError(
-            f"table {table.name}: loading {', '.join(map(str, paths))} failed: {reason}. "
+            f"table {table.name}: loading {', '.join(map(str, paths)) or table.files[0]} failed: {reason}. "
             "The previously loaded version is unchanged."
         ) from error
     except BaseException:
