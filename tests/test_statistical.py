@@ -217,3 +217,22 @@ def test_a_corrupt_file_fails_its_table_alone_in_one_line(tmp_path: Path) -> Non
     [catalogue] = source.nomenclatures  # unreadable: its code lists fail to load, saying why
     with pytest.raises(IngestionError, match=r"table formats: .*nowhere\.sas7bcat"):
         load_table(conn, source.declaration.for_nomenclatures(), catalogue, tmp_path / "staging")
+
+
+@pytest.mark.parametrize("version", [5, 8])
+def test_transport_files_read_chunk_by_chunk_lose_and_add_no_row(version: int, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks are cut from the file's fixed-width records: every row once, in order, whatever the chunk boundary
+    and the padding that completes the last 80-byte record."""
+    from collections import Counter
+
+    from hdh_pipeline.sources import statistical
+
+    monkeypatch.setattr(statistical, "CHUNK_ROWS", 4)
+    for rows in (1, 3, 4, 7, 13):
+        path = tmp_path / f"t{rows}.xpt"
+        pyreadstat.write_xport(pd.DataFrame({"A": [float(i) for i in range(rows)], "S": ["x"] * rows}), path,
+                               file_format_version=version)
+        meta = statistical.read_metadata(path, "xpt")
+        read = [row for batch in statistical.batches(path, "xpt", meta, None, Counter()) for row in batch.to_pylist()]
+        assert [(r["A"], r["hdh_row"]) for r in read] == [(float(i), i + 1) for i in range(rows)]

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ class FileMetadata:
     variables: tuple[Variable, ...]
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # label set -> code -> label
     user_missing: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # SPSS: column -> ranges
+    row_bytes: int = 0  # bytes a row takes in the file (transport files: fixed-width records)
 
 
 def _kind(family: str, storage: str, fmt: str) -> str:
@@ -121,7 +123,8 @@ def read_metadata(path: Path, file_format: str, encoding: str | None = None) -> 
             for name, labels in (meta.value_labels or {}).items()}
     ranges = {column: [(float(r["lo"]), float(r["hi"])) for r in found]
               for column, found in (getattr(meta, "missing_ranges", None) or {}).items()}
-    return FileMetadata((meta.file_label or "").strip(), meta.file_encoding or "", tuple(variables), sets, ranges)
+    return FileMetadata((meta.file_label or "").strip(), meta.file_encoding or "", tuple(variables), sets, ranges,
+                        sum((meta.variable_storage_width or {}).values()))
 
 
 def read_formats(path: Path, encoding: str | None = None) -> dict[str, dict[str, str]]:
@@ -234,15 +237,47 @@ def _batch(frame: pd.DataFrame, meta: FileMetadata, family: str, path: Path, fir
     return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(meta))
 
 
+_OBSERVATIONS = re.compile(rb"HEADER RECORD\*{7}OBS(V8   |     )HEADER RECORD!{7}")
+
+
+def _transport_frames(path: Path, meta: FileMetadata, encoding: str | None) -> Iterator[pd.DataFrame]:
+    """A transport file's rows, CHUNK_ROWS at a time. readstat reads a row offset by parsing every row before it
+    (a file read in chunks costs chunks x rows), so each chunk is cut from the file's fixed-width records into a
+    small transport file of its own (the same header, its row count) and read whole."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 20)
+        found = _OBSERVATIONS.search(head)
+        if found is None or not meta.row_bytes:
+            raise StatisticalFileError(f"{path}: no observation header: not a SAS transport file")
+        start = found.start() + 80
+        header = bytearray(head[:start])
+        size = path.stat().st_size
+        counted = found.group(1) == b"V8   "  # version 8 says its row count; version 5 does not
+        rows = int(head[found.end():start].strip()) if counted else (size - start) // meta.row_bytes
+        with tempfile.TemporaryDirectory(prefix="hdh-xpt-") as folder:
+            part = Path(folder) / "part.xpt"
+            for first in range(0, rows, CHUNK_ROWS):
+                count = min(CHUNK_ROWS, rows - first)
+                if counted:  # the chunk's row count
+                    header[found.end():start] = str(count).rjust(15).ljust(start - found.end()).encode()
+                handle.seek(start + first * meta.row_bytes)
+                body = handle.read(count * meta.row_bytes)
+                part.write_bytes(bytes(header) + body + b" " * (-len(body) % 80))
+                frame, _ = _read(part, "xpt", encoding, disable_datetime_conversion=True)
+                yield frame  # a version 5 file's padding spaces are no row: readstat drops them, as in the file
+
+
 def batches(path: Path, file_format: str, meta: FileMetadata, encoding: str | None,
             reasons: Counter) -> Iterator[pa.RecordBatch]:
     """The file's rows as Arrow batches of CHUNK_ROWS rows (row numbers from 1); special and user-defined missing
     values are nulls, counted in `reasons` by (column, reason)."""
     family, row = _FAMILY[file_format], 1
     options = {"disable_datetime_conversion": True, **_user_missing(file_format)}
+    frames = (_transport_frames(path, meta, encoding) if file_format == "xpt" else
+              (frame for frame, _ in pyreadstat.read_file_in_chunks(READERS[file_format], str(path),
+                                                                   chunksize=CHUNK_ROWS, encoding=encoding, **options)))
     try:
-        for frame, _ in pyreadstat.read_file_in_chunks(READERS[file_format], str(path), chunksize=CHUNK_ROWS,
-                                                       encoding=encoding, **options):
+        for frame in frames:
             if len(frame) == 0:
                 break
             yield _batch(frame, meta, family, path, row, reasons)
