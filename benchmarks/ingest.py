@@ -10,12 +10,22 @@ peak memory is its own:
   +format     the same with one date column in a custom format (%d%m%Y), parsed after reading
   inferred    load_table with no dictionary: DuckDB infers the types from the whole file first
 Target: pipeline / reference <= 1.5.
+
+    python benchmarks/ingest.py --producers 1000000 5000000
+
+The same claims as producers deliver them, each size against the bare library reading the same data whole:
+  xpt bare        pyreadstat.read_xport of a SAS transport file (version 8)
+  xpt pipeline    load_table of a `format: xpt` source (chunks into DuckDB, missing values, types)
+  postgres bare   ADBC's PostgreSQL driver, fetch_arrow_table of the table (a server started here)
+  postgres pipeline  load_table of a `database:` source
+Target: pipeline / bare <= 1.3, and the pipeline's peak memory flat from 1M to 5M rows.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import resource
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -80,6 +90,69 @@ def pipeline(declaration: str, warehouse: str) -> tuple[float, int, int]:
     return time.perf_counter() - started, result.row_count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def write_producers(folder: Path, rows: int, port: int) -> tuple[Path, Path]:
+    """The claims as a SAS transport file and as a PostgreSQL table; their two declarations."""
+    import pyreadstat
+
+    csv_source = write_source(folder / "csv", rows, None)
+    with duckdb.connect() as conn:
+        frame = conn.execute(f"SELECT * FROM read_csv('{csv_source.parent}/data/ER_PRS_F.csv')").df()
+    (folder / "xpt").mkdir()
+    pyreadstat.write_xport(frame, folder / "xpt" / "ER_PRS_F.xpt", table_name="ER_PRS_F", file_format_version=8)
+    base = {"title": "Benchmark", "producer": {"name": "bench"}, "licence": "none"}
+    xpt = folder / "xpt" / "source.yaml"
+    xpt.write_text(yaml.safe_dump({"id": "bench_xpt", **base, "location": ".", "format": "xpt"}))
+    database = folder / "postgres.yaml"
+    database.write_text(yaml.safe_dump({"id": "bench_pg", **base, "database": {
+        "url": f"postgresql://postgres@127.0.0.1:{port}/dagster", "schema": "public", "tables": ["er_prs_f"]}}))
+    return xpt, database
+
+
+def bare_xpt(declaration: str, _: str) -> tuple[float, int, int]:
+    import pyreadstat
+
+    started = time.perf_counter()
+    frame, _ = pyreadstat.read_xport(str(Path(declaration).parent / "ER_PRS_F.xpt"))
+    return time.perf_counter() - started, len(frame), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def bare_postgres(url: str, _: str) -> tuple[float, int, int]:
+    import adbc_driver_postgresql.dbapi as adbc
+
+    started = time.perf_counter()
+    with adbc.connect(url) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT * FROM public.er_prs_f")
+        rows = cursor.fetch_arrow_table().num_rows
+    return time.perf_counter() - started, rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def producers(sizes: list[int]) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' PostgreSQL server
+    from tests.postgres import server
+
+    print(f"{'rows':>11}  {'run':<19}{'seconds':>9}{'peak RSS MB':>13}{'x bare':>9}")
+    with server() as running, tempfile.TemporaryDirectory() as tmp:
+        url = f"postgresql://postgres@127.0.0.1:{running.port}/dagster"
+        Path(tmp).chmod(0o755)  # the server reads the CSV as its own user
+        for rows in sizes:
+            folder = Path(tmp) / str(rows)
+            xpt, database = write_producers(folder, rows, running.port)
+            running.sql("dagster", "DROP TABLE IF EXISTS er_prs_f; CREATE TABLE er_prs_f (ben_nir_psa text, "
+                        "exe_soi_dtd date, exe_soi_dtf date, prs_nat_ref integer, prs_pai_mnt numeric(8,2), "
+                        "bse_rem_mnt numeric(8,2), pse_spe_cod integer, ben_res_dpt text)")
+            folder.chmod(0o755)
+            (folder / "csv" / "data").chmod(0o755)
+            running.sql("dagster", f"COPY er_prs_f FROM '{folder}/csv/data/ER_PRS_F.csv' (FORMAT csv, HEADER)")
+            for kind, bare, declaration in (("xpt", bare_xpt, str(xpt)), ("postgres", bare_postgres, url)):
+                measured = {"bare": run_alone(bare, declaration, ""),
+                            "pipeline": run_alone(pipeline, str(xpt if kind == "xpt" else database),
+                                                  str(folder / f"{kind}.duckdb"))}
+                for name, (seconds, count, rss) in measured.items():
+                    assert count == rows, (kind, name, count)
+                    print(f"{rows:>11,}  {kind + ' ' + name:<19}{seconds:>9.2f}{rss / 1024:>13,.0f}"
+                          f"{seconds / measured['bare'][0]:>9.2f}")
+
+
 def run_alone(function, *args) -> tuple[float, int, int]:
     with ProcessPoolExecutor(1) as pool:
         return pool.submit(function, *args).result()
@@ -88,7 +161,11 @@ def run_alone(function, *args) -> tuple[float, int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--producers", type=int, nargs="+", help="SAS transport and PostgreSQL at these sizes")
     args = parser.parse_args()
+    if args.producers:
+        producers(args.producers)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         iso = write_source(tmp / "iso", args.rows, None)
