@@ -236,3 +236,18 @@ def test_transport_files_read_chunk_by_chunk_lose_and_add_no_row(version: int, t
         meta = statistical.read_metadata(path, "xpt")
         read = [row for batch in statistical.batches(path, "xpt", meta, None, Counter()) for row in batch.to_pylist()]
         assert [(r["A"], r["hdh_row"]) for r in read] == [(float(i), i + 1) for i in range(rows)]
+
+
+def test_a_time_of_day_column_is_profiled_as_text() -> None:
+    """SAS times (and a dictionary's `time`) are stored as TIME: profiled by their text, as the catalogue shows
+    them (length 8 for HH:MM:SS), at both table lengths the engine distinguishes."""
+    from hdh_pipeline.engines.duckdb.statistics import LONG_FORM_MAX_ROWS, profile_table
+
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA s")
+    for rows in (50, LONG_FORM_MAX_ROWS + 10):
+        conn.execute(f"CREATE OR REPLACE TABLE s.t AS SELECT CAST(TIME '00:00:00' + INTERVAL (i % 86400) SECOND "
+                     f"AS TIME) AS at FROM range({rows}) r(i)")
+        counted, [column] = profile_table(conn, "s", "t", 11)
+        assert counted == rows and column.kind == "text" and column.non_null == rows
+        assert (column.min_length, column.max_length) == (8, 8) and str(column.min) == "00:00:00"

@@ -63,8 +63,9 @@ def _scan_one(kind: str, k: int) -> list[str]:
     if kind == "numeric":
         parts += ["avg({c})", "stddev_samp({c})", "count(*) FILTER (WHERE {c} = 0)", "count(*) FILTER (WHERE {c} < 0)"]
     elif kind == "text":
-        parts += ["min({c})", "max({c})", f"min({{c}}, {k})", f"max({{c}}, {k})", "min(length({c}))",
-                  "max(length({c}))", "avg(length({c}))"]
+        text = "CAST({c} AS VARCHAR)"  # a no-op for text; other types profiled as text (TIME, UUID) by their text
+        parts += ["min({c})", "max({c})", f"min({{c}}, {k})", f"max({{c}}, {k})", f"min(length({text}))",
+                  f"max(length({text}))", f"avg(length({text}))"]
     elif kind == "boolean":
         parts += ["count(*) FILTER (WHERE {c})"]
     return parts
