@@ -46,7 +46,7 @@ def loaded(conn: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
     """Rows plus rejected lines, per table."""
     counts = {}
     for (table,) in conn.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ? "
-                                 "AND table_name <> '_rejects'", [schema]).fetchall():
+                                 "AND table_name NOT IN ('_rejects', '_missing')", [schema]).fetchall():
         rows = conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
         rejected = conn.execute(f'SELECT count(DISTINCT (file, line)) FROM "{schema}"._rejects '
                                 "WHERE table_name = ?", [table]).fetchone()[0]
