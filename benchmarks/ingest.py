@@ -18,7 +18,8 @@ The same claims as producers deliver them, each size against the bare library re
   xpt pipeline    load_table of a `format: xpt` source (chunks into DuckDB, missing values, types)
   postgres bare   ADBC's PostgreSQL driver, fetch_arrow_table of the table (a server started here)
   postgres pipeline  load_table of a `database:` source
-Target: pipeline / bare <= 1.3, and the pipeline's peak memory flat from 1M to 5M rows.
+Target: pipeline / bare <= 1.3, and the pipeline's peak memory flat from 1M to 5M rows (DuckDB keeps what it
+loads in its buffer pool up to its memory limit: `--memory-limit 512MB` shows the pipeline's own need).
 """
 from __future__ import annotations
 
@@ -78,14 +79,14 @@ def reference(declaration: str, warehouse: str) -> tuple[float, int, int]:
     return time.perf_counter() - started, rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def pipeline(declaration: str, warehouse: str) -> tuple[float, int, int]:
+def pipeline(declaration: str, warehouse: str, memory_limit: str | None = None) -> tuple[float, int, int]:
     from hdh_pipeline.engines.duckdb.load import load_table
     from hdh_pipeline.engines.duckdb.warehouse import write_connection
     from hdh_pipeline.sources.loader import load_source
 
     source = load_source(Path(declaration))
     started = time.perf_counter()
-    with write_connection(Path(warehouse)) as conn:
+    with write_connection(Path(warehouse), memory_limit=memory_limit) as conn:
         result = load_table(conn, source.declaration, source.tables[0], Path(warehouse).parent / "staging")
     return time.perf_counter() - started, result.row_count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
@@ -126,7 +127,7 @@ def bare_postgres(url: str, _: str) -> tuple[float, int, int]:
     return time.perf_counter() - started, rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def producers(sizes: list[int]) -> None:
+def producers(sizes: list[int], memory_limit: str | None) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' PostgreSQL server
     from tests.postgres import server
 
@@ -146,7 +147,7 @@ def producers(sizes: list[int]) -> None:
             for kind, bare, declaration in (("xpt", bare_xpt, str(xpt)), ("postgres", bare_postgres, url)):
                 measured = {"bare": run_alone(bare, declaration, ""),
                             "pipeline": run_alone(pipeline, str(xpt if kind == "xpt" else database),
-                                                  str(folder / f"{kind}.duckdb"))}
+                                                  str(folder / f"{kind}.duckdb"), memory_limit)}
                 for name, (seconds, count, rss) in measured.items():
                     assert count == rows, (kind, name, count)
                     print(f"{rows:>11,}  {kind + ' ' + name:<19}{seconds:>9.2f}{rss / 1024:>13,.0f}"
@@ -162,9 +163,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--producers", type=int, nargs="+", help="SAS transport and PostgreSQL at these sizes")
+    parser.add_argument("--memory-limit", help="DuckDB memory_limit of the loads (HDH_DUCKDB_MEMORY_LIMIT)")
     args = parser.parse_args()
     if args.producers:
-        producers(args.producers)
+        producers(args.producers, args.memory_limit)
         return
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
