@@ -27,6 +27,7 @@ from hdh_pipeline.sources.declaration import SourceDeclaration
 from hdh_pipeline.sources.dictionary import ColumnSpec, TableSpec
 from hdh_pipeline.sources.discovery import SourceTable
 from hdh_pipeline.sources.loader import Source
+from hdh_pipeline.sources.statistical import file_format_of
 
 PREVIEW_ROWS = 10
 MASK = "•••"
@@ -253,7 +254,7 @@ KINDS = {"sas7bdat": "sas", "xpt": "sas", "sas-formats": "sas", "dta": "stata", 
 
 def kinds(engine: str, tables: tuple[SourceTable, ...]) -> set[str]:
     """The UI's kinds of assets holding these tables: the engine and their formats (Dagster shows three at most)."""
-    formats = {Path(t.files[0]).suffix.lstrip(".") if t.format == "value-labels" else t.format for t in tables}
+    formats = {file_format_of(Path(t.files[0])) if t.format == "value-labels" else t.format for t in tables}
     return {engine, *sorted({KINDS.get(f, f) for f in formats})[:2]}
 
 

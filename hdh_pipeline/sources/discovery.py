@@ -13,13 +13,13 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from hdh_pipeline.sources import statistical
 from hdh_pipeline.sources.declaration import Roles, SourceDeclaration
 from hdh_pipeline.sources.dictionary import TableSpec, read_table_schema
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = {"csv": (".csv", ".txt", ".tsv"), "parquet": (".parquet",), "sas7bdat": (".sas7bdat",),
-              "xpt": (".xpt", ".xport"), "dta": (".dta",), "sav": (".sav", ".zsav")}
+EXTENSIONS = {"csv": (".csv", ".txt", ".tsv"), "parquet": (".parquet",), **statistical.EXTENSIONS}
 NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
 
 

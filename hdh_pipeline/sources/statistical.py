@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import functools
 import re
 import tempfile
 from collections import Counter
@@ -91,6 +92,15 @@ def code_text(value: object) -> str:
     return str(value)
 
 
+def file_format_of(path: Path) -> str | None:
+    """The statistical format a file's extension says (None: not one)."""
+    return next((f for f, ext in EXTENSIONS.items() if path.name.lower().endswith(ext)), None)
+
+
+def _hint(error: Exception) -> str:
+    return " (check the declared `encoding`)" if "encod" in str(error).lower() else ""
+
+
 def _read(path: Path, file_format: str, encoding: str | None, **options) -> tuple[pd.DataFrame, object]:
     if file_format == "xpt" and path.is_file() and path.stat().st_size % 80:
         # a transport file is 80-byte records: readstat would read a cut one without a word, its last rows lost
@@ -98,8 +108,7 @@ def _read(path: Path, file_format: str, encoding: str | None, **options) -> tupl
     try:
         return READERS[file_format](str(path), encoding=encoding, **options)
     except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, UnicodeError, OSError) as error:
-        hint = " (check the declared `encoding`)" if "encod" in str(error).lower() else ""
-        raise StatisticalFileError(f"{path}: not a readable {file_format} file: {error}{hint}") from None
+        raise StatisticalFileError(f"{path}: not a readable {file_format} file: {error}{_hint(error)}") from None
 
 
 def _user_missing(file_format: str) -> dict[str, bool]:
@@ -128,6 +137,16 @@ def read_metadata(path: Path, file_format: str, encoding: str | None = None) -> 
 
 
 def read_formats(path: Path, encoding: str | None = None) -> dict[str, dict[str, str]]:
+    """SAS formats as code lists (read once per version of the file: every code list of a catalogue asks)."""
+    try:
+        changed = path.stat().st_mtime_ns
+    except OSError as error:
+        raise StatisticalFileError(f"{path}: cannot be read: {error.strerror}") from None
+    return _formats(path, changed, encoding)
+
+
+@functools.lru_cache(maxsize=16)
+def _formats(path: Path, changed: int, encoding: str | None) -> dict[str, dict[str, str]]:
     """SAS formats as code lists: a format catalogue (`.sas7bcat`), or a data set written by
     `PROC FORMAT CNTLOUT=` (columns FMTNAME, START, END, LABEL; ranges and `OTHER` are not codes and are left out)."""
     if path.suffix.lower() == ".sas7bcat":
@@ -137,7 +156,7 @@ def read_formats(path: Path, encoding: str | None = None) -> dict[str, dict[str,
             raise StatisticalFileError(f"{path}: not a readable SAS format catalogue: {error}") from None
         return {name: {code_text(c): str(label) for c, label in labels.items()}
                 for name, labels in meta.value_labels.items()}
-    file_format = next((f for f, ext in EXTENSIONS.items() if path.name.lower().endswith(ext)), None)
+    file_format = file_format_of(path)
     if file_format is None:
         raise StatisticalFileError(f"{path}: a format catalogue is a .sas7bcat file or a CNTLOUT data set "
                                    "(.sas7bdat, .xpt)")
@@ -283,5 +302,4 @@ def batches(path: Path, file_format: str, meta: FileMetadata, encoding: str | No
             yield _batch(frame, meta, family, path, row, reasons)
             row += len(frame)
     except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, UnicodeError) as error:
-        hint = " (check the declared `encoding`)" if "encod" in str(error).lower() else ""
-        raise StatisticalFileError(f"{path}: reading row {row} onwards failed: {error}{hint}") from None
+        raise StatisticalFileError(f"{path}: reading row {row} onwards failed: {error}{_hint(error)}") from None

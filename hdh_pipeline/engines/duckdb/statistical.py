@@ -114,8 +114,7 @@ def load_labels(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration,
     if table.format == "sas-formats":
         sets = statistical.read_formats(path, encoding)
     else:
-        file_format = next(f for f, ext in statistical.EXTENSIONS.items() if path.name.lower().endswith(ext))
-        sets = statistical.read_metadata(path, file_format, encoding).value_labels
+        sets = statistical.read_metadata(path, statistical.file_format_of(path), encoding).value_labels
     if table.label_set not in sets:
         raise StatisticalFileError(f"{path}: no format or value labels named {table.label_set}")
     codes = sets[table.label_set]
