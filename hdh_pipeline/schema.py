@@ -182,6 +182,7 @@ TABLES: dict[str, list[Column]] = {
         _c("referenced_table", "VARCHAR", "Referenced table or nomenclature"),
         _c("referenced_columns", "VARCHAR", "Referenced columns, comma-separated"),
         _c("kind", "VARCHAR", "`table` (join key) or `nomenclature` (code list)"),
+        _c("description", "VARCHAR", "The dictionary's note on the key (SNDS: `Bidirectionnel`)"),
         _c("checked_rows", "BIGINT", "Rows whose key is not null", count=True),
         _c("matched_rows", "BIGINT", "Rows whose key is found in the referenced table", count=True),
         _c("match_pct", "DOUBLE", "matched_rows / checked_rows", share=True),
@@ -206,6 +207,8 @@ TABLES: dict[str, list[Column]] = {
         _c("title", "VARCHAR", "Title of the code list, from its Table Schema"),
         _c("code", "VARCHAR", "A code"),
         _c("label", "VARCHAR", "Its label"),
+        _c("code_field", "VARCHAR", "Name of the code list's code column"),
+        _c("label_field", "VARCHAR", "Name of the code list's label column"),
     ],
     "changes": VARIABLE_KEYS + [
         _c("change", "VARCHAR", "What moved since the source's previous refresh: `table added`, `table removed`, "

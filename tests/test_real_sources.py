@@ -18,7 +18,7 @@ from hdh_pipeline.definitions import build_definitions
 from hdh_pipeline.vocabulary import DEFAULT_K
 from tests import attacker
 from tests.conftest import EXAMPLES, SHARED_DATA, needs_shared
-from tests.test_site import APP_COLUMNS, read_app_data
+from tests.test_dico_snds import APP_COLUMNS, broken_links, check_export, read_app_data
 
 
 def materialise(example: str, group: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> duckdb.DuckDBPyConnection:
@@ -103,9 +103,12 @@ def test_synthetic_snds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert variables[("NS_PRS_F", "PRS_PAI_MNT")] == [
         "NS_PRS_F", "PRS_PAI_MNT", "number (11,2)", "Montant global de la dépense", "-", "", "", ""]
     assert variables[("NS_PRS_F", "EXE_SOI_DTD")] == [
-        "NS_PRS_F", "EXE_SOI_DTD", "date", "Date de début d'exécution des soins", "IR_DTE_V", "", "", ""]
+        "NS_PRS_F", "EXE_SOI_DTD", "date (8)", "Date de début d'exécution des soins", "IR_DTE_V", "", "", ""]
     titles = {n["nomenclature"]: n["titre"] for n in data["snds_nomenclatures.csv"]}
     assert titles["IR_SEX_V"] == "Sexe"  # snds_nomenclatures.csv: IR_SEX_V,Sexe,...
+    exports = tmp_path / "catalogue" / "current" / "exports" / "synthetic_snds"
+    assert "0 failed" in check_export(exports / "dico-snds")  # the app's own tests and checks, in R
+    assert broken_links(exports / "documentation") == []
 
 
 @needs_shared("omop-synthea27nj")
@@ -130,3 +133,6 @@ def test_omop_synthea(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
                           {"omop_synthea27nj": 11}) == []
     person = (tmp_path / "catalogue" / "current" / "site" / "omop_synthea27nj" / "tables" / "PERSON.html").read_text()
     assert "year_of_birth" in person
+    exports = tmp_path / "catalogue" / "current" / "exports" / "omop_synthea27nj"
+    assert "0 failed" in check_export(exports / "dico-snds")
+    assert broken_links(exports / "documentation") == []

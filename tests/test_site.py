@@ -2,7 +2,6 @@
 headless Chromium with the network off, and scanned for small counts and identifier values."""
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import re
@@ -121,51 +120,6 @@ def test_search_then_browse_offline(served) -> None:
         assert "Référentiel des bénéficiaires" in page.content()
         assert browser.errors == []
         assert [url for url in browser.refused if not url.startswith(served)] == []
-
-
-APP_COLUMNS = {  # the columns indsante/dico-snds reads (app/functions.R, app/global.R, app/server/*.R)
-    "snds_tables.csv": ["Produit", "Table", "Libelle", "creation", "suppression", "dates_manquantes"],
-    "snds_vars.csv": ["table", "var", "format", "description", "nomenclature", "creation", "suppression",
-                      "dates_manquantes"],
-    "snds_nomenclatures.csv": ["nomenclature", "titre", "variables_liees", "nombre_lignes"],
-    "snds_nodes.csv": ["name", "description", "group", "index", "nb_vars"],
-    "snds_links.csv": ["source", "target", "joint_var"],
-}
-
-
-def read_app_data(folder: Path) -> dict[str, list[dict]]:
-    """The files as the app's load_data() reads them: read.csv, comma-separated, header, UTF-8."""
-    out = {}
-    for name, columns in APP_COLUMNS.items():
-        with open(folder / name, encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            assert reader.fieldnames[:len(columns)] == columns, name  # the app's columns first, extras after
-            out[name] = list(reader)
-    return out
-
-
-def test_dico_snds_export_reads_as_the_app_reads_it(published_demo) -> None:
-    version, public = published_demo
-    data = read_app_data(version / "exports" / "demo" / "dico-snds")
-    nodes = data["snds_nodes.csv"]
-    assert [int(n["index"]) for n in nodes] == list(range(len(public["tables"])))  # networkD3: 0-based, in order
-    assert all(int(n["group"]) >= 1 and int(n["nb_vars"]) > 0 for n in nodes)
-    indexes = {int(n["index"]) for n in nodes}
-    links = data["snds_links.csv"]
-    assert links and all({int(link["source"]), int(link["target"])} <= indexes for link in links)
-    by_name = {n["name"]: int(n["index"]) for n in nodes}
-    assert {"source": str(by_name["KI_CCI_R"]), "target": str(by_name["IR_BEN_R"]),
-            "joint_var": "BEN_IDT_ANO => BEN_NIR_PSA"} in data["snds_links.csv"]
-    variables = {(v["table"], v["var"]): v for v in data["snds_vars.csv"]}
-    assert len(variables) == len(public["variables"])
-    assert variables[("IR_BEN_R", "BEN_SEX_COD")]["nomenclature"] == "IR_SEX_V"
-    assert variables[("IR_BEN_R", "BEN_RNG_GEM")]["nomenclature"] == "-"
-    lists = {n["nomenclature"]: n for n in data["snds_nomenclatures.csv"]}
-    assert int(lists["IR_SEX_V"]["nombre_lignes"]) == sum(1 for r in public["nomenclatures"]
-                                                          if r["nomenclature"] == "IR_SEX_V")
-    assert (version / "exports" / "demo" / "dico-snds" / "nomenclatures" / "IR_SEX_V.csv").exists()
-    page = (version / "exports" / "demo" / "documentation" / "KI_CCI_R.md").read_text()
-    assert page.startswith("# KI_CCI_R") and "| DCD_CIM_COD | string (4) |" in page and "[IR_BEN_R](IR_BEN_R.md)" in page
 
 
 def test_names_and_a_missing_search_index(published_demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -109,4 +109,4 @@ def test_every_export_validates(published) -> None:
     with open(exports / "src" / "dico-snds" / "snds_vars.csv", encoding="utf-8") as handle:
         variables = list(csv.DictReader(handle))
     assert {(v["table"], v["var"]) for v in variables} == {(v["table_name"], v["variable"]) for v in public["variables"]}
-    assert {p.name for p in (exports / "src" / "documentation").glob("*.md")} == {"people.md", "visits.md"}
+    assert {p.name for p in (exports / "src" / "documentation").rglob("*.md")} == {"people.md", "visits.md", "README.md"}

@@ -17,6 +17,7 @@ class CodeList:
     name: str
     title: str | None
     codes: pa.Table  # code, label: in code order
+    fields: tuple[str, str | None] = ("code", "label")  # the list's own names of its code and label columns
 
     def __len__(self) -> int:
         return self.codes.num_rows
@@ -40,6 +41,7 @@ def code_lists(codes: pa.Table | None, source_id: str) -> list[CodeList]:
     lists, start = [], 0
     for name, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist()):
         one = mine.slice(start, end - start)
-        lists.append(CodeList(name, one["title"][0].as_py(), one.select(["code", "label"])))
+        fields = (one["code_field"][0].as_py() or "code", one["label_field"][0].as_py())
+        lists.append(CodeList(name, one["title"][0].as_py(), one.select(["code", "label"]), fields))
         start = end
     return lists

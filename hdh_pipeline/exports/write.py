@@ -3,7 +3,8 @@
     exports/catalogue.ttl, exports/catalogue.jsonld    every source, one dcat:Dataset each
     exports/<source>/datapackage.json                  Frictionless Data Package (descriptor only)
     exports/<source>/dico-snds/                        the SNDS interactive dictionary's app_data files
-    exports/<source>/documentation/<table>.md          table pages for the collaborative SNDS documentation
+    exports/<source>/documentation/                    pages for the collaborative SNDS documentation: README.md,
+                                                       <product>/<table>.md
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from pathlib import Path
 from hdh_pipeline import processes
 from hdh_pipeline.exports.datapackage import data_package
 from hdh_pipeline.exports.dcat import catalogue_graph
-from hdh_pipeline.exports.dico_snds import write_dico_snds, write_markdown_pages
+from hdh_pipeline.exports.dico_snds import write_dico_snds
+from hdh_pipeline.exports.documentation import write_documentation
 
 
 def write_exports(public: dict[str, list[dict]], folder: Path) -> None:
@@ -33,7 +35,7 @@ def write_exports(public: dict[str, list[dict]], folder: Path) -> None:
         (target / "datapackage.json").write_text(json.dumps(package, ensure_ascii=False, indent=1, default=str),
                                                  encoding="utf-8")
         write_dico_snds(public, database["source_id"], target / "dico-snds")
-        write_markdown_pages(public, database["source_id"], target / "documentation")
+        write_documentation(public, database["source_id"], target / "documentation")
 
 
 @contextlib.contextmanager

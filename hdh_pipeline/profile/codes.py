@@ -64,7 +64,8 @@ class CodeLists:
                 "nomenclature": pa.array([name] * n, pa.string()),
                 "title": pa.array([titles.get(name) or None] * n, pa.string()),
                 "code": table[code].cast(pa.string()),
-                "label": table[label].cast(pa.string()) if label else pa.nulls(n, pa.string())}))
+                "label": table[label].cast(pa.string()) if label else pa.nulls(n, pa.string()),
+                "code_field": pa.array([code] * n, pa.string()), "label_field": pa.array([label] * n, pa.string())}))
         if not parts:
             return arrow_table(CODES, [])
         codes = pa.concat_tables(parts)

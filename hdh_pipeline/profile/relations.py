@@ -18,15 +18,15 @@ def as_text(value: object) -> str:
     return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else str(value)
 
 
-def _declared(table: SourceTable) -> dict[tuple, str]:
-    """(columns, referenced table, referenced columns) -> `fk` or `field`, each key once."""
-    wanted: dict[tuple, str] = {}
+def _declared(table: SourceTable) -> dict[tuple, tuple[str, str]]:
+    """(columns, referenced table, referenced columns) -> (`fk` or `field`, the key's description), each key once."""
+    wanted: dict[tuple, tuple[str, str]] = {}
     for fk in table.spec.foreign_keys:
-        wanted[(fk.columns, fk.table, fk.referenced_columns)] = "fk"
+        wanted[(fk.columns, fk.table, fk.referenced_columns)] = ("fk", fk.description)
     for column in table.spec.columns:
         ref = column.nomenclature
         if ref and not any(cols == (column.name,) and t == ref.table for cols, t, _ in wanted):
-            wanted[((column.name,), ref.table, (ref.column,) if ref.column else ())] = "field"
+            wanted[((column.name,), ref.table, (ref.column,) if ref.column else ())] = ("field", "")
     return wanted
 
 
@@ -44,13 +44,13 @@ def relations(engine: Engine, source: Source, table: SourceTable, columns: dict[
     declared = {t.name for t in source.tables}
     listed = {t.name for t in source.nomenclatures} | set(codes.columns)
     rows, asked = [], []
-    for (names, referenced, referenced_columns), origin in _declared(table).items():
+    for (names, referenced, referenced_columns), (origin, description) in _declared(table).items():
         is_table, is_code_list = referenced in loaded, referenced in codes
         # a foreign key names a table of the source, loaded or not, unless it names a code list
         kind = "table" if referenced in declared or (origin == "fk" and referenced not in listed) else "nomenclature"
         row = {"source_id": source.id, "table_name": table.name, "columns": ", ".join(names),
                "referenced_table": referenced, "referenced_columns": ", ".join(referenced_columns), "kind": kind,
-               "checked_rows": None, "matched_rows": None, "match_pct": None}
+               "description": description or None, "checked_rows": None, "matched_rows": None, "match_pct": None}
         rows.append(row)
         if not set(names) <= set(columns):
             row["status"] = "column not in the data"

@@ -112,7 +112,10 @@ def load_profiles(conn: duckdb.DuckDBPyConnection, source_ids: list[str],
         if name not in known:
             continue
         if name == CODES:
-            rows[name] = conn.sql(f"SELECT {', '.join(column_names(CODES))} FROM {SCHEMA}.{CODES} WHERE "
+            stored = {r[0] for r in conn.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = ? "
+                                                 "AND table_name = ?", [SCHEMA, CODES]).fetchall()}
+            columns = [c if c in stored else f"NULL::VARCHAR AS {c}" for c in column_names(CODES)]  # added since
+            rows[name] = conn.sql(f"SELECT {', '.join(columns)} FROM {SCHEMA}.{CODES} WHERE "
                                   "list_contains(?, source_id) ORDER BY source_id, nomenclature, code, label",
                                   params=[source_ids]).to_arrow_table()
             continue

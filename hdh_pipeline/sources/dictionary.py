@@ -64,9 +64,9 @@ class ColumnSpec:
 
     @property
     def snds_format(self) -> str:
-        """The type as the SNDS documentation writes it: `number (11,2)`, `string (17)`, `date`."""
+        """The type as the SNDS dictionary writes it: `number (11,2)`, `string (17)`, `date (8)`, `date`."""
         kind = self.storage_type or {"integer": "number", "year": "number"}.get(self.type, self.type)
-        return kind if kind in ("date", "datetime") or not self.size else f"{kind} ({self.size})"
+        return f"{kind} ({self.size})" if self.size else kind
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,13 @@ WORDS = {
     "population_coverage": "population table: {table}; reference date: {date}",
     "catalogue_title": "Health databases catalogue",
     "catalogue_description": "Public metadata of health databases, under disclosure control.",
+    "no_title": "Missing title", "no_description": "Missing description", "no_linked_variable": "No linked variable",
+    "data_model": "Data model", "example": "Example", "properties": "Properties",
+    "documentation_index": "Tables of {title}, by product.",
+    # Table Schema types
+    "type_string": "string", "type_integer": "integer", "type_number": "number", "type_date": "date",
+    "type_datetime": "date and time", "type_time": "time", "type_boolean": "boolean", "type_year": "year",
+    "type_yearmonth": "year and month", "type_duration": "duration", "type_any": "any",
     # days
     "Monday": "Monday", "Tuesday": "Tuesday", "Wednesday": "Wednesday", "Thursday": "Thursday", "Friday": "Friday",
     "Saturday": "Saturday", "Sunday": "Sunday",

@@ -84,6 +84,14 @@ WORDS = {
     "population_coverage": "table de population : {table} ; date de référence : {date}",
     "catalogue_title": "Catalogue des bases de données de santé",
     "catalogue_description": "Métadonnées publiques, sous secret statistique, de bases de données de santé.",
+    "no_title": "Titre manquant", "no_description": "Description manquante",
+    "no_linked_variable": "Aucune variable liée",
+    "data_model": "Modèle de données", "example": "Exemple", "properties": "Propriétés",
+    "documentation_index": "Tables de {title}, par produit.",
+    # Table Schema types, as the SNDS documentation names them
+    "type_string": "chaîne de caractères", "type_integer": "nombre entier", "type_number": "nombre réel",
+    "type_date": "date", "type_datetime": "date et heure", "type_time": "heure", "type_boolean": "booléen",
+    "type_year": "année", "type_yearmonth": "année et mois", "type_duration": "durée", "type_any": "indéterminé",
     # days (cron-descriptor's French leaves them in English)
     "Monday": "lundi", "Tuesday": "mardi", "Wednesday": "mercredi", "Thursday": "jeudi", "Friday": "vendredi",
     "Saturday": "samedi", "Sunday": "dimanche",
