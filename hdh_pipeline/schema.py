@@ -244,7 +244,10 @@ RELATIONS = [
     ("databases.events_after_reference", "= the sum of its variables' after_reference"),
     ("databases.men, women, sex_other", "= the sum of the source's population rows of that sex (every band)"),
     ("databases.implausible_ages", "= the sum of the source's population rows of band `implausible`"),
-    ("tables.row_count", "= duplicate_key_rows + distinct primary keys (not published), where a key is declared"),
+    ("tables.row_count", "= duplicate_key_rows + distinct primary keys, where a key is declared: for a one-column "
+                         "key, its variable's distinct_count (hidden with the duplicates if need be); for a "
+                         "composite key, not published, and at least any key column's distinct_count (hidden "
+                         "with the duplicates)"),
     ("tables.row_count", "= count + missing_count, for each of its variables"),
     ("variables.count", "= the sum of its value_frequencies rows but the missing one; that one = missing_count"),
     ("variables.count", "= the sum of its histograms bins"),
@@ -261,6 +264,15 @@ RELATIONS = [
     ("every share", "= part / whole: completeness_pct, share_pct (of the table's rows), match_pct, "
                     "nomenclature_conformance_pct, failing_pct; conformance_pct and plausibility_pct come from "
                     "failing_pct"),
+]
+
+# What a reader knows of counts beyond the relations: `tests/attacker.py` bounds hidden counts with them.
+BOUNDS = [
+    ("a hidden count", "at least 1: a zero is never hidden"),
+    ("`value_frequencies.frequency` of a listed value", "at least k (values seen fewer times are folded into "
+     "`(other)`); listed values are ranked by published count, largest first, then those whose count is hidden, "
+     "by value: no rank places a hidden count between two published ones"),
+    ("the total of a relation", "at least the sum of what is known of its parts"),
 ]
 
 
@@ -301,6 +313,10 @@ def markdown() -> str:
               "disclosure control makes sure that no hidden count, and no unpublished count in 1..k-1, follows.", "",
               "| number | relation |", "|---|---|"]
     lines += [f"| `{number}` | {relation} |" for number, relation in RELATIONS]
+    lines += ["", "Beyond these equations, a reader knows bounds; disclosure control keeps each hidden count of "
+              "1..k-1 among", "at least half of those values (5 for k = 11) for a reader combining them all:", "",
+              "| number | what a reader knows |", "|---|---|"]
+    lines += [f"| {number} | {bound} |" for number, bound in BOUNDS]
     return "\n".join(lines) + "\n"
 
 

@@ -6,7 +6,11 @@ suppressed count as an unknown, plus the counts nobody publishes but anyone can 
 (the passing rows of a check, the unmatched rows of a key, the distinct keys of a table,
 the individuals with a plausible or unknown age), and solves the system exactly (Gaussian
 elimination over the rationals). Published shares are used too: a share and its whole give
-the part (or a share and its part the whole) when only one integer fits the rounding.
+the part (or a share and its part the whole) when only one integer fits the rounding. Beyond
+equations, it bounds: the order of a variable's listed values (their ranks), what every reader
+knows of a count (a listed value is seen k times or more, a hidden count is not 0, a composite
+key's distinct keys are at least any key column's distinct values), carried through every
+relation by interval arithmetic; a hidden count pinned to fewer than half of 1..k-1 is a leak.
 
 Written apart from `hdh_pipeline.catalogue` on purpose: it reads public rows only.
 """
@@ -20,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from hdh_pipeline.vocabulary import EVENT_ROLES, INTEGER_TYPES
+from hdh_pipeline.vocabulary import EVENT_ROLES, INTEGER_TYPES, OTHER
 
 ROWS_CHECKS = {"expect_column_values_to_not_be_null", "unexpected_rows_expectation"}
 VALUE_CHECKS = {"expect_column_values_to_be_between", "expect_column_values_to_be_in_set",
@@ -45,6 +49,8 @@ class System:
     derived: set = field(default_factory=set)     # cells nobody publishes
     equations: list = field(default_factory=list)  # ({cell: coefficient}, constant): sum(coef * cell) = constant
     shares: list = field(default_factory=list)    # (share %, part cell, whole cell)
+    order: list = field(default_factory=list)     # per variable: its listed values' cells, by rank
+    floors: list = field(default_factory=list)    # (cell, a value it is known to be at least)
 
     def count(self, cell, value, derived: bool = False):
         if derived:
@@ -70,12 +76,20 @@ def relations(public: dict[str, list[dict]]) -> System:
     """Every relation the documentation states between the published numbers."""
     s = System()
     tables = defaultdict(list)
+    distinct = {(v["source_id"], v["table_name"], v["variable"]): v["distinct_count"] for v in public["variables"]}
     for t in public["tables"]:
         tables[t["source_id"]].append(t)
         rows = s.count(("rows", t["source_id"], t["table_name"]), t["row_count"])
         if t["primary_key"] and t["primary_key_unique"] is not None:
             duplicates = s.count(("duplicates", t["source_id"], t["table_name"]), t["duplicate_key_rows"])
-            s.equal(rows, [duplicates, s.count(("distinct keys", t["source_id"], t["table_name"]), None, True)])
+            key = (t["source_id"], t["table_name"], t["primary_key"])
+            # duplicate key rows = rows - distinct keys, and a one-column key's distinct keys are its distinct values
+            keys = s.count(("distinct", *key), distinct[key]) if key in distinct else \
+                s.count(("distinct keys", *key[:2]), None, True)
+            s.equal(rows, [duplicates, keys])
+            for column in t["primary_key"].split(", "):  # the distinct keys are at least any column's distinct values
+                if distinct.get((*key[:2], column)) is not None and len(t["primary_key"].split(", ")) > 1:
+                    s.floors.append((keys, distinct[(*key[:2], column)]))
     for d in public["databases"]:
         src = d["source_id"]
         total = s.count(("total_rows", src), d["total_rows"])
@@ -111,6 +125,9 @@ def relations(public: dict[str, list[dict]]) -> System:
                             s.count(("up to the reference date", *key), None, True)])
         if v["is_unique"]:
             s.equal(count, [s.count(("distinct", *key), v["distinct_count"])])
+        if listed := frequencies.get(key):  # listed values are seen k times or more, by count, largest first
+            s.order.append([("frequency", *key, f["value"]) for f in sorted(listed, key=lambda f: f["rank"])
+                            if f["value"] not in (None, OTHER)])
         listed = frequencies.get(key, [])
         if listed:
             cells = []
@@ -254,13 +271,78 @@ def recover(public: dict[str, list[dict]]) -> dict:
 
 
 def leaks(public: dict[str, list[dict]], k_of: dict[str, int]) -> list[tuple]:
-    """(cell, value) for every suppressed count recovered, and every derived count in 1..k-1 recovered."""
+    """(cell, value) for every suppressed count recovered, and every derived count in 1..k-1 recovered; then
+    (cell, (lowest, highest)) for every count pinned inside 1..k-1 (`narrowed`)."""
     s = relations(public)
     out = []
     for cell, value in recover(public).items():
         source = cell[1]
         if cell in s.unknown or (cell in s.derived and 0 < value < k_of[source]):
             out.append((cell, value))
+    return sorted(out, key=str) + narrowed(public, k_of)
+
+
+def _contribution(a, cell, value, low, high) -> tuple[float, float]:
+    """The interval of a * cell."""
+    if cell in value:
+        return a * value[cell], a * value[cell]
+    return (a * low[cell], a * high[cell]) if a > 0 else (a * high[cell], a * low[cell])
+
+
+def bounds(public: dict[str, list[dict]], k_of: dict[str, int]) -> dict:
+    """Cell -> (lowest, highest) value the attacker can tell it lies between, for every hidden or derived cell:
+    from the order of a variable's listed values (by count, largest first; each seen k times or more) and a
+    composite key's distinct values (at least any of its columns'), then through every relation (interval
+    arithmetic until nothing narrows)."""
+    s = relations(public)
+    value = {**s.known, **recover(public)}
+    low, high = defaultdict(int), defaultdict(lambda: math.inf)
+    for cell in s.unknown - set(value):
+        low[cell] = 1  # a zero is never hidden
+    for cells in s.order:
+        for i, cell in enumerate(cells):
+            if cell not in value:
+                low[cell] = max([k_of[cell[1]], *(value[c] for c in cells[i + 1:] if c in value)])
+                high[cell] = min([math.inf, *(value[c] for c in cells[:i] if c in value)])
+    for cell, floor in s.floors:
+        if cell not in value:
+            low[cell] = max(low[cell], floor)
+    equations = [e for e in s.equations if any(c not in value for c in e)
+                 and all(c in value or c in s.unknown or c in s.derived for c in e)]
+    for _ in range(100):
+        changed = False
+        for equation in equations:  # sum(a * cell) = 0
+            terms = [(cell, a, *_contribution(a, cell, value, low, high)) for cell, a in equation.items() if a]
+            lows, highs = [t[2] for t in terms], [t[3] for t in terms]
+            finite_low = sum(x for x in lows if x != -math.inf)
+            finite_high = sum(x for x in highs if x != math.inf)
+            minus, plus = lows.count(-math.inf), highs.count(math.inf)
+            for cell, a, own_low, own_high in terms:
+                if cell in value:
+                    continue
+                others_low = -math.inf if minus - (own_low == -math.inf) else \
+                    finite_low - (own_low if own_low != -math.inf else 0)
+                others_high = math.inf if plus - (own_high == math.inf) else \
+                    finite_high - (own_high if own_high != math.inf else 0)
+                new = sorted((-others_high / a, -others_low / a))  # a * cell = -others
+                if math.isfinite(new[0]) and new[0] > low[cell] + 1e-9:
+                    low[cell], changed = math.ceil(new[0] - 1e-9), True
+                if math.isfinite(new[1]) and new[1] < high[cell] - 1e-9:
+                    high[cell], changed = math.floor(new[1] + 1e-9), True
+        if not changed:
+            break
+    return {cell: (low[cell], high[cell]) for cell in s.unknown | s.derived if cell not in value}
+
+
+def narrowed(public: dict[str, list[dict]], k_of: dict[str, int]) -> list[tuple]:
+    """(cell, bounds) for every hidden or derived count the attacker pins inside 1..k-1 to fewer than half its
+    values (5 of 1..10 for k = 11): a hidden count is known to be below k (or hidden to protect another), not
+    much more."""
+    out = []
+    for cell, (lowest, highest) in bounds(public, k_of).items():
+        k = k_of[cell[1]]
+        if lowest >= 1 and highest <= k - 1 and highest - lowest + 1 < math.ceil((k - 1) / 2):
+            out.append((cell, (lowest, highest)))
     return sorted(out, key=str)
 
 

@@ -223,3 +223,39 @@ def test_no_mean_that_weighs_hidden_counts(tmp_path) -> None:
     assert amount["mean"] is None and amount["std"] is None
     birth = next(v for v in public["variables"] if v["variable"] == "birth_year")
     assert birth["mean"] == 1980.0  # nothing hidden there: the mean stays
+
+
+def test_the_attacker_finds_ranks_and_key_distincts(demo_run) -> None:
+    """Two side channels of the demo's catalogue (issue 25): a hidden listed count ranked between two published
+    ones bounds it, and through the sums the missing values of its variable; rows minus a key column's distinct
+    values bound a composite key's hidden duplicate rows. Published as the catalogue publishes, nothing is found;
+    published as before the fix (listed values ranked by their exact counts, key columns' exact distinct values),
+    the attacker finds both."""
+    from hdh_pipeline.engines.duckdb.warehouse import read_connection
+    from hdh_pipeline.profile.store import load_profiles
+
+    root, _ = demo_run
+    with read_connection(root / "out" / "warehouse.duckdb") as conn:
+        internal = load_profiles(conn, ["demo"])
+    k_of = {"demo": DEFAULT_K}
+    public = public_rows(internal, k_of)
+    assert leaks(public, k_of) == []
+
+    exact = {(r["table_name"], r["variable"], r["value"]): r["frequency"] for r in internal["value_frequencies"]}
+    ranked = []
+    for table, variable in {(r["table_name"], r["variable"]) for r in public["value_frequencies"]}:
+        rows = sorted((r for r in public["value_frequencies"] if (r["table_name"], r["variable"]) == (table, variable)),
+                      key=lambda r: r["rank"])
+        listed = sorted((r for r in rows if r["value"] not in (None, OTHER)),
+                        key=lambda r: (-exact[(table, variable, r["value"])], r["value"]))
+        rest = [r for r in rows if r["value"] in (None, OTHER)]
+        ranked += [r | {"rank": rank} for rank, r in enumerate([*listed, *rest], start=1)]
+    found = {cell for cell, _ in leaks(public | {"value_frequencies": ranked}, k_of)}
+    assert ("missing", "demo", "T_MCOaaB", "DGN_PAL") in found
+
+    distinct = {(v["table_name"], v["variable"]): v["distinct_count"] for v in internal["variables"]}
+    keys = {(t["table_name"], c) for t in public["tables"] for c in (t["primary_key"] or "").split(", ")}
+    variables = [v | {"distinct_count": distinct[(v["table_name"], v["variable"])]}
+                 if (v["table_name"], v["variable"]) in keys else v for v in public["variables"]]
+    found = {cell for cell, _ in leaks(public | {"variables": variables}, k_of)}
+    assert ("duplicates", "demo", "IR_BEN_R") in found

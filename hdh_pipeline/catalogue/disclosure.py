@@ -10,7 +10,9 @@ is a *derived* cell, controlled like the others.
 
 - primary suppression: a count in 1..k-1 is hidden (a derived one must not be derivable);
 - complementary suppression: no sum may leave exactly one hidden cell unknown (it would
-  come back by subtraction), and the hidden parts of a published total add up to k or more;
+  come back by subtraction), the hidden parts of a published total add up to k or more, and what
+  they leave beyond what a reader knows of each (a listed value is seen k times or more, a hidden
+  count is not 0) keeps `protected(k)` values possible for each small one;
   the cell hidden to protect another is the one whose hiding loses least: its value times one
   plus the sums it would open in turn (so the smallest first, but a database's total goes
   before a table's rows, which would open every variable of the table);
@@ -33,6 +35,12 @@ def is_small(count: int | None, k: int) -> bool:
     return count is not None and 0 < count < k
 
 
+def protected(k: int) -> int:
+    """How many values a reader holding every published number must still see possible for a hidden count below
+    k: half the range 1..k-1 (5 of 1..10 for k = 11)."""
+    return -(-(k - 1) // 2)
+
+
 class Ledger:
     """The counts of one source that a reader could tie together, and the sums that tie them."""
 
@@ -42,14 +50,19 @@ class Ledger:
         self.derived: set[Cell] = set()
         self.sums: list[tuple[Cell, tuple[Cell, ...]]] = []
         self._alias: dict[Cell, Cell] = {}
+        self.floors: dict[Cell, int] = {}
         self._hidden: set[Cell] | None = None
 
-    def cell(self, key: Cell, value: int | None, *, derived: bool = False, same_as: Iterable[Cell] = ()) -> Cell:
+    def cell(self, key: Cell, value: int | None, *, derived: bool = False, same_as: Iterable[Cell] = (),
+             floor: int = 0) -> Cell:
         """Record a count (None: unknown to everyone, so not a cell). `same_as`: cells this count is
         the same number of the same rows as, when their values are equal (a check that evaluates
-        every row of a table counts the table's rows): they are then one cell."""
+        every row of a table counts the table's rows): they are then one cell. `floor`: what every reader
+        knows it is at least (a listed value is seen k times or more)."""
         if value is None:
             return key
+        if floor:
+            self.floors[key] = floor
         for other in same_as:
             other = self.resolve(other)
             if self.values.get(other) == value:
@@ -97,19 +110,46 @@ class Ledger:
         hidden = {c for c, v in values.items() if is_small(v, k)}
         while True:
             determined = self._determined(hidden)
+            floors = self._floors(hidden, determined)
             more = set()
             for total, parts in self.sums:
                 unknown = [c for c in (total, *parts) if self._unknown(c, hidden, determined)]
                 exposed = len(unknown) == 1 and unknown[0] in hidden
                 too_few = (total not in unknown and unknown and all(c in hidden for c in unknown)
                            and sum(values[c] for c in unknown) < k)
-                if exposed or too_few:
-                    candidates = self._candidates((total, *parts), hidden, determined, set())
+                narrowed = total not in unknown and self._narrowed(unknown, hidden, floors)
+                if exposed or too_few or narrowed:
+                    cells = (total, *parts)
+                    if narrowed:  # or a published part of a sum that gave one of these cells its floor
+                        cells += tuple(c for u in unknown if floors[u][1] is not None
+                                       for c in (self.sums[floors[u][1]][1]))
+                    candidates = self._candidates(cells, hidden, determined, set())
                     if candidates:
                         more.add(min(candidates, key=lambda c: (self._cost(c, hidden, determined), str(c))))
             if not more:
                 return hidden
             hidden |= more
+
+    def _floors(self, hidden: set[Cell], determined: dict[Cell, int]) -> dict[Cell, tuple[int, int | None]]:
+        """What a reader knows each cell is at least -> (that floor, the sum that gives it, if any): its own floor,
+        1 for a hidden count, and for an unknown total the sum of its parts' values or floors."""
+        floors = {c: (max(self.floors.get(c, 0), 1 if c in hidden else 0), None) for c in self.values}
+        for _ in range(3):  # sums nest a few levels deep (database, table, variable, values)
+            for i, (total, parts) in enumerate(self.sums):
+                if self._unknown(total, hidden, determined):
+                    floor = sum(floors[p][0] if self._unknown(p, hidden, determined) else self.values[p]
+                                for p in parts)
+                    if floor > floors[total][0]:
+                        floors[total] = (floor, i)
+        return floors
+
+    def _narrowed(self, unknown: list[Cell], hidden: set[Cell], floors: dict[Cell, tuple[int, int | None]]) -> bool:
+        """Whether a sum whose total is known pins one of its small hidden cells to fewer than `protected(k)`
+        values: the unknown cells add up to the total minus the known ones, and a reader knows each is at
+        least its floor."""
+        left = sum(self.values[c] - floors[c][0] for c in unknown)  # what the floors leave to spread
+        return left + 1 < protected(self.k) and any(is_small(self.values[c], self.k) and c in hidden
+                                                       for c in unknown)
 
     def _cost(self, cell: Cell, hidden: set[Cell], determined: dict[Cell, int]) -> int:
         """What hiding a cell loses: its value, times one plus the sums it would open (those of its sums

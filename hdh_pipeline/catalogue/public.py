@@ -8,7 +8,11 @@ are hidden, and a share is published only when its part and its whole are. Besid
   k values publishes no statistic of its values, one with fewer than 2k no bounds and no quantiles;
 - mean and std are hidden where they would weigh hidden counts (`_weighs_hidden_counts`);
 - value_frequencies: values seen k times or more are listed by name (their count hidden if need
-  be), the others are folded into `(other)`, so no rare value is named;
+  be, and then listed after the published ones, by value: no rank places it between two counts), the
+  others are folded into `(other)`, so no rare value is named;
+- the distinct values of a primary key's columns are hidden with the table's duplicate key rows (rows minus
+  a key column's distinct values bound them); a one-column key's distinct values are the table's distinct
+  keys, a count tied to its rows and duplicates;
 - population: the age-band x sex grid, its cells summing to men, women and sex_other;
 - the per-variable conformance and plausibility shares and the per-table and per-database
   summaries are computed from published values only.
@@ -78,6 +82,9 @@ class _Source:
         self.histograms = _group(rows["histograms"], "table_name", "variable")
         self.code_lists = {(r["table_name"], r["columns"]): r for r in rows["relations"]
                            if r["kind"] == "nomenclature" and r["checked_rows"] is not None}
+        keyed = [t for t in rows["tables"] if t["primary_key"] and t["duplicate_key_rows"] is not None]
+        self.key_column = {t["table_name"]: t["primary_key"] for t in keyed if ", " not in t["primary_key"]}
+        self.key_columns = {(t["table_name"], c) for t in keyed for c in t["primary_key"].split(", ")}
         self.ledger = self._ledger()
 
     def _ledger(self) -> Ledger:
@@ -88,8 +95,11 @@ class _Source:
             ledger.cell(("rejected", table), t["rejected_rows"])
             ledger.cell(("duplicates", table), t["duplicate_key_rows"])
             if t["duplicate_key_rows"] is not None:
-                ledger.cell(("unique_keys", table), t["row_count"] - t["duplicate_key_rows"], derived=True)
-                ledger.sum(("rows", table), [("duplicates", table), ("unique_keys", table)])
+                # the distinct keys: a one-column key's distinct values, published with the variable
+                single = self.key_column.get(table)
+                unique = ("distinct", table, single) if single else ("unique_keys", table)
+                ledger.cell(unique, t["row_count"] - t["duplicate_key_rows"], derived=not single)
+                ledger.sum(("rows", table), [("duplicates", table), unique])
         for v in self.rows["variables"]:
             self._variable_cells(ledger, v)
         for r in self.rows["relations"]:
@@ -133,12 +143,16 @@ class _Source:
         if v["after_reference"] is not None:
             ledger.cell(("up_to_reference", table, name), v["count"] - v["after_reference"], derived=True)
             ledger.sum(count, [after, ("up_to_reference", table, name)])
-        if v["is_identifier"]:  # distinct identifiers are people or records
-            ledger.cell(("distinct", table, name), v["distinct_count"], same_as=[count])
+        distinct = ("distinct", table, name)
+        if self.key_column.get(table) == name and distinct in ledger.values:  # the table's distinct keys
+            if v["is_identifier"] and ledger.values[distinct] == v["count"]:
+                ledger.sum(count, [distinct])
+        elif v["is_identifier"]:  # distinct identifiers are people or records
+            ledger.cell(distinct, v["distinct_count"], same_as=[count])
         frequencies = self.frequencies.get((table, name))
         if frequencies:
-            ledger.sum(count, [ledger.cell(("frequency", table, name, r["value"]), r["frequency"])
-                               for r in frequencies[:-1]])
+            ledger.sum(count, [ledger.cell(("frequency", table, name, r["value"]), r["frequency"],
+                                           floor=0 if r["value"] == OTHER else self.k) for r in frequencies[:-1]])
         bins = self.histograms.get((table, name), [])
         if bins:
             ledger.sum(count, [ledger.cell(("bin", table, name, b["bin"]), b["frequency"]) for b in bins])
@@ -195,10 +209,13 @@ class _Source:
                      "zeros": led.published(("zeros", table, name)),
                      "after_reference": led.published(("after_reference", table, name)),
                      "negatives": led.published(("negatives", table, name))}
-        if row["is_identifier"]:
+        keyed = (table, name) in self.key_columns
+        if row["is_identifier"] or self.key_column.get(table) == name:
             out["distinct_count"] = led.published(("distinct", table, name))
         elif out["count"] is None and row["is_unique"]:
             out["distinct_count"] = None  # it would be the count
+        if keyed and led.published(("duplicates", table)) is None:
+            out["distinct_count"] = None  # rows - a key column's distinct values bound the hidden duplicate keys
         relation = self.code_lists.get((table, name))
         if relation:
             key = (table, name, relation["referenced_table"])
@@ -240,6 +257,11 @@ class _Source:
         return False
 
     def _frequencies(self, table: str, name: str, rows: list[dict]) -> list[dict]:
+        """Listed values by count, largest first, then those whose count is hidden, by value (among the published
+        ones, a hidden count's rank would bound it between its neighbours'), then `(other)` and the missing."""
+        *listed, other, missing = rows
+        hidden = [r for r in listed if self.ledger.published(("frequency", table, name, r["value"])) is None]
+        rows = [*(r for r in listed if r not in hidden), *sorted(hidden, key=lambda r: r["value"]), other, missing]
         out = []
         for rank, row in enumerate(rows, start=1):
             key = ("frequency", table, name, row["value"]) if row["value"] is not None else ("missing", table, name)
