@@ -138,3 +138,39 @@ def test_names_and_a_missing_search_index(published_demo, tmp_path: Path, monkey
     monkeypatch.setattr(build.processes, "run", fail)
     site = build.build_site(public | {"nomenclatures": arrow_table("nomenclatures", public["nomenclatures"])}, tmp_path)
     assert (site / "demo" / "tables" / "IR_BEN_R.html").exists() and not (site / "pagefind").exists()
+
+
+@needs_chromium
+def test_every_code_is_reachable_and_tables_fit_a_phone(served, published_demo) -> None:
+    """A code list's page holds every code, filters them by code or label as one types (accents aside), offers
+    the list as CSV and names the variables using it; a table's variables name their code list; on a 390 px
+    phone, wide tables scroll inside their box and the page does not."""
+    import csv
+
+    version, public = published_demo
+    codes = sorted((r["code"], r["label"]) for r in public["nomenclatures"] if r["nomenclature"] == "IR_CIM_V")
+    with open(version / "site" / "demo" / "nomenclatures" / "IR_CIM_V.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["CIM_COD", "CIM_LIB"] and sorted(map(tuple, rows[1:])) == codes
+    with offline_page() as browser:
+        page = browser.page
+        page.context.route(f"{served}/**", lambda route: route.continue_())
+        page.goto(f"{served}/site/demo/tables/KI_CCI_R.html")
+        page.get_by_role("link", name="IR_CIM_V").first.click()
+        page.wait_for_url("**/nomenclatures/IR_CIM_V.html")
+        assert page.locator("#codes tbody tr").count() == len(codes)
+        assert page.get_by_role("link", name="KI_CCI_R.DCD_CIM_COD").count() == 1
+        label = next(label for code, label in codes if code == "E11")
+        page.get_by_label("Chercher un code ou un libellé").fill("e11")
+        assert [r.inner_text().split("\t")[0] for r in page.locator("#codes tbody tr:visible").all()] == ["E11"]
+        plain = label.lower().replace("é", "e").replace("è", "e")
+        page.get_by_label("Chercher un code ou un libellé").fill(plain)
+        assert page.locator("#codes tbody tr:visible").first.inner_text().startswith("E11")
+        assert page.get_by_role("link", name="Télécharger la liste (CSV)").get_attribute("href") == "IR_CIM_V.csv"
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{served}/site/demo/tables/ER_PRS_F.html")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        wide = page.locator(".wide").last
+        assert wide.evaluate("e => e.scrollWidth > e.clientWidth")  # the variables table scrolls in its box
+        assert browser.errors == []
+        assert [url for url in browser.refused if not url.startswith(served)] == []

@@ -4,7 +4,8 @@
     site/<source>/index.html                         its metadata, charts, join graph, tables by product
     site/<source>/tables/<table>.html                variables, join keys both ways
     site/<source>/variables/<table>/<variable>.html  statistics, chart, quality checks, history
-    site/<source>/nomenclatures/<code list>.html     codes and labels
+    site/<source>/nomenclatures/<code list>.html     every code and label, a filter, the variables using it
+    site/<source>/nomenclatures/<code list>.csv      the list to download (its own column names)
     site/pagefind/                                   the search index (Pagefind)
 
 Pages link to the charts (`../charts/`) and exports (`../exports/`) of the same published version.
@@ -15,6 +16,7 @@ Hidden counts show as "masqué" ("hidden"), with why in a tooltip; every count g
 """
 from __future__ import annotations
 
+import csv
 import functools
 import json
 import logging
@@ -34,7 +36,6 @@ from hdh_pipeline.vocabulary import DEFAULT_K, EVENT_ROLES, UNSUCCESSFUL, kind_o
 
 HERE = Path(__file__).parent
 LOG = logging.getLogger(__name__)
-CODES_SHOWN = 2000
 FLAGS = ("is_identifier", "is_quasi_identifier", "is_unique", "is_constant", "is_mostly_missing")
 
 
@@ -71,7 +72,7 @@ def _environment(language: str) -> Environment:
             return str(value)
         return words.decimal(number, language)
 
-    env.filters.update(count=count, pct=pct, slug=slug, num=num)
+    env.filters.update(count=count, pct=pct, slug=slug, num=num, integer=lambda n: words.integer(n, language))
     env.globals.update(w=w, lang=language)
     return env
 
@@ -181,7 +182,7 @@ def _database_pages(env: Environment, out: Path, version: Path, d: dict, public:
             n=t["column_count"] if t["column_count"] is not None else "–",
             rows=t["row_count"] if t["row_count"] is not None else w["hidden"])
         _write(folder / "tables" / f"{slug(table)}.html", env.get_template("table.html").render(
-            root="../../", k=k, d=d, t=t, summary=summary, variables=rows, outgoing=outgoing,
+            root="../../", k=k, d=d, t=t, summary=summary, variables=rows, outgoing=outgoing, code_lists=known_lists,
             incoming=incoming, graph=join_graph(tables, relations, href="{}.html", focus=table)))
         specs_file = version / "charts" / source / "variables" / f"{table}.json"
         specs = json.loads(specs_file.read_text(encoding="utf-8")) if specs_file.exists() else {}
@@ -202,7 +203,12 @@ def _database_pages(env: Environment, out: Path, version: Path, d: dict, public:
             if v["nomenclature"]:
                 users[v["nomenclature"]].append(v)
     for codes in lists:
+        rows = codes.rows()
         _write(folder / "nomenclatures" / f"{slug(codes.name)}.html", env.get_template("nomenclature.html").render(
-            root="../../", k=k, d=d, name=codes.name, title=codes.title, codes=codes.rows(CODES_SHOWN),
-            total=len(codes), used_by=users.get(codes.name, [])))
+            root="../../", k=k, d=d, name=codes.name, title=codes.title, codes=rows, total=len(codes),
+            used_by=users.get(codes.name, [])))
+        with open(folder / "nomenclatures" / f"{slug(codes.name)}.csv", "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([codes.fields[0], codes.fields[1] or w["label"]])
+            writer.writerows([r["code"], r["label"]] for r in rows)
 

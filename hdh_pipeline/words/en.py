@@ -75,7 +75,8 @@ WORDS = {
     "severity_error": "error", "failed_checks": "{n} failed", "all_passed": "passed",
     # a code list
     "code": "Code", "label": "Label", "codes_count": "{n} codes.",
-    "codes_cut": "The first {shown} are shown; the whole list is in the CSV and Parquet exports.",
+    "download_csv": "Download the list (CSV)", "filter_codes": "Find a code or a label:",
+    "codes_shown": "{n} codes shown",
     "used_by": "Used by",
     # the exports
     "population_coverage": "population table: {table}; reference date: {date}",

@@ -78,7 +78,8 @@ WORDS = {
     "severity_error": "erreur", "failed_checks": "{n} en échec", "all_passed": "réussis",
     # a code list
     "code": "Code", "label": "Libellé", "codes_count": "{n} codes.",
-    "codes_cut": "Les {shown} premiers sont affichés ; la liste entière est dans les exports CSV et Parquet.",
+    "download_csv": "Télécharger la liste (CSV)", "filter_codes": "Chercher un code ou un libellé :",
+    "codes_shown": "{n} codes affichés",
     "used_by": "Utilisée par",
     # the exports
     "population_coverage": "table de population : {table} ; date de référence : {date}",
