@@ -30,7 +30,8 @@ SETTINGS = (
     Setting("HDH_SITE_LANGUAGE", "fr", "the language of the pages about every source (`fr` or `en`); a source's "
                                        "own pages, charts and exports speak its declaration's `language`"),
     Setting("HDH_SITE_URL", "https://catalogue.example.org/", "where the catalogue is served: the IRIs of the "
-                                                              "HealthDCAT-AP export"),
+                                                              "HealthDCAT-AP export (a publication warns while it "
+                                                              "is the placeholder)"),
     Setting("HDH_DUCKDB_MEMORY_LIMIT", "(DuckDB's: 80 % of RAM)", "the most memory DuckDB may take (e.g. `1GB`); "
                                                                    "beyond it DuckDB spills to disk"),
     Setting("HDH_QUALITY_WORKERS", "(1, or one per core for a wide source)", "processes that validate a source's "
@@ -97,8 +98,11 @@ def site_language() -> str:
     return _get("HDH_SITE_LANGUAGE") or "fr"
 
 
+SITE_URL_PLACEHOLDER = "https://catalogue.example.org/"
+
+
 def site_url() -> str:
-    return (_get("HDH_SITE_URL") or "https://catalogue.example.org/").rstrip("/") + "/"
+    return (_get("HDH_SITE_URL") or SITE_URL_PLACEHOLDER).rstrip("/") + "/"
 
 
 def memory_limit() -> str | None:

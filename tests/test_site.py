@@ -174,3 +174,27 @@ def test_every_code_is_reachable_and_tables_fit_a_phone(served, published_demo) 
         assert wide.evaluate("e => e.scrollWidth > e.clientWidth")  # the variables table scrolls in its box
         assert browser.errors == []
         assert [url for url in browser.refused if not url.startswith(served)] == []
+
+
+def test_every_link_of_the_site_opens_and_downloads_hold_the_published_rows(published_demo) -> None:
+    """Every relative link and source of every page names a file of the published version; the database page's
+    downloads are the source's published rows, a table page's its variables."""
+    import csv
+    from urllib.parse import unquote
+
+    version, public = published_demo
+    site = version / "site"
+    broken = []
+    for page in site.rglob("*.html"):
+        for target in re.findall(r'(?:href|src)="([^"#:]+)(?:#[^"]*)?"', page.read_text(encoding="utf-8")):
+            if not (page.parent / unquote(target)).exists():
+                broken.append(f"{page.relative_to(site)} -> {target}")
+    assert broken == []
+    home = (site / "demo" / "index.html").read_text(encoding="utf-8")
+    for name in ("tables", "variables", "value_frequencies", "quality_results"):
+        assert f'href="downloads/{name}.csv"' in home and f'href="../../parquet/{name}.parquet"' in home
+        with open(site / "demo" / "downloads" / f"{name}.csv", encoding="utf-8", newline="") as handle:
+            assert sum(1 for _ in csv.DictReader(handle)) == len(public[name])
+    with open(site / "demo" / "tables" / "KI_CCI_R.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["variable"] for r in rows] == [v["variable"] for v in public["variables"] if v["table_name"] == "KI_CCI_R"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from hdh_pipeline import settings
 from hdh_pipeline.defs.keys import CATALOGUE as GROUP
 from hdh_pipeline.defs.keys import charts_key, profile_key, quality_key
 from hdh_pipeline.defs.resources import WRITES, Warehouse
@@ -75,6 +76,9 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
             context.log.warning(f"source {source_id} has no profile yet: it is left out of the catalogue")
         for source_id, why in published.stale.items():
             context.log.warning(f"source {source_id} is stale, its previous profile is published: {why}")
+        if settings.site_url() == settings.SITE_URL_PLACEHOLDER:
+            context.log.warning(f"HDH_SITE_URL is not set: the exports' IRIs name the placeholder "
+                                f"{settings.SITE_URL_PLACEHOLDER}; set it to where the catalogue is served")
         version = published.version
         context.log.info(f"published {version.name}: charts, site and exports in " +
                          ", ".join(f"{name} {seconds} s" for name, seconds in published.seconds.items()))

@@ -6,6 +6,8 @@
     site/<source>/variables/<table>/<variable>.html  statistics, chart, quality checks, history
     site/<source>/nomenclatures/<code list>.html     every code and label, a filter, the variables using it
     site/<source>/nomenclatures/<code list>.csv      the list to download (its own column names)
+    site/<source>/downloads/<catalogue table>.csv    the source's rows of each catalogue table
+    site/<source>/tables/<table>.csv                 the table's variables
     site/pagefind/                                   the search index (Pagefind)
 
 Pages link to the charts (`../charts/`) and exports (`../exports/`) of the same published version.
@@ -30,12 +32,13 @@ from markupsafe import Markup
 
 from hdh_pipeline import processes, words
 from hdh_pipeline.catalogue.codes import code_lists
-from hdh_pipeline.schema import CODES
+from hdh_pipeline.schema import CODES, TABLES, column_names
 from hdh_pipeline.site.graph import join_graph, slug
 from hdh_pipeline.vocabulary import DEFAULT_K, EVENT_ROLES, UNSUCCESSFUL, kind_of
 
 HERE = Path(__file__).parent
 LOG = logging.getLogger(__name__)
+DOWNLOADS = [name for name in TABLES if name not in ("refreshes", CODES)]  # a source's rows of these, as CSV
 FLAGS = ("is_identifier", "is_quasi_identifier", "is_unique", "is_constant", "is_mostly_missing")
 
 
@@ -107,6 +110,15 @@ def _write(path: Path, html: str) -> None:
     path.write_text(html, encoding="utf-8")
 
 
+def _write_csv(path: Path, table: str, rows: list[dict]) -> None:
+    """Published rows of a catalogue table as CSV (UTF-8, its columns in the catalogue's order)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(column_names(table))
+        writer.writerows([row[c] for c in column_names(table)] for row in rows)
+
+
 def _by(rows: list[dict], *keys: str) -> dict[tuple, list[dict]]:
     out: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
@@ -162,9 +174,13 @@ def _database_pages(env: Environment, out: Path, version: Path, d: dict, public:
     for t in sorted(tables, key=lambda t: t["table_name"]):
         products[t["product"] or ""].append(t)
     lists = code_lists(public.get(CODES), source)
+    for name in DOWNLOADS:  # the source's own rows of each catalogue table
+        _write_csv(folder / "downloads" / f"{name}.csv", name,
+                   [r for r in public.get(name, []) if r["source_id"] == source])
     _write(folder / "index.html", env.get_template("database.html").render(
         root="../", k=k, d=d, charts=charts, products=sorted(products.items()),
         graph=join_graph(tables, relations), code_lists=[(c.name, c.title) for c in lists],
+        downloads=DOWNLOADS,
         changes=[c for c in public.get("changes", []) if c["source_id"] == source]))
     names = {t["table_name"] for t in tables}
     known_lists = {c.name for c in lists}
@@ -181,6 +197,7 @@ def _database_pages(env: Environment, out: Path, version: Path, d: dict, public:
             name=table, product=w["of_product"].format(product=t["product"]) if t["product"] else "",
             n=t["column_count"] if t["column_count"] is not None else "–",
             rows=t["row_count"] if t["row_count"] is not None else w["hidden"])
+        _write_csv(folder / "tables" / f"{slug(table)}.csv", "variables", variables)
         _write(folder / "tables" / f"{slug(table)}.html", env.get_template("table.html").render(
             root="../../", k=k, d=d, t=t, summary=summary, variables=rows, outgoing=outgoing, code_lists=known_lists,
             incoming=incoming, graph=join_graph(tables, relations, href="{}.html", focus=table)))

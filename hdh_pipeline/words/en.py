@@ -73,6 +73,9 @@ WORDS = {
     "error": "in error", "not applicable": "not applicable", "conformance": "conformance",
     "completeness_cat": "completeness", "plausibility": "plausibility", "severity_warning": "warning",
     "severity_error": "error", "failed_checks": "{n} failed", "all_passed": "passed",
+    "downloads": "Downloads", "catalogue_table": "Catalogue table", "this_database": "This database",
+    "every_database": "Every database", "documentation": "Documentation (Markdown)",
+    "variables_csv": "This table's variables (CSV)", "variables_csv_all": "the whole database's (CSV)",
     # a code list
     "code": "Code", "label": "Label", "codes_count": "{n} codes.",
     "download_csv": "Download the list (CSV)", "filter_codes": "Find a code or a label:",

@@ -76,6 +76,9 @@ WORDS = {
     "error": "en erreur", "not applicable": "sans objet", "conformance": "conformité",
     "completeness_cat": "complétude", "plausibility": "plausibilité", "severity_warning": "avertissement",
     "severity_error": "erreur", "failed_checks": "{n} en échec", "all_passed": "réussis",
+    "downloads": "Téléchargements", "catalogue_table": "Table du catalogue", "this_database": "Cette base",
+    "every_database": "Toutes les bases", "documentation": "Documentation (Markdown)",
+    "variables_csv": "Les variables de cette table (CSV)", "variables_csv_all": "celles de toute la base (CSV)",
     # a code list
     "code": "Code", "label": "Libellé", "codes_count": "{n} codes.",
     "download_csv": "Télécharger la liste (CSV)", "filter_codes": "Chercher un code ou un libellé :",
