@@ -198,3 +198,36 @@ def test_every_link_of_the_site_opens_and_downloads_hold_the_published_rows(publ
     with open(site / "demo" / "tables" / "KI_CCI_R.csv", encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["variable"] for r in rows] == [v["variable"] for v in public["variables"] if v["table_name"] == "KI_CCI_R"]
+
+
+@needs_chromium
+def test_access_and_words_are_explained(served, published_demo, tmp_path: Path) -> None:
+    """The database page shows how to obtain the data beside the licence, the home page the licence; a term of a
+    page opens its definition in the glossary; a source whose counts are all hidden says why."""
+    from hdh_pipeline.site.build import GLOSSARY, build_site
+
+    version, public = published_demo
+    with offline_page() as browser:
+        page = browser.page
+        page.context.route(f"{served}/**", lambda route: route.continue_())
+        page.goto(f"{served}/site/index.html")
+        assert "Apache-2.0 (synthetic data)" in page.locator(".card").first.inner_text()
+        page.goto(f"{served}/site/demo/index.html")
+        facts = page.locator("dl.facts").inner_text()
+        assert "Données synthétiques en libre accès" in facts and "délai habituel : aucun" in facts
+        page.goto(f"{served}/site/demo/tables/KI_CCI_R.html")
+        page.get_by_role("link", name="Correspondance").click()
+        page.wait_for_url("**/glossary.html#match")
+        assert page.locator("#match").is_visible() and "clé de jointure" in page.locator("#match").inner_text()
+        assert page.locator("ul.glossary li").count() == len(GLOSSARY)
+        assert browser.errors == []
+    [database] = public["databases"]
+    hidden = {name: None for name in ("individuals", "men", "women", "sex_other", "total_rows")}
+    from hdh_pipeline.schema import arrow_table
+
+    site = build_site(public | {"databases": [database | hidden],
+                                "nomenclatures": arrow_table("nomenclatures", public["nomenclatures"])},
+                      tmp_path, search=False)
+    text = (site / "demo" / "index.html").read_text(encoding="utf-8")
+    assert "Les effectifs de cette base sont masqués : inférieurs au seuil k = 11" in text
+    assert "Les effectifs de cette base sont masqués" not in (version / "site" / "demo" / "index.html").read_text()

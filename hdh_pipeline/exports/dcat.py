@@ -84,7 +84,8 @@ def catalogue_graph(public: dict[str, list[dict]]) -> Graph:
         email = re.search(r"[^\s@]+@[^\s@]+\.[^\s@]+", d["contact"] or "")
         if email:
             g.add((contact, VCARD.hasEmail, URIRef(f"mailto:{email.group(0)}")))
-        g.add((dataset, DCTERMS.accessRights, RIGHTS.RESTRICTED if d["access"] else RIGHTS.NON_PUBLIC))
+        g.add((dataset, DCTERMS.accessRights, RIGHTS.RESTRICTED if d["access"] or d["access_procedure_url"]
+                                                  else RIGHTS.NON_PUBLIC))
         g.add((dataset, DCTERMS.license, Literal(d["licence"] or "unknown")))
         period = BNode()
         g.add((dataset, DCTERMS.temporal, period))

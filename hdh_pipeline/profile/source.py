@@ -78,7 +78,9 @@ def _database_row(source: Source, tables: list[dict], variables: int, reference:
     return {
         "source_id": source.id, "title": d.title, "description": d.description, "producer": d.producer.name,
         "producer_url": d.producer.url, "contact": " ".join(filter(None, [d.contact.name, d.contact.email])) or None,
-        "licence": d.licence, "access": d.access or None, "update_frequency": d.update_frequency,
+        "licence": d.licence, "access": d.access.conditions or None,
+        "access_procedure_url": d.access.procedure_url, "access_delay": d.access.delay or None,
+        "access_contact": d.access.contact or None, "update_frequency": d.update_frequency,
         "update_frequency_text": words.schedule(d.update_frequency, d.language),
         "table_count": len(tables), "variable_count": variables,
         "total_rows": sum(t["row_count"] or 0 for t in tables),

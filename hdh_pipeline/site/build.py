@@ -1,6 +1,7 @@
 """The public site: a static, searchable dictionary of every catalogued database, from published rows only.
 
     site/index.html                                  every database
+    site/glossary.html                               every term the pages use, linked where they appear
     site/<source>/index.html                         its metadata, charts, join graph, tables by product
     site/<source>/tables/<table>.html                variables, join keys both ways
     site/<source>/variables/<table>/<variable>.html  statistics, chart, quality checks, history
@@ -39,6 +40,8 @@ from hdh_pipeline.vocabulary import DEFAULT_K, EVENT_ROLES, UNSUCCESSFUL, kind_o
 HERE = Path(__file__).parent
 LOG = logging.getLogger(__name__)
 DOWNLOADS = [name for name in TABLES if name not in ("refreshes", CODES)]  # a source's rows of these, as CSV
+GLOSSARY = ("masked", "k", "bounds", "completeness", "conformance", "plausibility", "kahn", "match", "direction",
+            "code_list", "primary_key", "identifier", "other", "coverage", "severity")  # words' def_<anchor>
 FLAGS = ("is_identifier", "is_quasi_identifier", "is_unique", "is_constant", "is_mostly_missing")
 
 
@@ -75,8 +78,12 @@ def _environment(language: str) -> Environment:
             return str(value)
         return words.decimal(number, language)
 
+    def term(text: str, anchor: str, root: str) -> Markup:
+        """A word of a page, linked to its definition in the glossary."""
+        return Markup('<a class="term" href="{}glossary.html#{}">{}</a>').format(root, anchor, text)
+
     env.filters.update(count=count, pct=pct, slug=slug, num=num, integer=lambda n: words.integer(n, language))
-    env.globals.update(w=w, lang=language)
+    env.globals.update(w=w, lang=language, term=term)
     return env
 
 
@@ -136,8 +143,10 @@ def build_site(public: dict[str, list[dict]], version: Path, search: bool = True
     k = min((d["disclosure_k"] for d in databases), default=DEFAULT_K)
     pyramids = {d["source_id"]: f"../charts/{d['source_id']}/pyramid.png" for d in databases
                 if (version / "charts" / d["source_id"] / "pyramid.vl.json").exists()}  # its PNG may be drawing
-    _write(out / "index.html", _environment(words.language_of()).get_template("home.html").render(
-        root="", k=k, databases=databases, pyramids=pyramids))
+    home = _environment(words.language_of())
+    _write(out / "index.html", home.get_template("home.html").render(root="", k=k, databases=databases,
+                                                                      pyramids=pyramids))
+    _write(out / "glossary.html", home.get_template("glossary.html").render(root="", k=k, terms=GLOSSARY))
     tables_of = _by(public["tables"], "source_id")
     variables_of = _by(public["variables"], "source_id", "table_name")
     relations_of = _by(public["relations"], "source_id")

@@ -34,6 +34,15 @@ class Contact(Strict):
     url: str | None = None
 
 
+class Access(Strict):
+    """How a researcher obtains the data: what a catalogue reader needs before a request."""
+
+    conditions: str = Field("", description="who may access the data, and on what conditions")
+    procedure_url: str | None = Field(None, description="where the request is made (a form, a portal page)")
+    delay: str = Field("", description="how long a request usually takes, in words (e.g. 3 to 6 months)")
+    contact: str = Field("", description="whom to ask about access: an email or a service")
+
+
 class CsvOptions(Strict):
     """How the CSV files of a source are written."""
 
@@ -167,7 +176,8 @@ class SourceDeclaration(Strict):
     producer: Organisation
     contact: Contact = Field(default_factory=Contact)
     licence: str = Field(description="licence of the data, or its access conditions")
-    access: str = Field("", description="how to request access, for restricted sources")
+    access: Access = Field(default_factory=Access, description="how to obtain the data: conditions, procedure_url, "
+                                                                "delay, contact (a text: the conditions)")
     update_frequency: str = Field("0 3 * * 1", description="cron string: when the source is refreshed")
     owners: list[str] = Field(default_factory=list, description="Dagster owners: emails or team:name")
     location: str | None = Field(None, description="a folder, a glob, or a .zip of the source files; with `engine: "
@@ -213,6 +223,11 @@ class SourceDeclaration(Strict):
                 f"{value!r} is not a valid source id: use lower-case letters, digits and _, starting with a letter"
             )
         return value
+
+    @field_validator("access", mode="before")
+    @classmethod
+    def _access(cls, value: object) -> object:
+        return {"conditions": value} if isinstance(value, str) else value
 
     @field_validator("owners")
     @classmethod

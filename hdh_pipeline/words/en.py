@@ -76,6 +76,37 @@ WORDS = {
     "downloads": "Downloads", "catalogue_table": "Catalogue table", "this_database": "This database",
     "every_database": "Every database", "documentation": "Documentation (Markdown)",
     "variables_csv": "This table's variables (CSV)", "variables_csv_all": "the whole database's (CSV)",
+    # the glossary (site/glossary.html): a term's definition, by its anchor
+    "glossary": "Glossary", "glossary_intro": "The terms of the catalogue's pages.", "why": "Why?",
+    "small_source": "This database's counts are hidden: below the threshold k = {k}, or hidden to protect another "
+                    "(disclosure control).",
+    "no_access_conditions": "conditions not stated by the producer", "access_request": "request access",
+    "access_delay": "usual delay:", "access_contact": "contact:",
+    "def_masked": "A \"hidden\" count is not published: it is below the database's threshold k (disclosure "
+                  "control), or it would give another back by subtraction.",
+    "def_k": "Disclosure threshold: no published count lies between 1 and k - 1, nor can be derived from the other "
+             "published numbers.",
+    "def_bounds": "Lower and upper bounds: the k-th smallest and the k-th largest value of a variable, so that no "
+                  "extreme value, held by fewer than k people, is published.",
+    "def_completeness": "Completeness: the share of rows where the variable has a value.",
+    "def_conformance": "Conformance: the share of values that follow the expected format, type or code list.",
+    "def_plausibility": "Plausibility: the share of believable values (ages from 0 to 120, dates not after the "
+                        "reference date, ends after starts...).",
+    "def_kahn": "Category (Kahn): the family of a quality check in the framework of Kahn et al. (2016) used by "
+                "OHDSI: conformance, completeness or plausibility.",
+    "def_match": "Match: the share of rows whose join key is found in the referenced table (or code list).",
+    "def_direction": "Direction of a join key: → the table points to another, ← another points to it.",
+    "def_code_list": "Code list: the codes allowed for a variable, with their labels.",
+    "def_primary_key": "Primary key: the columns that identify a row; duplicates are rows whose key already "
+                       "appeared.",
+    "def_identifier": "Identifier: a variable whose values name people or records; none of its values is "
+                      "published. Quasi-identifier: a variable (date, sex, place...) that, crossed with others, "
+                      "could single out a person.",
+    "def_other": "(other): the values seen fewer than k times, grouped so that no rare value is named.",
+    "def_coverage": "Time coverage: from the k-th earliest to the k-th latest event date, up to the reference "
+                    "date.",
+    "def_severity": "Severity of a check: a warning flags, an error fails the database's validation; the "
+                    "threshold is the failing share still accepted.",
     # a code list
     "code": "Code", "label": "Label", "codes_count": "{n} codes.",
     "download_csv": "Download the list (CSV)", "filter_codes": "Find a code or a label:",

@@ -79,6 +79,40 @@ WORDS = {
     "downloads": "Téléchargements", "catalogue_table": "Table du catalogue", "this_database": "Cette base",
     "every_database": "Toutes les bases", "documentation": "Documentation (Markdown)",
     "variables_csv": "Les variables de cette table (CSV)", "variables_csv_all": "celles de toute la base (CSV)",
+    # the glossary (site/glossary.html): a term's definition, by its anchor
+    "glossary": "Glossaire", "glossary_intro": "Les termes des pages du catalogue.", "why": "Pourquoi ?",
+    "small_source": "Les effectifs de cette base sont masqués : inférieurs au seuil k = {k}, ou masqués pour en "
+                    "protéger un autre (secret statistique).",
+    "no_access_conditions": "conditions non précisées par le producteur", "access_request": "demander l'accès",
+    "access_delay": "délai habituel :", "access_contact": "contact :",
+    "def_masked": "Un effectif « masqué » n'est pas publié : il est inférieur au seuil k de la base (secret "
+                  "statistique), ou il permettrait d'en retrouver un autre par soustraction.",
+    "def_k": "Seuil du secret statistique : aucun effectif publié n'est compris entre 1 et k − 1, ni ne peut être "
+             "déduit des autres nombres publiés.",
+    "def_bounds": "Bornes basse et haute : la k-ième plus petite et la k-ième plus grande valeur d'une variable, "
+                  "pour qu'aucune valeur extrême, propre à moins de k personnes, ne soit publiée.",
+    "def_completeness": "Complétude : part des lignes où la variable est renseignée.",
+    "def_conformance": "Conformité : part des valeurs qui respectent le format, le type ou la nomenclature "
+                       "attendus.",
+    "def_plausibility": "Plausibilité : part des valeurs vraisemblables (âges entre 0 et 120 ans, dates non "
+                        "postérieures à la date de référence, fin après début…).",
+    "def_kahn": "Catégorie (Kahn) : famille d'un contrôle de qualité dans le cadre de Kahn et al. (2016) repris "
+                "par OHDSI : conformité, complétude ou plausibilité.",
+    "def_match": "Correspondance : part des lignes dont la clé de jointure se retrouve dans la table (ou la "
+                 "nomenclature) référencée.",
+    "def_direction": "Sens d'une clé de jointure : → la table pointe vers une autre, ← une autre pointe vers elle.",
+    "def_code_list": "Nomenclature : liste des codes admis pour une variable et de leurs libellés.",
+    "def_primary_key": "Clé primaire : colonnes qui identifient une ligne ; les doublons sont les lignes dont la "
+                       "clé est déjà apparue.",
+    "def_identifier": "Identifiant : variable dont les valeurs désignent des personnes ou des enregistrements ; "
+                      "aucune de ses valeurs n'est publiée. Quasi-identifiant : variable (date, sexe, lieu…) qui, "
+                      "croisée avec d'autres, pourrait désigner une personne.",
+    "def_other": "(autre) : les valeurs vues moins de k fois, regroupées pour qu'aucune valeur rare ne soit "
+                 "nommée.",
+    "def_coverage": "Couverture temporelle : de la k-ième date d'événement la plus ancienne à la k-ième plus "
+                    "récente, jusqu'à la date de référence.",
+    "def_severity": "Gravité d'un contrôle : un avertissement signale, une erreur bloque la validation de la base ; "
+                    "le seuil est la part de lignes en échec encore acceptée.",
     # a code list
     "code": "Code", "label": "Libellé", "codes_count": "{n} codes.",
     "download_csv": "Télécharger la liste (CSV)", "filter_codes": "Chercher un code ou un libellé :",
