@@ -133,6 +133,16 @@ def test_omop_synthea(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
                           {"omop_synthea27nj": 11}) == []
     person = (tmp_path / "catalogue" / "current" / "site" / "omop_synthea27nj" / "tables" / "PERSON.html").read_text()
     assert "year_of_birth" in person
+    # Documented by the CDM 5.4 specification: descriptions, keys, concept ids as codes named by its CONCEPT table
+    assert published(tmp_path, "SELECT primary_key, starts_with(description, 'This table serves as the central') "
+                               "FROM tables WHERE table_name = 'PERSON'") == [("person_id", True)]
+    assert published(tmp_path, "SELECT match_pct FROM relations WHERE table_name = 'VISIT_OCCURRENCE' AND columns = "
+                               "'person_id' AND referenced_table = 'PERSON'") == [(100.0,)]
+    assert published(tmp_path, "SELECT observed_type, mean FROM variables WHERE table_name = 'MEASUREMENT' AND "
+                               "variable = 'measurement_concept_id'") == [("VARCHAR", None)]
+    assert ("38003564", "Not Hispanic or Latino") in published(
+        tmp_path, "SELECT value, label FROM value_frequencies WHERE table_name = 'PERSON' AND "
+                  "variable = 'ethnicity_concept_id'")
     exports = tmp_path / "catalogue" / "current" / "exports" / "omop_synthea27nj"
     assert "0 failed" in check_export(exports / "dico-snds")
     assert broken_links(exports / "documentation") == []

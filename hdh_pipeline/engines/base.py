@@ -147,6 +147,9 @@ class Engine(Protocol):
     def row_count(self, table: str) -> int:
         """A table's rows."""
 
+    def labels(self, table: str, key: str, label: str, values: list[str]) -> dict[str, str]:
+        """The labels of some keys of a table of the source (its concepts' names), both as text."""
+
     def statistics(self, tables: list[tuple[str, set[str], tuple[str, ...]]], k: int) -> Iterator[TableStatistics]:
         """Each (table, columns whose values are not to be described, primary key)'s statistics, in order."""
 

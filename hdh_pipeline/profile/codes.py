@@ -51,6 +51,14 @@ class CodeLists:
                 c: lbl for c, lbl in zip(table[code].to_pylist(), table[label].to_pylist()) if c is not None}
         return self._labels[(name, column)]
 
+    def table_labels(self, table: str, column: str | None, values: list[str]) -> dict[str, str]:
+        """Labels of some values from a table of the source that serves as their code list (OMOP's CONCEPT): its
+        first column named like a label, other than the key."""
+        columns = self.engine.tables().get(table, {})
+        key = column if column in columns else next(iter(columns), None)
+        label = next((c for c in columns if c != key and c.upper().endswith(LABEL_SUFFIXES)), None)
+        return self.engine.labels(table, key, label, values) if key and label else {}
+
     def published(self) -> pa.Table:
         """Every code of every code list with its label, ordered: the catalogue's `nomenclatures` rows."""
         titles = {t.name: t.title or (t.spec.title if t.spec else "") for t in self.source.nomenclatures}

@@ -18,7 +18,7 @@ from hdh_pipeline.profile.codes import CodeLists
 from hdh_pipeline.profile.population import population
 from hdh_pipeline.profile.relations import relations
 from hdh_pipeline.profile.tables import as_date, coverage, event_columns, table_row, unloaded_row
-from hdh_pipeline.profile.variables import TOP_VALUES, frequency_rows, histogram_rows, variable_row
+from hdh_pipeline.profile.variables import TOP_VALUES, frequency_rows, histogram_rows, top_values, variable_row
 from hdh_pipeline.schema import CODES, arrow_table
 from hdh_pipeline.sources.discovery import SourceTable
 from hdh_pipeline.sources.loader import Source
@@ -63,7 +63,8 @@ def _profiled(source: Source, table: SourceTable, statistics: TableStatistics, c
         if categorical and c.frequencies is not None:
             spec = table.spec.column(c.name) if table.spec else None
             ref = spec.nomenclature if spec else None
-            labels = codes.labels(ref.table, ref.column) if ref and ref.table in codes else {}
+            labels = codes.labels(ref.table, ref.column) if ref and ref.table in codes else \
+                codes.table_labels(ref.table, ref.column, top_values(c)) if ref else {}
             result.rows["value_frequencies"] += frequency_rows(source, table, c, labels)
         elif c.bins is not None:
             result.rows["histograms"] += histogram_rows(source, table, c)

@@ -58,9 +58,18 @@ def variable_row(source: Source, table: SourceTable, p: ColumnStatistics, role: 
     }
 
 
+def _ranked(p: ColumnStatistics) -> list[tuple[object, int]]:
+    return sorted(p.frequencies.items(), key=lambda item: (-item[1], str(item[0])))
+
+
+def top_values(p: ColumnStatistics) -> list[str]:
+    """The values `frequency_rows` lists, as text."""
+    return [text(v) for v, _ in _ranked(p)[:TOP_VALUES]]
+
+
 def frequency_rows(source: Source, table: SourceTable, p: ColumnStatistics, labels: dict[str, str]) -> list[dict]:
     """Top values, then one `(other)` row and one missing row: together they add up to the rows."""
-    ranked = sorted(p.frequencies.items(), key=lambda item: (-item[1], str(item[0])))
+    ranked = _ranked(p)
     top, rest = ranked[:TOP_VALUES], ranked[TOP_VALUES:]
     base = {"source_id": source.id, "table_name": table.name, "variable": p.name}
     rows = [base | {"rank": i, "value": text(v), "label": labels.get(text(v)), "frequency": n}

@@ -94,9 +94,17 @@ class Roles(Strict):
 
 
 class Dictionary(Strict):
-    """Frictionless Table Schema files (plain or SNDS flavour), one per table."""
+    """Frictionless Table Schema files (plain or SNDS flavour), one per table; or the OMOP CDM's specification."""
 
-    path: str = Field(description="folder or glob of *.json Table Schemas, relative to the declaration")
+    path: str | None = Field(None, description="folder or glob of *.json Table Schemas, relative to the declaration")
+    omop: Literal["5.3", "5.4"] | None = Field(None, description="an OMOP CDM source: its version, whose published "
+                                                                "specification documents the tables")
+
+    @model_validator(mode="after")
+    def _one(self) -> Dictionary:
+        if (self.path is None) == (self.omop is None):
+            raise ValueError("a dictionary is either `path` (Table Schema files) or `omop` (a CDM version)")
+        return self
 
 
 class Database(Strict):

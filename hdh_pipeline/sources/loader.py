@@ -27,6 +27,7 @@ from hdh_pipeline.sources.discovery import (
     expand_files,
     table_name,
 )
+from hdh_pipeline.sources.omop import omop_dictionary
 
 log = logging.getLogger(__name__)
 
@@ -120,13 +121,16 @@ def load_source(file: Path) -> Source:
         "file://"))
     try:
         dictionary: dict[str, TableSpec] = {}
-        if declaration.dictionary:
+        if declaration.dictionary and declaration.dictionary.path:
             schema_files = expand_files(_resolve(base, declaration.dictionary.path), ".json")
             if not schema_files:
                 raise DeclarationError(f"{file}: key 'dictionary.path' matches no .json file "
                                        f"({declaration.dictionary.path})")
             dictionary = read_dictionary(schema_files)
         tables = discover_tables(declaration, location, dictionary)
+        if declaration.dictionary and declaration.dictionary.omop:  # the CDM's description of the tables found
+            dictionary = omop_dictionary(declaration.dictionary.omop, [t.name for t in tables])
+            tables = discover_tables(declaration, location, dictionary)
         nomenclatures = (
             discover_nomenclatures(_resolve(base, declaration.nomenclatures.path))
             if declaration.nomenclatures else ()

@@ -56,6 +56,13 @@ class DuckDBEngine:
             self._rows[table] = self.conn.execute(f"SELECT count(*) FROM {self._target(table)}").fetchone()[0]
         return self._rows[table]
 
+    def labels(self, table: str, key: str, label: str, values: list[str]) -> dict[str, str]:
+        with self.conn.cursor() as cursor:
+            return dict(cursor.execute(
+                f"SELECT CAST({quote(key)} AS VARCHAR), CAST(first({quote(label)}) AS VARCHAR) FROM "
+                f"{self._target(table)} WHERE CAST({quote(key)} AS VARCHAR) IN (SELECT unnest(?)) GROUP BY 1",
+                [values]).fetchall()) if values else {}
+
     def code_list(self, name: str) -> pa.Table:
         columns = ", ".join(f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in self._code_lists[name])
         with self.conn.cursor() as cursor:  # its own: the connection may hold a result still

@@ -72,6 +72,14 @@ class SparkEngine:
     def code_lists(self) -> dict[str, dict[str, str]]:
         return {name: table.columns for name, table in self._codes.items()}
 
+    def labels(self, table: str, key: str, label: str, values: list[str]) -> dict[str, str]:
+        if not values:
+            return {}
+        frame = self._tables[table].frame
+        found = frame.where(F.col(key).cast("STRING").isin(values)).groupBy(F.col(key).cast("STRING").alias("k")) \
+            .agg(F.first(F.col(label).cast("STRING")).alias("v")).collect()
+        return {row["k"]: row["v"] for row in found}
+
     def code_list(self, name: str) -> pa.Table:
         """A code list, every column as text; all the source's code lists are read in one job, at the first call."""
         if self._code_texts is None:
