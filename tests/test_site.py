@@ -52,6 +52,8 @@ def test_site_pages(published_demo) -> None:
     assert not re.search(r'(src|href)="https?://', "".join(p.read_text() for p in site.rglob("*.html")))
     code_list = (site / "demo" / "nomenclatures" / "IR_SEX_V.html").read_text()
     assert "MASCULIN" in code_list and "FEMININ" in code_list
+    ages = re.search(r"<dt>Âges</dt><dd>([^<]*)", (site / "demo" / "index.html").read_text()).group(1)
+    assert re.fullmatch(r"de \d+(,\d+)? à \d+(,\d+)? ans \(médiane \d+(,\d+)?\), au \S+; .*", ages), ages
 
 
 def test_exports_validate(published_demo) -> None:

@@ -204,8 +204,8 @@ def _database_pages(env: Environment, out: Path, version: Path, d: dict, public:
                     and r["table_name"] != table]
         summary = w["table_summary"].format(
             name=table, product=w["of_product"].format(product=t["product"]) if t["product"] else "",
-            n=t["column_count"] if t["column_count"] is not None else "–",
-            rows=t["row_count"] if t["row_count"] is not None else w["hidden"])
+            n=words.integer(t["column_count"], w["language"]) if t["column_count"] is not None else "–",
+            rows=words.integer(t["row_count"], w["language"]) if t["row_count"] is not None else w["hidden"])
         _write_csv(folder / "tables" / f"{slug(table)}.csv", "variables", variables)
         _write(folder / "tables" / f"{slug(table)}.html", env.get_template("table.html").render(
             root="../../", k=k, d=d, t=t, summary=summary, variables=rows, outgoing=outgoing, code_lists=known_lists,
