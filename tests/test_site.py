@@ -108,9 +108,13 @@ def test_search_then_browse_offline(served) -> None:
         page = browser.page
         page.context.route(f"{served}/**", lambda route: route.continue_())
         page.goto(f"{served}/site/index.html")
-        page.locator("#search input").fill("duree sejour")
+        page.get_by_role("textbox", name="Rechercher dans le catalogue").fill("duree sejour")  # its visible label
         result = page.locator(".pagefind-ui__result-link", has_text="SEJ_NBJ").first
         result.wait_for(timeout=20_000)  # among the first results, beside its table's page
+        assert "q=duree+sejour" in page.url  # the query in the URL
+        assert "variable · SNDS synthétique réaliste (démo)" in result.inner_text()  # its kind and its source
+        filters = page.locator(".pagefind-ui__filter-panel").inner_text()
+        assert "Type de page" in filters and "Base" in filters
         result.click()
         page.wait_for_url("**/variables/T_MCOaaB/SEJ_NBJ.html")
         page.locator("#chart svg").first.wait_for()
@@ -233,3 +237,48 @@ def test_access_and_words_are_explained(served, published_demo, tmp_path: Path) 
     text = (site / "demo" / "index.html").read_text(encoding="utf-8")
     assert "Les effectifs de cette base sont masqués : inférieurs au seuil k = 11" in text
     assert "Les effectifs de cette base sont masqués" not in (version / "site" / "demo" / "index.html").read_text()
+
+
+QUERIES = REPO_ROOT / "tests" / "data" / "search_queries.csv"
+
+
+def judged_queries() -> list[tuple[str, set[str]]]:
+    """The judged query set: French queries, with and without accents, each with the pages that answer it."""
+    import csv
+
+    with open(QUERIES, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))[1:]
+    return [(query, set(expected.split("|"))) for query, expected in rows]
+
+
+def top_results(page, served: str, query: str, n: int = 3) -> list[str]:
+    """The first `n` pages the site's search gives for a query, as paths under site/ (from the query in the URL)."""
+    from urllib.parse import quote
+
+    page.goto(f"{served}/site/index.html?q={quote(query)}")
+    message = page.locator(".pagefind-ui__message").filter(has_text=re.compile(r"\d|Aucun"))
+    message.wait_for(timeout=20_000)
+    total = int((re.search(r"\d+", message.inner_text()) or ["0"])[0])
+    links = page.locator("li.pagefind-ui__result .pagefind-ui__result-title a.pagefind-ui__result-link")
+    if total:  # each result's page is fetched, then shown
+        links.nth(min(n, total) - 1).wait_for(timeout=20_000)
+    hrefs = [links.nth(i).get_attribute("href") for i in range(min(n, links.count()))]
+    return [href.split("/site/", 1)[-1].split("#")[0] for href in hrefs]
+
+
+@needs_chromium
+def test_search_finds_the_judged_pages_in_its_top_three(served) -> None:
+    """At least 90 % of the judged queries have an expected page among the first three results."""
+    queries = judged_queries()
+    assert len(queries) >= 30
+    with offline_page() as browser:
+        page = browser.page
+        page.context.route(f"{served}/**", lambda route: route.continue_())
+        missed = []
+        for query, expected in queries:
+            found = top_results(page, served, query)
+            if not expected & set(found):
+                missed.append((query, found))
+        print(f"judged queries: {len(queries) - len(missed)}/{len(queries)} in the top 3; missed: {missed}")
+        assert len(missed) <= len(queries) // 10, missed
+        assert browser.errors == []

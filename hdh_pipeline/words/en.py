@@ -7,6 +7,8 @@ WORDS = {
     "search": "Search", "search_placeholder": "Search a table, a variable, a label…",
     "no_result": "No result for [SEARCH_TERM]",
     "search_needs_server": "Search works when the site is served over HTTP: hdh-pipeline serve.",
+    "search_label": "Search the catalogue", "filter_source": "Database", "filter_kind": "Kind of page",
+    "kind_database": "database", "kind_table": "table", "kind_variable": "variable", "kind_code_list": "code list",
     "intro": "What each database holds, how good its data are and its population, under disclosure control: no "
              "published count is below the threshold k, nor can one be recovered by subtraction.",
     "footer": "Counts under disclosure control (k = {k}): \"hidden\" marks a count left out, below k or hidden to "

@@ -5,6 +5,8 @@ WORDS = {
     # the site's frame
     "site": "Catalogue des bases de données de santé", "home": "Accueil", "skip": "Aller au contenu",
     "breadcrumb": "Fil d'Ariane", "search": "Recherche",
+    "search_label": "Rechercher dans le catalogue", "filter_source": "Base", "filter_kind": "Type de page",
+    "kind_database": "base", "kind_table": "table", "kind_variable": "variable", "kind_code_list": "nomenclature",
     "search_placeholder": "Rechercher une table, une variable, un libellé…",
     "no_result": "Aucun résultat pour [SEARCH_TERM]",
     "search_needs_server": "La recherche fonctionne quand le site est servi par HTTP : hdh-pipeline serve.",
