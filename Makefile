@@ -25,7 +25,12 @@ VENDOR := hdh_pipeline/quality/vendor/jquery/dist/jquery.min.js
 $(VENDOR): $(WEB)/node_modules/.package-lock.json $(VENV)/.installed
 	$(BIN)/python -m hdh_pipeline.quality.data_docs $(WEB)/node_modules
 
-install: $(VENV)/.installed $(VENDOR)
+# ...and the site's graph library (hdh_pipeline/site/vendor/, git-ignored), with its licence
+SITE_VENDOR := hdh_pipeline/site/vendor/cytoscape/cytoscape.min.js
+$(SITE_VENDOR): $(WEB)/node_modules/.package-lock.json
+	mkdir -p $(@D) && cp $(WEB)/node_modules/cytoscape/dist/cytoscape.min.js $(WEB)/node_modules/cytoscape/LICENSE $(@D)/
+
+install: $(VENV)/.installed $(VENDOR) $(SITE_VENDOR)
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $@

@@ -282,3 +282,35 @@ def test_search_finds_the_judged_pages_in_its_top_three(served) -> None:
         print(f"judged queries: {len(queries) - len(missed)}/{len(queries)} in the top 3; missed: {missed}")
         assert len(missed) <= len(queries) // 10, missed
         assert browser.errors == []
+
+
+@needs_chromium
+def test_the_join_graph_zooms_filters_and_highlights(served, published_demo) -> None:
+    """The database's join graph, drawn by the Cytoscape.js the site serves (with its licence): a colour per product
+    with a legend whose boxes hide a product, a table's neighbourhood highlighted on a click, zoom with the wheel."""
+    version, public = published_demo
+    assert (version / "site" / "vendor" / "cytoscape" / "LICENSE").exists()
+    with offline_page() as browser:
+        page = browser.page
+        page.context.route(f"{served}/**", lambda route: route.continue_())
+        page.goto(f"{served}/site/demo/index.html")
+        page.locator("#join-graph canvas").first.wait_for(timeout=20_000)
+        assert not page.locator("#join-graph-static").is_visible()
+        graph = "window.hdhJoinGraph"
+        products = {t["product"] for t in public["tables"]}
+        assert set(page.locator("#join-graph-legend label").all_inner_texts()) == products
+        assert page.evaluate(f"{graph}.nodes().length") == 4 and page.evaluate(f"{graph}.edges().length") == 3
+        before = page.evaluate(f"{graph}.zoom()")
+        page.locator("#join-graph canvas").last.dispatch_event("wheel", {"deltaY": 400, "deltaMode": 0})
+        assert page.evaluate(f"{graph}.zoom()") < before  # the wheel zooms (out)
+        colours = page.evaluate(f"{graph}.nodes().map(n => n.data('colour'))")
+        assert len(set(colours)) == len(products)
+        page.get_by_role("checkbox", name="Causes de décès").uncheck()
+        assert page.evaluate(f"{graph}.getElementById('KI_CCI_R').visible()") is False
+        page.get_by_role("checkbox", name="Causes de décès").check()
+        page.evaluate(f"{graph}.getElementById('IR_BEN_R').emit('tap')")
+        assert page.evaluate(f"{graph}.edges('.near').length") == 3  # every table joins IR_BEN_R
+        page.evaluate(f"{graph}.getElementById('KI_CCI_R').emit('tap')")
+        assert page.evaluate(f"{graph}.nodes('.faded').map(n => n.id()).sort()") == ["ER_PRS_F", "T_MCOaaB"]
+        assert browser.errors == []
+        assert [url for url in browser.refused if not url.startswith(served)] == []

@@ -9,6 +9,7 @@
     site/<source>/nomenclatures/<code list>.csv      the list to download (its own column names)
     site/<source>/downloads/<catalogue table>.csv    the source's rows of each catalogue table
     site/<source>/tables/<table>.csv                 the table's variables
+    site/cytoscape.min.js, site/graph.js             the interactive join graph (Cytoscape.js, its licence in vendor/)
     site/pagefind/                                   the search index (Pagefind)
 
 Pages link to the charts (`../charts/`) and exports (`../exports/`) of the same published version.
@@ -34,7 +35,7 @@ from markupsafe import Markup
 from hdh_pipeline import processes, words
 from hdh_pipeline.catalogue.codes import code_lists
 from hdh_pipeline.schema import CODES, TABLES, column_names
-from hdh_pipeline.site.graph import join_graph, slug
+from hdh_pipeline.site.graph import graph_data, join_graph, slug
 from hdh_pipeline.vocabulary import DEFAULT_K, EVENT_ROLES, UNSUCCESSFUL, kind_of
 
 HERE = Path(__file__).parent
@@ -123,7 +124,7 @@ def _write_csv(path: Path, table: str, rows: list[dict]) -> None:
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(column_names(table))
-        writer.writerows([row[c] for c in column_names(table)] for row in rows)
+        writer.writerows([row.get(c) for c in column_names(table)] for row in rows)
 
 
 def _by(rows: list[dict], *keys: str) -> dict[tuple, list[dict]]:
@@ -139,6 +140,11 @@ def build_site(public: dict[str, list[dict]], version: Path, search: bool = True
     out = version / "site"
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(HERE / "site.css", out / "site.css")
+    shutil.copyfile(HERE / "graph.js", out / "graph.js")
+    library = HERE / "vendor" / "cytoscape"
+    if library.is_dir():  # without it (a package built without `make install`), the static join graphs stay
+        shutil.copytree(library, out / "vendor" / "cytoscape", dirs_exist_ok=True)
+        shutil.copyfile(library / "cytoscape.min.js", out / "cytoscape.min.js")
     databases = sorted(public["databases"], key=lambda d: d["title"] or d["source_id"])
     k = min((d["disclosure_k"] for d in databases), default=DEFAULT_K)
     pyramids = {d["source_id"]: f"../charts/{d['source_id']}/pyramid.png" for d in databases
@@ -188,7 +194,8 @@ def _database_pages(env: Environment, out: Path, version: Path, d: dict, public:
                    [r for r in public.get(name, []) if r["source_id"] == source])
     _write(folder / "index.html", env.get_template("database.html").render(
         root="../", k=k, d=d, charts=charts, products=sorted(products.items()),
-        graph=join_graph(tables, relations), code_lists=[(c.name, c.title) for c in lists],
+        graph=join_graph(tables, relations), graph_data=graph_data(tables, relations, w["no_product"]),
+        code_lists=[(c.name, c.title) for c in lists],
         downloads=DOWNLOADS,
         changes=[c for c in public.get("changes", []) if c["source_id"] == source]))
     names = {t["table_name"] for t in tables}

@@ -1,5 +1,6 @@
-"""The join graph of a database's tables, drawn as a static SVG whose nodes are links to the table pages
-(keyboard-focusable, readable without JavaScript). Tables sit on a circle, grouped by product."""
+"""The join graph of a database's tables: a static SVG whose nodes are links to the table pages (keyboard-focusable,
+readable without JavaScript; tables on a circle, grouped by product), and the data the interactive drawing of the
+whole database (graph.js, Cytoscape.js) draws from."""
 from __future__ import annotations
 
 import math
@@ -44,6 +45,28 @@ def join_graph(tables: list[dict], relations: list[dict], href: str = "tables/{}
             parts.append(node)
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _edges(relations: list[dict]) -> dict[tuple[str, str], list[str]]:
+    """(table, referenced table) -> its keys (`A => B`), for the keys between two different tables."""
+    edges: dict[tuple[str, str], list[str]] = {}
+    for r in relations:
+        if r["kind"] == "table" and r["table_name"] != r["referenced_table"]:
+            joint = r["columns"] if r["referenced_columns"] in (None, r["columns"]) else \
+                f"{r['columns']} => {r['referenced_columns']}"
+            edges.setdefault((r["table_name"], r["referenced_table"]), []).append(joint)
+    return edges
+
+
+def graph_data(tables: list[dict], relations: list[dict], no_product: str, href: str = "tables/{}.html") -> dict:
+    """The joined tables (id, product, page), their keys (source, target, label) and the products, for graph.js."""
+    edges = _edges(relations)
+    product = {t["table_name"]: t["product"] or no_product for t in tables}
+    names = sorted({n for e in edges for n in e})
+    return {"products": sorted({product.get(n, no_product) for n in names}),
+            "nodes": [{"id": n, "product": product.get(n, no_product),
+                       "href": href.format(slug(n)) if n in product else None} for n in names],
+            "edges": [{"source": a, "target": b, "label": " | ".join(keys)} for (a, b), keys in sorted(edges.items())]}
 
 
 def slug(name: str) -> str:

@@ -109,6 +109,8 @@ WORDS = {
                     "date.",
     "def_severity": "Severity of a check: a warning flags, an error fails the database's validation; the "
                     "threshold is the failing share still accepted.",
+    "graph_help": "Wheel: zoom; drag: move; click: a table and its neighbours; double click: its page. The boxes "
+                  "show or hide a product.", "products": "Products",
     # a code list
     "code": "Code", "label": "Label", "codes_count": "{n} codes.",
     "download_csv": "Download the list (CSV)", "filter_codes": "Find a code or a label:",

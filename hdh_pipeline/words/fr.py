@@ -115,6 +115,8 @@ WORDS = {
                     "récente, jusqu'à la date de référence.",
     "def_severity": "Gravité d'un contrôle : un avertissement signale, une erreur bloque la validation de la base ; "
                     "le seuil est la part de lignes en échec encore acceptée.",
+    "graph_help": "Molette : zoom ; glisser : déplacer ; clic : une table et ses voisines ; double clic : sa page. "
+                  "Les cases montrent ou cachent un produit.", "products": "Produits",
     # a code list
     "code": "Code", "label": "Libellé", "codes_count": "{n} codes.",
     "download_csv": "Télécharger la liste (CSV)", "filter_codes": "Chercher un code ou un libellé :",
