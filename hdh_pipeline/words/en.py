@@ -111,6 +111,10 @@ WORDS = {
                     "threshold is the failing share still accepted.",
     "graph_help": "Wheel: zoom; drag: move; click: a table and its neighbours; double click: its page. The boxes "
                   "show or hide a product.", "products": "Products",
+    # roles of columns (declarations' `roles`)
+    "role_person_id": "person identifier", "role_sex": "sex", "role_birth_year": "year of birth",
+    "role_birth_date": "date of birth", "role_age": "age", "role_death_date": "date of death",
+    "role_event_date": "event date", "role_start_date": "start date", "role_end_date": "end date",
     # a code list
     "code": "Code", "label": "Label", "codes_count": "{n} codes.",
     "download_csv": "Download the list (CSV)", "filter_codes": "Find a code or a label:",

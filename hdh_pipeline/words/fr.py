@@ -117,6 +117,10 @@ WORDS = {
                     "le seuil est la part de lignes en échec encore acceptée.",
     "graph_help": "Molette : zoom ; glisser : déplacer ; clic : une table et ses voisines ; double clic : sa page. "
                   "Les cases montrent ou cachent un produit.", "products": "Produits",
+    # roles of columns (declarations' `roles`)
+    "role_person_id": "identifiant de personne", "role_sex": "sexe", "role_birth_year": "année de naissance",
+    "role_birth_date": "date de naissance", "role_age": "âge", "role_death_date": "date de décès",
+    "role_event_date": "date d'événement", "role_start_date": "date de début", "role_end_date": "date de fin",
     # a code list
     "code": "Code", "label": "Libellé", "codes_count": "{n} codes.",
     "download_csv": "Télécharger la liste (CSV)", "filter_codes": "Chercher un code ou un libellé :",
