@@ -56,6 +56,7 @@ def test_known_changes_are_found(tmp_path: Path) -> None:
         assert len(public) == 5 and all(set(r) == set(column_names("changes")) for r in public)  # no values
         page = (build_site(catalogue, tmp_path / "version") / "synthetic" / "index.html").read_text()
         assert "variable disparue <strong>(ne correspond plus au dictionnaire)</strong>" in page
+        assert "variation relative du nombre de lignes &gt; 0,2" in page and "relative change" not in page
         found = {(c.table_name, c.variable, c.change, c.breaks_dictionary) for c in changes}
         assert found == {
             ("ER_PRS_F", None, "row count changed", False),

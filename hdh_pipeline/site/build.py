@@ -106,6 +106,16 @@ def _alt(name: str, database: dict, population: list[dict], w: dict) -> str:
     return f"{w['chart_' + name]} — {database['title']}"
 
 
+def _measure(change: dict, w: dict) -> str:
+    """What a change measured, in the page's language: the catalogue writes it in English, its tolerance last
+    (`relative change in rows > 0.1`)."""
+    key, limit = f"measure_{change['change']}".replace(" ", "_"), (change["measure"] or "").rpartition(">")[2]
+    try:
+        return w[key].format(limit=words.decimal(float(limit), w["language"])) if key in w else change["measure"] or ""
+    except ValueError:
+        return change["measure"] or ""
+
+
 def _quality_summary(checks: list[dict], w: dict) -> str:
     if not checks:
         return "–"
@@ -197,7 +207,7 @@ def _database_pages(env: Environment, out: Path, version: Path, d: dict, public:
         graph=join_graph(tables, relations), graph_data=graph_data(tables, relations, w["no_product"]),
         code_lists=[(c.name, c.title) for c in lists],
         downloads=DOWNLOADS,
-        changes=[c for c in public.get("changes", []) if c["source_id"] == source]))
+        changes=[c | {"measure": _measure(c, w)} for c in public.get("changes", []) if c["source_id"] == source]))
     names = {t["table_name"] for t in tables}
     known_lists = {c.name for c in lists}
     for t in tables:

@@ -56,6 +56,9 @@ WORDS = {
     "table removed": "table removed", "column added": "column added", "column removed": "column removed",
     "type changed": "type changed", "row count changed": "row count changed",
     "completeness changed": "completeness changed", "distribution shifted": "distribution shifted",
+    "measure_row_count_changed": "relative change in rows > {limit}",
+    "measure_completeness_changed": "absolute change in completeness > {limit}",
+    "measure_distribution_shifted": "total variation distance between the two distributions > {limit}",
     # a variable
     "variable": "Variable", "description": "Description", "type": "Type", "distinct": "Distinct values",
     "length": "length", "observed": "observed:", "role": "Role", "code_list": "Code list",

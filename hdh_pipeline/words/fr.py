@@ -60,6 +60,9 @@ WORDS = {
     "table removed": "table disparue", "column added": "variable ajoutée", "column removed": "variable disparue",
     "type changed": "type changé", "row count changed": "nombre de lignes changé",
     "completeness changed": "complétude changée", "distribution shifted": "distribution déplacée",
+    "measure_row_count_changed": "variation relative du nombre de lignes > {limit}",
+    "measure_completeness_changed": "variation absolue de la complétude > {limit}",
+    "measure_distribution_shifted": "distance de variation totale entre les deux distributions > {limit}",
     # a variable
     "variable": "Variable", "description": "Description", "type": "Type", "distinct": "Valeurs distinctes",
     "length": "longueur", "observed": "observé :", "role": "Rôle", "code_list": "Nomenclature",
