@@ -272,14 +272,11 @@ def recover(public: dict[str, list[dict]]) -> dict:
 
 def leaks(public: dict[str, list[dict]], k_of: dict[str, int]) -> list[tuple]:
     """(cell, value) for every suppressed count recovered, and every derived count in 1..k-1 recovered; then
-    (cell, (lowest, highest)) for every count pinned inside 1..k-1 (`narrowed`)."""
-    s = relations(public)
-    out = []
-    for cell, value in recover(public).items():
-        source = cell[1]
-        if cell in s.unknown or (cell in s.derived and 0 < value < k_of[source]):
-            out.append((cell, value))
-    return sorted(out, key=str) + narrowed(public, k_of)
+    (cell, (lowest, highest)) for every count pinned inside 1..k-1 (`_narrowed`)."""
+    s, found = relations(public), recover(public)
+    out = [(cell, value) for cell, value in found.items()
+           if cell in s.unknown or (cell in s.derived and 0 < value < k_of[cell[1]])]
+    return sorted(out, key=str) + _narrowed(_bounds(s, found, k_of), k_of)
 
 
 def _contribution(a, cell, value, low, high) -> tuple[float, float]:
@@ -289,13 +286,12 @@ def _contribution(a, cell, value, low, high) -> tuple[float, float]:
     return (a * low[cell], a * high[cell]) if a > 0 else (a * high[cell], a * low[cell])
 
 
-def bounds(public: dict[str, list[dict]], k_of: dict[str, int]) -> dict:
+def _bounds(s: System, found: dict, k_of: dict[str, int]) -> dict:
     """Cell -> (lowest, highest) value the attacker can tell it lies between, for every hidden or derived cell:
     from the order of a variable's listed values (by count, largest first; each seen k times or more) and a
     composite key's distinct values (at least any of its columns'), then through every relation (interval
     arithmetic until nothing narrows)."""
-    s = relations(public)
-    value = {**s.known, **recover(public)}
+    value = {**s.known, **found}
     low, high = defaultdict(int), defaultdict(lambda: math.inf)
     for cell in s.unknown - set(value):
         low[cell] = 1  # a zero is never hidden
@@ -334,12 +330,12 @@ def bounds(public: dict[str, list[dict]], k_of: dict[str, int]) -> dict:
     return {cell: (low[cell], high[cell]) for cell in s.unknown | s.derived if cell not in value}
 
 
-def narrowed(public: dict[str, list[dict]], k_of: dict[str, int]) -> list[tuple]:
+def _narrowed(bounded: dict, k_of: dict[str, int]) -> list[tuple]:
     """(cell, bounds) for every hidden or derived count the attacker pins inside 1..k-1 to fewer than half its
     values (5 of 1..10 for k = 11): a hidden count is known to be below k (or hidden to protect another), not
     much more."""
     out = []
-    for cell, (lowest, highest) in bounds(public, k_of).items():
+    for cell, (lowest, highest) in bounded.items():
         k = k_of[cell[1]]
         if lowest >= 1 and highest <= k - 1 and highest - lowest + 1 < math.ceil((k - 1) / 2):
             out.append((cell, (lowest, highest)))

@@ -11,8 +11,7 @@ def join_graph(tables: list[dict], relations: list[dict], href: str = "tables/{}
                focus: str | None = None) -> str:
     """SVG of the tables joined by a declared key (`relations` of kind `table`); `focus`: only that table and
     its neighbours. Empty string when no table joins another."""
-    edges = {(r["table_name"], r["referenced_table"]) for r in relations
-             if r["kind"] == "table" and r["table_name"] != r["referenced_table"]}
+    edges = set(_edges(relations))
     if focus is not None:
         edges = {e for e in edges if focus in e}
     if not edges:
