@@ -193,7 +193,7 @@ def write_declaration(path: Path, out: Path, source_id: str, file_format: str, b
         "producer": {"name": "hdh-pipeline"},
         "contact": {"name": "hdh-pipeline maintainers"},
         "licence": "Apache-2.0 (synthetic data)",
-        "access": {"conditions": "Données synthétiques en libre accès : aucune demande n'est nécessaire.",
+        "access": {"conditions": "Données synthétiques en libre accès : aucune demande n'est nécessaire",
                    "delay": "aucun", "contact": "hdh-pipeline maintainers"},
         "update_frequency": "0 3 * * 1",
         "owners": ["team:hdh-pipeline"],
