@@ -2,12 +2,15 @@
 a progress bar over their steps, and what happened, as a structured report the CLI prints."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import io
 import logging
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -24,6 +27,7 @@ from hdh_pipeline.defs.recovery import free_dead_runs, process_tags
 from hdh_pipeline.quality import parallel
 from hdh_pipeline.sources.loader import Source
 
+LOCATION = "hdh_pipeline.definitions"  # workspace.yaml's code location, whose jobs the CLI's runs belong to
 DONE = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.STEP_SKIPPED}
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # the report says what failed, once
 
@@ -82,6 +86,24 @@ def _terminal() -> io.TextIOBase:
         return io.StringIO()
 
 
+@contextlib.contextmanager
+def _from_the_code_location(instance: dg.DagsterInstance, job_name: str) -> Iterator[None]:
+    """Runs created meanwhile belong to the workspace's code location, as if launched from the UI: they show in its
+    timeline and under their job (a run executed in process has no origin otherwise)."""
+    from dagster._core.definitions.repository_definition.valid_definitions import SINGLETON_REPOSITORY_NAME
+    from dagster._core.remote_origin import RemoteJobOrigin, RemoteRepositoryOrigin
+    from dagster._core.workspace.load import location_origin_from_module_name
+
+    location = location_origin_from_module_name(LOCATION, None, os.getcwd(), executable_path=sys.executable)
+    origin = RemoteJobOrigin(RemoteRepositoryOrigin(location, SINGLETON_REPOSITORY_NAME), job_name)
+    instance.create_run_for_job = functools.partial(type(instance).create_run_for_job, instance,
+                                                    remote_job_origin=origin)
+    try:
+        yield
+    finally:
+        del instance.create_run_for_job
+
+
 def _run(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str | None,
          selection: dg.AssetSelection | None = None, tags: dict | None = None) -> dg.ExecuteInProcessResult:
     """Run a named job (or, with `selection`, an unnamed run of those assets), with a progress bar over its steps
@@ -92,14 +114,19 @@ def _run(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str | Non
     if job_name is not None:
         job = defs.resolve_job_def(job_name)
         steps = len(job.all_node_defs)
-        start = lambda: outcome.update(result=job.execute_in_process(
+        execute = lambda: outcome.update(result=job.execute_in_process(
             instance=instance, raise_on_error=False, run_config=QUIET, tags=tags))
     else:
         job = defs.resolve_implicit_global_asset_job_def()
         steps = len(job.get_subset(asset_selection=selection.resolve(job.asset_layer.asset_graph)).all_node_defs)
-        start = lambda: outcome.update(result=dg.materialize(
+        execute = lambda: outcome.update(result=dg.materialize(
             [*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance, raise_on_error=False,
             selection=selection, run_config=QUIET, tags=tags))
+
+    def start() -> None:
+        with _from_the_code_location(instance, job.name):
+            execute()
+
     worker = threading.Thread(target=start)
     worker.start()
     cursor, run_id = None, None
