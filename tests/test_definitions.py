@@ -86,6 +86,22 @@ def test_demo_materialises(defs: dg.Definitions, tmp_path: Path) -> None:
     for table, facts in truth.items():
         assert metadata[f"demo/{table}"]["dagster/row_count"].value == facts["loaded_rows"]
         assert metadata[f"demo/{table}"]["rejected_rows"].value == facts["rejected_lines"]
+    # the rejected lines by reason and column, as the generator injected them; their examples show no identifier
+    loaded = {e.asset_key.path[-1]: e for e in evaluations if e.check_name == "loaded"}
+    prs = loaded["ER_PRS_F"]
+    reasons = [[c.strip() for c in line.strip("|").split("|")] for line in
+               prs.metadata["rejected_lines_by_reason"].value.splitlines()[2:]]
+    by_reason = {(reason, column): int(n.replace(",", "")) for reason, column, n in reasons}
+    defects = truth["ER_PRS_F"]["defects"]
+    assert by_reason[("value of the wrong type", "PRS_PAI_MNT")] == defects["PRS_PAI_MNT"]["unparseable_number"]
+    assert sum(n for (reason, _), n in by_reason.items() if reason.endswith("columns")) == \
+        defects["*"]["wrong_field_count"]
+    assert sum(by_reason.values()) == truth["ER_PRS_F"]["rejected_lines"]
+    examples = prs.metadata["rejected_line_examples"].value
+    assert examples.count("ER_PRS_F.csv") == 5 and "P0" not in examples and "•••" in examples
+    # 0.2 % of its lines rejected, over the default 0.1 %: a warning naming the main reason, not a blocking error
+    assert not prs.passed and prs.severity == dg.AssetCheckSeverity.WARN and "PRS_PAI_MNT" in prs.description
+    assert loaded["KI_CCI_R"].passed and "rejected_line_examples" not in loaded["KI_CCI_R"].metadata
     ben = metadata["demo/IR_BEN_R"]
     columns = {c.name: c for c in ben["dagster/column_schema"].schema.columns}
     assert columns["BEN_NAI_ANN"].type == "INTEGER"

@@ -19,6 +19,7 @@ from hdh_pipeline.defs.profile import build_profile_asset
 from hdh_pipeline.defs.quality import build_quality_asset, build_quality_checks, warm_up_quality
 from hdh_pipeline.defs.resources import WRITES, Spark, Warehouse, spark_engine
 from hdh_pipeline.engines.duckdb.load import REJECTS, LoadResult, load_table, prepare_schema
+from hdh_pipeline.engines.duckdb.rejects import MASK, Rejections, rejections
 from hdh_pipeline.engines.duckdb.statistics import identifier_columns
 from hdh_pipeline.engines.duckdb.warehouse import in_threads, quote
 from hdh_pipeline.engines.plan import IngestionError, RefusedLoad
@@ -30,7 +31,6 @@ from hdh_pipeline.sources.loader import Source
 from hdh_pipeline.sources.statistical import file_format_of
 
 PREVIEW_ROWS = 10
-MASK = "•••"
 ACCEPT_TAG = "hdh/accept"  # run tag: `source.table` or `source`, comma-separated: loads accepted beyond tolerances
 
 def _constraints(column: ColumnSpec, spec: TableSpec) -> dg.TableColumnConstraints:
@@ -97,9 +97,9 @@ def accepted(tags: dict[str, str], source_id: str, table: str) -> bool:
 
 
 def _load(conn: duckdb.DuckDBPyConnection, warehouse: Warehouse, declaration: SourceDeclaration, table: SourceTable,
-          guard: bool) -> tuple[LoadResult, str] | IngestionError:
-    """Load one table and preview it (identifier columns masked), or the error that stopped its load (recorded
-    for the catalogue, which says the table is stale, until a load succeeds)."""
+          guard: bool) -> tuple[LoadResult, str, Rejections | None] | IngestionError:
+    """Load one table, preview it and its rejected lines (identifier columns masked), or the error that stopped its
+    load (recorded for the catalogue, which says the table is stale, until a load succeeds)."""
     try:
         loaded = load_table(conn, declaration, table, warehouse.staging(declaration.id), guard=guard)
     except IngestionError as error:
@@ -110,11 +110,60 @@ def _load(conn: duckdb.DuckDBPyConnection, warehouse: Warehouse, declaration: So
     record_load(conn, declaration.id, table.name)
     masked = set(table.roles.person_id) | identifier_columns(
         conn, loaded.schema, loaded.table, dict(loaded.columns), loaded.row_count)
-    return loaded, _preview(conn, loaded.schema, loaded.table, masked)
+    rejected = rejections(conn, loaded.schema, loaded.table, [name for name, _ in loaded.columns], masked,
+                          declaration.csv_for(table.name).delimiter) if loaded.rejected_rows else None
+    return loaded, _preview(conn, loaded.schema, loaded.table, masked), rejected
+
+
+def _rejections_metadata(rejected: Rejections) -> dict:
+    """The rejected lines by reason and column, and the first ones: what the files' owner must fix."""
+    reasons = "| reason | column | lines |\n|---|---|---|\n" + "".join(
+        f"| {reason} | {column} | {n:,} |\n" for reason, column, n in rejected.by_reason)
+    examples = "| file | line | error | the line (identifiers masked) |\n|---|---|---|---|\n" + "".join(
+        f"| {Path(file).name if file else ''} | {'' if line is None else line} | {_cell(error)} | `{_cell(raw)}` |\n"
+        for file, line, error, raw in rejected.examples)
+    return {"rejected_lines_by_reason": dg.MetadataValue.md(reasons),
+            "rejected_line_examples": dg.MetadataValue.md(examples)}
+
+
+def _cell(text: str | None) -> str:
+    return (text or "").replace("|", "\\|").replace("\n", " ").replace("`", "'")[:160]
+
+
+def _loaded_check(key: dg.AssetKey, declaration: SourceDeclaration, table: SourceTable, loaded: LoadResult,
+                  rejected: Rejections | None) -> dg.AssetCheckResult:
+    """Fails (error, blocking what depends on the table) when every line was rejected; warns beyond the source's
+    `rejected_warning` share of rejected lines, naming the main reason."""
+    read = loaded.row_count + loaded.rejected_rows
+    share = loaded.rejected_rows / read if read else 0.0
+    limit = declaration.tolerances.rejected_warning
+    every_line = loaded.row_count == 0 and loaded.rejected_rows > 0
+    main = ""
+    if rejected and rejected.by_reason:
+        reason, column, _ = rejected.by_reason[0]
+        main = f" (mostly: {reason}{f', column {column}' if column else ''})"
+    if every_line:
+        description = (f"every line of {table.name} was rejected{main}: check the dictionary's types and the reading "
+                       f"options against {declaration.id}._rejects")
+    elif share > limit:
+        description = (f"{loaded.rejected_rows:,} of {read:,} lines of {table.name} rejected ({share:.2%}, over "
+                       f"{limit:.2%}){main}; every one is in {declaration.id}._rejects with its reason")
+    elif loaded.rejected_rows:
+        description = f"{loaded.rejected_rows:,} of {read:,} lines rejected ({share:.2%}, within {limit:.2%})"
+    else:
+        description = f"every one of {read:,} lines loaded"
+    return dg.AssetCheckResult(
+        asset_key=key, check_name="loaded", passed=not every_line and share <= limit,
+        severity=dg.AssetCheckSeverity.ERROR if every_line else dg.AssetCheckSeverity.WARN, description=description,
+        metadata={"rows": loaded.row_count, "rejected_rows": loaded.rejected_rows,
+                  "rejected_pct": dg.MetadataValue.float(round(100 * share, 4)),
+                  "warning_above_pct": dg.MetadataValue.float(100 * limit),
+                  **(_rejections_metadata(rejected) if rejected else {})})
 
 
 def _materialize(context: dg.AssetExecutionContext, warehouse: Warehouse, declaration: SourceDeclaration,
-                 table: SourceTable, loaded: LoadResult, preview: str | None) -> tuple[dg.MaterializeResult, list]:
+                 table: SourceTable, loaded: LoadResult, preview: str | None,
+                 rejected: Rejections | None) -> tuple[dg.MaterializeResult, list]:
     """The table's materialization, and its `loaded` check result if selected (reported once every table is)."""
     key = dg.AssetKey([declaration.id, table.name])
     for warning in loaded.warnings:
@@ -133,18 +182,15 @@ def _materialize(context: dg.AssetExecutionContext, warehouse: Warehouse, declar
         metadata |= {"warehouse": dg.MetadataValue.path(str(warehouse.path)), "preview": dg.MetadataValue.md(preview)}
     if schema := column_schema(table, loaded):
         metadata["dagster/column_schema"] = schema
+    if rejected:
+        metadata |= _rejections_metadata(rejected)
     if loaded.warnings:
         metadata["warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in loaded.warnings))
     if loaded.missing:  # special and user-defined missing values of SAS, Stata and SPSS files, loaded as nulls
         metadata["missing_values_by_reason"] = dg.MetadataValue.md(
             "| column | reason | rows |\n|---|---|---|\n" + "".join(f"| {c} | {r} | {n:,} |\n"
                                                                 for c, r, n in loaded.missing))
-    every_line_rejected = loaded.row_count == 0 and loaded.rejected_rows > 0
-    loaded_check = dg.AssetCheckResult(
-        asset_key=key, check_name="loaded", passed=not every_line_rejected,
-        description=f"every line of {table.name} was rejected: check the dictionary's types and the reading "
-                    f"options against {declaration.id}._rejects" if every_line_rejected else None,
-        metadata={"rows": loaded.row_count, "rejected_rows": loaded.rejected_rows})
+    loaded_check = _loaded_check(key, declaration, table, loaded, rejected)
     selected = dg.AssetCheckKey(key, "loaded") in context.selected_asset_check_keys  # a check can be deselected
     return dg.MaterializeResult(asset_key=key, metadata=metadata), [loaded_check] if selected else []
 
@@ -192,8 +238,11 @@ def _read_with_spark(context: dg.AssetExecutionContext, warehouse: Warehouse, sp
                                  "?, now())", [[name, reason, line] for reason, line in kept])
             record_load(conn, source.id, name)
             read = engine.table(name)
+            # no row leaves Spark: the kept lines are summarised with every field masked
             yield item, (LoadResult(source.id, name, item[1].files, engine.row_count(name), rejected,
-                                    tuple(read.columns.items()), read.warnings), None)
+                                    tuple(read.columns.items()), read.warnings), None,
+                         rejections(conn, source.id, name, list(read.columns), set(read.columns),
+                                    source.declaration.csv_for(name).delimiter) if rejected else None)
 
 
 def build_tables_asset(source: Source) -> dg.AssetsDefinition:
@@ -216,7 +265,9 @@ def build_tables_asset(source: Source) -> dg.AssetsDefinition:
             description="Fails, and stops what depends on the table, when every line of its files was rejected (the "
                         "catalogue would describe an empty table), or when the publication guard refused the new "
                         "load (more rejected lines or fewer rows than the source's tolerances allow): the previous "
-                        "version is kept. Metadata: the measures, and the main causes of rejection"))
+                        "version is kept. Warns when more lines than the source's `rejected_warning` share "
+                        f"({source.declaration.tolerances.rejected_warning:.1%}) were rejected. Metadata: the "
+                        "measures, the rejected lines by reason and column, and the first ones"))
         tables[key] = table
 
     @dg.multi_asset(specs=specs, check_specs=checks, name=f"{source.id}_tables", can_subset=True, **WRITES)

@@ -168,8 +168,8 @@ def _report(results: list[dg.ExecuteInProcessResult], instance: dg.DagsterInstan
         for check in result.get_asset_check_evaluations():
             if not check.passed:
                 failed = check.metadata.get(FAILED_CHECKS)
-                report.failed_checks.append(FailedCheck("/".join(check.asset_key.path), check.check_name,
-                                                        check.severity.value.lower(),
+                severity = "error" if check.severity == dg.AssetCheckSeverity.ERROR else "warning"
+                report.failed_checks.append(FailedCheck("/".join(check.asset_key.path), check.check_name, severity,
                                                         tuple(failed.value) if failed is not None else ()))
         for record in instance.all_logs(result.run_id):
             if record.level == logging.WARNING and not record.is_dagster_event:

@@ -143,6 +143,8 @@ class Tolerances(Strict):
     (the previous version stays); beyond the drift limits a warning check fails."""
 
     rejected_share: float = Field(0.05, ge=0, le=1, description="guard: lines rejected / lines read")
+    rejected_warning: float = Field(0.001, ge=0, le=1, description="the `loaded` check warns beyond this share of "
+                                                                   "lines rejected (0.1 %)")
     row_drop: float = Field(0.2, ge=0, le=1, description="guard: rows lost against the previous load, as a share")
     row_change: float = Field(0.2, ge=0, description="drift: rows gained or lost, as a share of the previous count")
     completeness_change: float = Field(0.05, ge=0, le=1, description="drift: completeness moved by more than this")
