@@ -42,8 +42,10 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+# The UI, with the published site (charts shown in the UI, port 8000) and the internal reports (8001) served beside it
 ui: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/hdh-pipeline serve & $(BIN)/hdh-pipeline serve --internal & \
+	trap 'kill %1 %2 2>/dev/null' EXIT; $(BIN)/dagster dev -w workspace.yaml
 
 demo-data: install
 	rm -rf assets/demo

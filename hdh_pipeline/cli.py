@@ -1,5 +1,5 @@
 """Command line: `sources` checks the declarations, `run` refreshes and publishes, `suites` writes the expectation
-suites, `serve` serves the published site.
+suites, `serve` serves the published site (or, `--internal`, the internal reports).
 
 Exit codes of `run`: 0 everything succeeded; 1 a step failed (a table refused by the publication guard
 included); 2 a declaration or an argument is wrong (one message, no traceback); 3 every step succeeded but an
@@ -114,19 +114,26 @@ def suites(source_ids: list[str]) -> int:
     return 0
 
 
-def serve(port: int) -> int:
-    """Serve the published catalogue version (site, charts, exports) on 127.0.0.1 until interrupted."""
+def serve(port: int | None, internal: bool, host: str) -> int:
+    """Serve the published catalogue version (site, charts, exports), or with `internal` the internal reports (Data
+    Docs, documentation to-do lists: never public), until interrupted."""
     import functools
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-    version = settings.catalogue_dir() / "current"
-    if not (version / "site" / "index.html").exists():
-        print(f"no published site under {version}: run `hdh-pipeline run` first", file=sys.stderr)
-        return 2
-    # the `current` link, not its target: a new publication is served as soon as it is current
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(version))
-    with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
-        print(f"Serving {version} at http://127.0.0.1:{port}/site/index.html  (Ctrl-C to stop)", flush=True)
+    if internal:
+        folder, home, port = settings.internal_dir(), "", 8001 if port is None else port
+        if not folder.exists():
+            print(f"no internal reports under {folder}: run `hdh-pipeline run` first", file=sys.stderr)
+            return 2
+    else:
+        # the `current` link, not its target: a new publication is served as soon as it is current
+        folder, home, port = settings.catalogue_dir() / "current", "site/index.html", 8000 if port is None else port
+        if not (folder / home).exists():
+            print(f"no published site under {folder}: run `hdh-pipeline run` first", file=sys.stderr)
+            return 2
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(folder))
+    with ThreadingHTTPServer((host, port), handler) as server:
+        print(f"Serving {folder} at http://{host}:{port}/{home}  (Ctrl-C to stop)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
     return 0
@@ -145,13 +152,17 @@ def main(argv: list[str] | None = None) -> int:
                                  "(rejected lines, rows lost); a source id accepts all its tables")
     suites_parser = commands.add_parser("suites", help="(re)generate expectation suites, keeping hand edits")
     suites_parser.add_argument("source_ids", nargs="*", help="sources to regenerate (default: all)")
-    serve_parser = commands.add_parser("serve", help="serve the published site locally (its search needs HTTP)")
-    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser = commands.add_parser("serve", help="serve the published site (its search needs HTTP), or the "
+                                                     "internal reports")
+    serve_parser.add_argument("--port", type=int, default=None, help="default 8000, 8001 with --internal")
+    serve_parser.add_argument("--internal", action="store_true",
+                              help="the internal reports (Data Docs, documentation to-do lists) instead of the site")
+    serve_parser.add_argument("--host", default="127.0.0.1", help="the address to bind (default: this machine only)")
     args = parser.parse_args(argv)
     if args.command == "sources":
         return list_sources()
     if args.command == "serve":
-        return serve(args.port)
+        return serve(args.port, args.internal, args.host)
     if args.command == "run":
         return run(args.source_ids, args.accept)
     return suites(args.source_ids)

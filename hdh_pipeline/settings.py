@@ -32,6 +32,12 @@ SETTINGS = (
     Setting("HDH_SITE_URL", "https://catalogue.example.org/", "where the catalogue is served: the IRIs of the "
                                                               "HealthDCAT-AP export (a publication warns while it "
                                                               "is the placeholder)"),
+    Setting("HDH_PUBLIC_URL", "http://127.0.0.1:8000/", "where the current catalogue version is served "
+                                                       "(`hdh-pipeline serve`): the Dagster UI's links to pages and "
+                                                       "charts"),
+    Setting("HDH_INTERNAL_URL", "http://127.0.0.1:8001/", "where the internal reports are served "
+                                                         "(`hdh-pipeline serve --internal`): the Dagster UI's links "
+                                                         "to Data Docs and documentation reports"),
     Setting("HDH_DUCKDB_MEMORY_LIMIT", "(DuckDB's: 80 % of RAM)", "the most memory DuckDB may take (e.g. `1GB`); "
                                                                    "beyond it DuckDB spills to disk"),
     Setting("HDH_QUALITY_WORKERS", "(1, or one per core for a wide source)", "processes that validate a source's "
@@ -86,8 +92,8 @@ def catalogue_dir() -> Path:
 
 
 def quality_dir(source_id: str) -> Path:
-    """A source's internal quality reports (Great Expectations' Data Docs and results)."""
-    return data_dir() / "quality" / source_id
+    """A source's internal reports (Great Expectations' Data Docs and results, its documentation's to-do)."""
+    return internal_dir() / source_id
 
 
 def expectations_dir() -> Path:
@@ -103,6 +109,19 @@ SITE_URL_PLACEHOLDER = "https://catalogue.example.org/"
 
 def site_url() -> str:
     return (_get("HDH_SITE_URL") or SITE_URL_PLACEHOLDER).rstrip("/") + "/"
+
+
+def public_url() -> str:
+    return (_get("HDH_PUBLIC_URL") or "http://127.0.0.1:8000/").rstrip("/") + "/"
+
+
+def internal_url() -> str:
+    return (_get("HDH_INTERNAL_URL") or "http://127.0.0.1:8001/").rstrip("/") + "/"
+
+
+def internal_dir() -> Path:
+    """What `hdh-pipeline serve --internal` serves: every source's internal reports, never the public site."""
+    return data_dir() / "quality"
 
 
 def memory_limit() -> str | None:

@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 
 from hdh_pipeline.definitions import build_definitions
+from hdh_pipeline.defs.keys import DATABASE_LAYER
 from tests.conftest import REPO_ROOT
 
 
@@ -18,6 +19,11 @@ def defs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dg.Definitions:
     monkeypatch.delenv("HDH_SOURCES", raising=False)
     monkeypatch.setenv("HDH_DATA_DIR", str(tmp_path / "out"))
     return build_definitions()
+
+
+def own(source_id: str) -> dg.AssetSelection:
+    """A source's own assets: not its database asset, which the catalogue's publication makes."""
+    return dg.AssetSelection.key_prefixes([source_id]) - dg.AssetSelection.tag(*DATABASE_LAYER)
 
 
 def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
@@ -31,10 +37,10 @@ def test_generated_definitions(defs: dg.Definitions) -> None:
                                             "quality_results", "refreshes", "relations", "site", "tables",
                                             "value_frequencies", "variables")]
     assert keys == catalogue + ["demo/ER_PRS_F", "demo/IR_BEN_R", "demo/KI_CCI_R", "demo/T_MCOaaB",
-                                "demo/charts", "demo/nomenclatures", "demo/profile", "demo/quality"]
-    for key in graph.get_all_asset_keys():
+                                "demo/database", "demo/nomenclatures", "demo/profile", "demo/quality"]
+    for key in graph.get_all_asset_keys():  # the source's group is labelled with its title, its database included
         node = graph.get(key)
-        assert node.group_name == ("catalogue" if key.path[-1] == "charts" else key.path[0])
+        assert node.group_name == ("catalogue" if key.path[0] == "catalogue" else "SNDS_synthetique_realiste_demo")
         assert node.pools == {"duckdb_warehouse"}
         if key.path[0] == "demo":
             assert node.owners == ["team:hdh-pipeline"]
@@ -60,7 +66,11 @@ def test_generated_definitions(defs: dg.Definitions) -> None:
     assert graph.get(dg.AssetKey(["catalogue", "site"])).owners == ["team:hdh-pipeline"]
     selected = defs.resolve_job_def("demo_refresh").asset_layer.asset_graph.get_all_asset_keys()  # source and downstream
     assert {dg.AssetKey(["catalogue", "variables"]), dg.AssetKey(["catalogue", "site"]),
-            dg.AssetKey(["demo", "charts"]), dg.AssetKey(["demo", "IR_BEN_R"])} <= set(selected)
+            dg.AssetKey(["demo", "database"]), dg.AssetKey(["demo", "IR_BEN_R"])} <= set(selected)
+    database = graph.get(dg.AssetKey(["demo", "database"]))  # the declaration's facts, in its description
+    assert "- licence: Apache-2.0" in database.description and "À 03:00, uniquement le lundi" in database.description
+    sources_job = defs.resolve_job_def("refresh_sources").asset_layer.asset_graph.get_all_asset_keys()
+    assert dg.AssetKey(["demo", "database"]) not in sources_job and dg.AssetKey(["demo", "profile"]) in sources_job
     ben = graph.get(dg.AssetKey(["demo", "IR_BEN_R"]))
     assert ben.description.startswith("Référentiel des bénéficiaires")
     declared = ben.metadata["dagster/column_schema"]
@@ -134,7 +144,7 @@ def test_a_table_with_every_line_rejected_blocks_its_source(tmp_path: Path, monk
     monkeypatch.setenv("HDH_DATA_DIR", str(tmp_path / "out"))
     defs = build_definitions()
     result = dg.materialize([*defs.assets, *defs.asset_checks], resources=defs.resources,
-                            selection=dg.AssetSelection.groups("s"), raise_on_error=False)
+                            selection=own("s"), raise_on_error=False)
     checks = {e.asset_key.path[-1]: e for e in result.get_asset_check_evaluations() if e.check_name == "loaded"}
     assert checks["good"].passed and not checks["bad"].passed
     assert "s/profile" not in materializations(result)  # blocked: the catalogue would be wrong
@@ -151,7 +161,7 @@ def test_missing_file_fails_only_its_table(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("HDH_SOURCES", str(tmp_path / "s.yaml"))
     monkeypatch.setenv("HDH_DATA_DIR", str(tmp_path / "out"))
     defs = build_definitions()
-    selection = dg.AssetSelection.groups("s")
+    selection = own("s")
     result = dg.materialize(list(defs.assets), resources=defs.resources, selection=selection, raise_on_error=False)
     assert "s/a" in materializations(result) and "s/b" not in materializations(result)
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
@@ -180,7 +190,7 @@ def test_quality_helpers_start_when_the_loading_does(defs: dg.Definitions, monke
                           selection=dg.AssetSelection.assets(["demo", "KI_CCI_R"])).success
     assert started == [] and parallel.warm() == 0
     result = dg.materialize([*defs.assets, *defs.asset_checks], resources=defs.resources,
-                            selection=dg.AssetSelection.groups("demo"))
+                            selection=own("demo"))
     assert result.success and started[0] == 0 and validated == [1] and parallel.warm() == 0  # one (4 tables), taken
 
 
@@ -192,7 +202,7 @@ def test_quality_without_front_end_files(defs: dg.Definitions, tmp_path: Path, m
     monkeypatch.setattr(data_docs, "VENDOR", tmp_path / "no-vendor")
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize([*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance,
-                            selection=dg.AssetSelection.groups("demo"))
+                            selection=own("demo"))
     assert result.success
     quality = materializations(result)["demo/quality"]
     assert quality["dagster/row_count"].value > 0 and quality["checks_in_error"].value == 0

@@ -27,7 +27,7 @@ def materialise(example: str, group: str, tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("HDH_DATA_DIR", str(tmp_path))
     defs = build_definitions()
     result = dg.materialize([*defs.assets, *defs.asset_checks], resources=defs.resources,
-                            selection=dg.AssetSelection.groups(group, "catalogue"), raise_on_error=False)
+                            selection=dg.AssetSelection.key_prefixes([group], ["catalogue"]), raise_on_error=False)
     failures = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert failures == []
     return duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)

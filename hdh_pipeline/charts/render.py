@@ -4,7 +4,8 @@ vl-convert holds the GIL for the whole of a call (seconds: a wide source's compl
 in a thread it would stop the caller's Python meanwhile. `python -m hdh_pipeline.charts.render VL_VERSION`
 (the Vega-Lite version of the specs) reads commands on its standard input, one a line, until its end, and exits
 non-zero at the first that fails:
-- `png LANGUAGE SPEC.vl.json`: draw SPEC.png beside the spec, numbers in the language's format (fr, en);
+- `png LANGUAGE SPEC.vl.json`: draw SPEC.png (and SPEC.1x.png, at the spec's size) beside the spec, numbers in
+  the language's format (fr, en);
 - `bundle FILE`: write the bundle of Vega, Vega-Lite and Vega-Embed to FILE.
 """
 from __future__ import annotations
@@ -24,10 +25,13 @@ from hdh_pipeline.words import CHART_LOCALES
 
 
 def render_png(vl_version: str, language: str, spec_file: Path) -> None:
-    """SPEC.png beside SPEC.vl.json (twice the spec's size, for sharp screens)."""
+    """SPEC.png beside SPEC.vl.json (twice the spec's size, for sharp screens), and SPEC.1x.png at its size (for
+    pages that cannot size an image, as the Dagster UI's metadata)."""
     spec = json.loads(spec_file.read_text(encoding="utf-8"))
-    spec_file.with_name(spec_file.name.removesuffix(".vl.json") + ".png").write_bytes(vlc.vegalite_to_png(
-        spec, vl_version=vl_version, scale=2, format_locale=vlc.get_format_locale(CHART_LOCALES[language])))
+    locale = vlc.get_format_locale(CHART_LOCALES[language])
+    for scale, suffix in ((2, ".png"), (1, ".1x.png")):
+        spec_file.with_name(spec_file.name.removesuffix(".vl.json") + suffix).write_bytes(vlc.vegalite_to_png(
+            spec, vl_version=vl_version, scale=scale, format_locale=locale))
 
 
 def write_bundle(vl_version: str, file: Path) -> None:

@@ -1,7 +1,8 @@
 """Write the charts of a catalogue version: Vega-Lite specs, PNGs and offline HTML pages.
 
     charts/vega.js                              Vega, Vega-Lite and Vega-Embed (vl-convert's bundle), once
-    charts/<source>/<chart>.vl.json, .png, .html  database charts (pyramid, sex, coverage, completeness, quality)
+    charts/<source>/<chart>.vl.json, .png, .1x.png, .html
+                                                database charts (pyramid, sex, coverage, completeness, quality)
     charts/<source>/variables/<table>.json      {variable: Vega-Lite spec}, rendered by the site in the browser
 
 Only the database charts are rendered to PNG (vl-convert, no browser; charts/render.py): a source with

@@ -9,7 +9,7 @@ from hdh_pipeline import settings
 from hdh_pipeline.defs.catalogue import REFRESH_SOURCES, REFRESH_STARTED, build_catalogue_assets
 from hdh_pipeline.defs.ingestion import build_source_definitions, refresh_job_name
 from hdh_pipeline.defs.keys import CATALOGUE as CATALOGUE_GROUP
-from hdh_pipeline.defs.keys import profile_key
+from hdh_pipeline.defs.keys import DATABASE_LAYER, of_source, profile_key
 from hdh_pipeline.defs.operations import (
     alert_on_failure,
     build_file_sensor,
@@ -43,12 +43,12 @@ def build_definitions(sources: list[Source] | None = None) -> dg.Definitions:
     """Every declared source's definitions and the catalogue's (`sources`: already loaded ones)."""
     sources = load_sources(settings.declaration_files()) if sources is None else sources
     refresh_sources = dg.define_asset_job(
-        SOURCES_JOB, selection=dg.AssetSelection.all() - dg.AssetSelection.groups(CATALOGUE_GROUP),
+        SOURCES_JOB, selection=of_source(*sources),
         description="Refresh every source (ingestion, profile, quality); the sensors `publish_after_refresh` and "
                     "`publish_after_failed_refresh` then run `catalogue_publish`, which publishes what succeeded "
                     "with the previous profile of what failed.")
     publish = dg.define_asset_job(
-        PUBLISH_JOB, selection=dg.AssetSelection.groups(CATALOGUE_GROUP),
+        PUBLISH_JOB, selection=dg.AssetSelection.groups(CATALOGUE_GROUP) | dg.AssetSelection.tag(*DATABASE_LAYER),
         description="Republish the catalogue (tables, charts, site, exports) from the sources' last profiles.")
     parts = dg.Definitions.merge(*(build_source_definitions(source) for source in sources))
     return dg.Definitions(

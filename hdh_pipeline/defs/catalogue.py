@@ -1,15 +1,14 @@
 """The catalogue's assets: one per public table, the charts of each source, the site and the exports, all
 published together by one step (publication.py)."""
 
-import base64
 import datetime as dt
-from pathlib import Path
 
 import dagster as dg
 
 from hdh_pipeline import settings
+from hdh_pipeline.defs.database import database_result, database_spec
 from hdh_pipeline.defs.keys import CATALOGUE as GROUP
-from hdh_pipeline.defs.keys import charts_key, profile_key, quality_key
+from hdh_pipeline.defs.keys import database_key, profile_key, quality_key
 from hdh_pipeline.defs.resources import WRITES, Warehouse
 from hdh_pipeline.publication import Refresh, publish_catalogue
 from hdh_pipeline.schema import TABLES
@@ -28,11 +27,6 @@ def refresh_of(tags: dict[str, str]) -> Refresh:
     return Refresh(dt.datetime.fromisoformat(started), None if attempted in (None, "*") else set(attempted.split(",")))
 
 
-def _image(path: Path, title: str) -> dg.MetadataValue:
-    """A PNG shown in the Dagster UI (markdown with the image inline)."""
-    return dg.MetadataValue.md(f"![{title}](data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()})")
-
-
 def _column_schema(table: str) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(c.name, c.type, description=c.description) for c in TABLES[table]])
 
@@ -46,18 +40,10 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
             metadata={"dagster/column_schema": _column_schema(table)},
         )
         for table in TABLES
-    ] + [
-        dg.AssetSpec(
-            key=charts_key(s), group_name=GROUP, kinds={"altair"}, tags={"hdh/layer": "charts"}, skippable=True,
-            deps=[[GROUP, table] for table in TABLES],
-            description=f"Charts of {s.declaration.title}, drawn from the published catalogue only and published "
-                        "with it (so in the catalogue group, made by its step): age pyramid, sex, coverage over time, "
-                        "completeness, quality (Vega-Lite, PNG, "
-                        "HTML), and one spec per variable.")
-        for s in sources
+    ] + [database_spec(s) for s in sources] + [
     ] + [
         dg.AssetSpec(key=[GROUP, "site"], group_name=GROUP, kinds={"html"}, tags={"hdh/layer": "site"},
-                     deps=[charts_key(s) for s in sources],
+                     deps=[database_key(s) for s in sources],
                      description="The public site: a static, searchable dictionary of every database (pages per "
                                  "database, table, variable and code list), from the published catalogue and charts, "
                                  "published with them. Serve it with `hdh-pipeline serve`."),
@@ -88,9 +74,10 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
                 "parquet": dg.MetadataValue.path(str(version / "parquet" / f"{table}.parquet")),
                 "version": version.name,
             })
+        rows = {d["source_id"]: d for d in published.tables["databases"]}
         for source in sources:
             if source.id in published.charts:
-                yield _charts(source, published.charts[source.id], version, published.seconds)
+                yield database_result(source, rows[source.id], published.tables, published.charts[source.id])
         yield dg.MaterializeResult(asset_key=[GROUP, "site"], metadata={
             "home": dg.MetadataValue.path(str(version / "site" / "index.html")),
             "pages": sum(1 for _ in (version / "site").rglob("*.html")),
@@ -102,15 +89,3 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
         })
 
     return _catalogue
-
-
-def _charts(source: Source, charts: dict[str, Path], version: Path, seconds: dict[str, float]) -> dg.MaterializeResult:
-    """A source's charts: its pyramid and sex distribution inline, links to the others."""
-    return dg.MaterializeResult(asset_key=charts_key(source), metadata={
-        **{name: _image(charts[name], name) for name in ("pyramid", "sex") if name in charts},
-        "charts": dg.MetadataValue.path(str(version / "charts" / source.id)),
-        "html": dg.MetadataValue.md("\n".join(f"- [{name}]({path.with_suffix('.html').as_uri()})"
-                                              for name, path in charts.items())),
-        "site": dg.MetadataValue.path(str(version / "site" / source.id / "index.html")),
-        **{f"{name}_seconds (all sources)": s for name, s in seconds.items()},
-    })

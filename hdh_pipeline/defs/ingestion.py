@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb
 
 from hdh_pipeline.defs.events import fetch_check_targets
+from hdh_pipeline.defs.keys import group, of_source
 from hdh_pipeline.defs.profile import build_profile_asset
 from hdh_pipeline.defs.quality import build_quality_asset, build_quality_checks, warm_up_quality
 from hdh_pipeline.defs.resources import WRITES, Spark, Warehouse, spark_engine
@@ -256,7 +257,7 @@ def build_tables_asset(source: Source) -> dg.AssetsDefinition:
             metadata["dagster/column_schema"] = schema
         if table.spec:
             metadata["dictionary"] = dg.MetadataValue.path(str(table.spec.file))
-        specs.append(dg.AssetSpec(key, group_name=source.id,
+        specs.append(dg.AssetSpec(key, group_name=group(source),
                                   kinds=kinds(source.declaration.engine, (table,)),
                                   tags={"hdh/layer": "ingestion"},
                                   description=_description(source, table), metadata=metadata, skippable=True))
@@ -316,7 +317,7 @@ def build_nomenclatures_asset(source: Source) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=[source.id, "nomenclatures"],
-        group_name=source.id,
+        group_name=group(source),
         kinds=kinds(source.declaration.engine, source.nomenclatures),
         tags={"hdh/layer": "ingestion"},
         description=f"Code lists (nomenclatures) of {source.declaration.title}: "
@@ -380,8 +381,8 @@ def build_source_definitions(source: Source) -> dg.Definitions:
     checks = build_quality_checks(source, {t.name: dg.AssetKey([source.id, t.name]) for t in source.tables})
     job = dg.define_asset_job(
         name=refresh_job_name(source),
-        # the source and everything downstream of it (catalogue, charts, site, exports), new assets included
-        selection=dg.AssetSelection.groups(source.id).downstream(),
+        # the source and everything downstream of it (catalogue, its database asset, site, exports)
+        selection=of_source(source).downstream(),
         description=f"Refresh {source.declaration.title}, then republish the catalogue with it.",
         tags={"hdh/source": source.id},
     )

@@ -3,7 +3,7 @@ previous refresh (the `drift` check)."""
 
 import dagster as dg
 
-from hdh_pipeline.defs.keys import profile_key
+from hdh_pipeline.defs.keys import group, profile_key
 from hdh_pipeline.defs.resources import WRITES, Spark, Warehouse, spark_engine
 from hdh_pipeline.engines.duckdb.engine import DuckDBEngine
 from hdh_pipeline.profile.drift import COMPARED, Change, compare
@@ -37,7 +37,7 @@ def build_profile_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
     @dg.asset(
         key=key,
         deps=upstream,
-        group_name=source.id,
+        group_name=group(source),
         kinds={"duckdb"},
         tags={"hdh/layer": "profile"},
         description=f"Exact statistics of every table and variable of {source.declaration.title}, kept private "

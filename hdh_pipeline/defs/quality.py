@@ -5,7 +5,7 @@ after the profile."""
 import dagster as dg
 
 from hdh_pipeline.defs.events import fetch_check_targets
-from hdh_pipeline.defs.keys import profile_key, quality_key
+from hdh_pipeline.defs.keys import group, profile_key, quality_key
 from hdh_pipeline.defs.resources import WRITES, Spark, Warehouse, spark_engine
 from hdh_pipeline.engines.duckdb.warehouse import lock
 from hdh_pipeline.profile.store import load_profiles, save_rows
@@ -31,7 +31,7 @@ def build_quality_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
     @dg.asset(
         key=quality_key(source),
         deps=[*upstream, profile_key(source)],
-        group_name=source.id,
+        group_name=group(source),
         kinds={source.declaration.engine, "great_expectations" if source.declaration.engine == "duckdb" else "sql"},
         tags={"hdh/layer": "quality"},
         description=f"Great Expectations suites of every table of {source.declaration.title} (expectations/"

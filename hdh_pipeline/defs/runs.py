@@ -22,6 +22,7 @@ from hdh_pipeline.charts.write import vega_bundle
 from hdh_pipeline.defs.assemble import PUBLISH_JOB, SOURCES_JOB, build_definitions
 from hdh_pipeline.defs.catalogue import REFRESH_SOURCES, REFRESH_STARTED
 from hdh_pipeline.defs.ingestion import ACCEPT_TAG
+from hdh_pipeline.defs.keys import of_source
 from hdh_pipeline.defs.quality import FAILED_CHECKS
 from hdh_pipeline.defs.recovery import free_dead_runs, process_tags
 from hdh_pipeline.quality import parallel
@@ -201,7 +202,7 @@ def refresh(sources: list[Source], source_ids: list[str], accept: list[str]) -> 
         tags |= {REFRESH_STARTED: dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(),
                  REFRESH_SOURCES: ",".join(source_ids) or "*"}
         results = [_run(defs, instance, SOURCES_JOB, tags=tags) if not source_ids else
-                   _run(defs, instance, None, dg.AssetSelection.groups(*source_ids), tags=tags)]
+                   _run(defs, instance, None, of_source(*(s for s in sources if s.id in source_ids)), tags=tags)]
         results.append(_run(defs, instance, PUBLISH_JOB, tags=tags))
     report = _report(results, instance, published_before)
     report.recovered = recovered
