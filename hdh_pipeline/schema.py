@@ -73,6 +73,10 @@ TABLES: dict[str, list[Column]] = {
                                                "left out of the time coverage)", count=True),
         _c("time_depth_years", "DOUBLE", "Years between first_date and last_date"),
         _c("quality_checks_passed_pct", "DOUBLE", "Share of quality checks passed (with the quality indicators)"),
+        _c("documentation_pct", "DOUBLE", "Share of the documentation present: the declaration's description, "
+                                          "producer's web site, contact email, licence, access conditions and "
+                                          "procedure, owners; each table's and variable's description; each code "
+                                          "list's labels (profile/documentation.py)"),
         _c("disclosure_k", "INTEGER", "Threshold k: no published count is in 1..k-1"),
         _c("language", "VARCHAR", "Language of the dictionary (`fr` or `en`): the charts' labels follow it"),
         _c("last_refresh", "TIMESTAMP", "When this source was last profiled"),

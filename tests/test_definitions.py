@@ -21,6 +21,10 @@ def defs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dg.Definitions:
     return build_definitions()
 
 
+def truth_of(table: str) -> dict:
+    return json.loads((REPO_ROOT / "assets" / "demo" / "ground_truth.json").read_text())["tables"][table]
+
+
 def own(source_id: str) -> dg.AssetSelection:
     """A source's own assets: not its database asset, which the catalogue's publication makes."""
     return dg.AssetSelection.key_prefixes([source_id]) - dg.AssetSelection.tag(*DATABASE_LAYER)
@@ -86,7 +90,16 @@ def test_demo_materialises(defs: dg.Definitions, tmp_path: Path) -> None:
     assert set(checks) == {"ER_PRS_F", "IR_BEN_R", "KI_CCI_R", "T_MCOaaB"}
     assert checks["KI_CCI_R"].passed and not checks["IR_BEN_R"].passed  # the demo has duplicate keys
     assert checks["IR_BEN_R"].severity == dg.AssetCheckSeverity.ERROR
-    assert "primary_key:BEN_NIR_PSA+BEN_RNG_GEM" in checks["IR_BEN_R"].metadata["failed_checks"].value
+    # every check, passed ones included, with its counts: the injected defects, exactly
+    lines = [[c.strip() for c in line.strip("|").split("|")]
+             for line in checks["IR_BEN_R"].metadata["every_check"].value.splitlines()[2:]]
+    by_check = {line[0]: line for line in lines}
+    assert len(lines) == checks["IR_BEN_R"].metadata["checks"].value and {line[-1] for line in lines} >= {
+        "passed", "failed"}
+    ben_defects = truth_of("IR_BEN_R")["defects"]
+    assert by_check["nomenclature:BEN_SEX_COD"][3] == str(ben_defects["BEN_SEX_COD"]["not_in_nomenclature"])
+    assert by_check["primary_key:BEN_NIR_PSA+BEN_RNG_GEM"][-1] == "failed"
+    assert by_check["primary_key:BEN_NIR_PSA+BEN_RNG_GEM"][3] == str(ben_defects["BEN_NIR_PSA"]["duplicate_key"])
     # each check result names the materialization of this run it judged (looked up in one batch: defs/events.py)
     evaluations = result.get_asset_check_evaluations()
     assert {e.check_name for e in evaluations} >= {"loaded", "quality_suite"}

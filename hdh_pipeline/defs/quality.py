@@ -4,6 +4,7 @@ after the profile."""
 
 import dagster as dg
 
+from hdh_pipeline import reports, settings
 from hdh_pipeline.defs.events import fetch_check_targets
 from hdh_pipeline.defs.keys import group, profile_key, quality_key
 from hdh_pipeline.defs.resources import WRITES, Spark, Warehouse, spark_engine
@@ -59,26 +60,32 @@ def build_quality_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
                                           memory_limit=warehouse.memory_limit)
         with warehouse.write() as conn:
             save_rows(conn, source.id, {"quality_results": results})
+        reports.checks_page(settings.quality_dir(source.id), source.id, results)
         failed = [r for r in results if r["status"] in UNSUCCESSFUL]
         return dg.MaterializeResult(metadata={
             "dagster/row_count": len(results),
             "checks_failed": len(failed),
             "checks_in_error": sum(r["status"] == ERROR for r in results),
-            **({"data_docs": dg.MetadataValue.path(str(docs / "index.html"))} if docs else {}),
+            "checks_report": dg.MetadataValue.url(f"{settings.internal_url()}{source.id}/{reports.CHECKS}"),
+            **({"data_docs": dg.MetadataValue.url(f"{settings.internal_url()}{source.id}/data_docs/index.html")}
+               if docs else {}),
         })
 
     return _quality
 
 
 def _summary(results: list[dict]) -> str:
-    failed = sorted((r for r in results if r["status"] in UNSUCCESSFUL), key=lambda r: -(r["failing_pct"] or 100))
-    lines = ["| check | category | failing % | threshold % | severity | status |", "|---|---|---|---|---|---|"]
-    for r in failed:
+    """Every check of a table, failed first (the worst first), with its exact counts: what an owner acts on."""
+    ordered = sorted(results, key=lambda r: (r["status"] not in UNSUCCESSFUL, -(r["failing_pct"] or 0), r["check_id"]))
+    lines = ["| check | category | evaluated rows | failing rows | failing % | threshold % | severity | status |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in ordered:
         pct = "" if r["failing_pct"] is None else f"{r['failing_pct']:.2f}"
+        counts = " | ".join("" if r[c] is None else f"{r[c]:,}" for c in ("evaluated_rows", "failing_rows"))
         reason = f" ({r['reason']})" if r["reason"] else ""
-        lines.append(f"| {r['check_id']} | {r['category']} | {pct} | {r['threshold_pct']:g} | {r['severity']} | "
-                     f"{r['status']}{reason} |")
-    return "\n".join(lines) if failed else "Every check passed."
+        lines.append(f"| {r['check_id']} | {r['category']} | {counts} | {pct} | {r['threshold_pct']:g} | "
+                     f"{r['severity']} | {r['status']}{reason} |")
+    return "\n".join(lines)
 
 
 def build_quality_checks(source: Source, tables: dict[str, dg.AssetKey]) -> dg.AssetChecksDefinition:
@@ -104,10 +111,11 @@ def build_quality_checks(source: Source, tables: dict[str, dg.AssetKey]) -> dg.A
                 description=f"{len(failed)} of {len(mine)} checks failed: "
                             f"{', '.join(r['check_id'] for r in failed)}" if failed else f"{len(mine)} checks passed",
                 metadata={"checks": len(mine), "failed": len(failed),
-                          "failed_checks": dg.MetadataValue.md(_summary(mine)),
+                          "failing_rows": sum(r["failing_rows"] or 0 for r in failed),
+                          "every_check": dg.MetadataValue.md(_summary(mine)),
                           FAILED_CHECKS: dg.MetadataValue.json([r["check_id"] for r in failed]),
-                          "data_docs": dg.MetadataValue.path(
-                              str(warehouse.quality_docs_dir(source.id) / "index.html"))},
+                          "checks_report": dg.MetadataValue.url(
+                              f"{settings.internal_url()}{source.id}/{reports.CHECKS}")},
             )
 
     return _checks

@@ -15,6 +15,7 @@ import pyarrow as pa
 from hdh_pipeline import words
 from hdh_pipeline.engines.base import Engine, TableStatistics
 from hdh_pipeline.profile.codes import CodeLists
+from hdh_pipeline.profile.documentation import documentation
 from hdh_pipeline.profile.population import population
 from hdh_pipeline.profile.relations import relations
 from hdh_pipeline.profile.tables import as_date, coverage, event_columns, table_row, unloaded_row
@@ -131,6 +132,10 @@ def profile_source(engine: Engine, source: Source, k: int) -> SourceProfile:
     result.rows[CODES] = codes.published()
     result.rows["databases"].append(_database_row(source, tables, len(result.rows["variables"]), reference,
                                                   population_fields, after_reference, k, started))
+    listed = result.rows[CODES]
+    result.rows["databases"][0]["documentation_pct"] = documentation(
+        source.declaration, tables, result.rows["variables"],
+        zip(listed["nomenclature"].to_pylist(), listed["label"].to_pylist())).pct
     return result
 
 
