@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hdh_pipeline.catalogue.label import label_rows
+from hdh_pipeline.catalogue.protocol import protocol_rows
 from hdh_pipeline.catalogue.public import public_rows
 from hdh_pipeline.catalogue.publish import publish, read_published
 from hdh_pipeline.charts.write import rendering_beside, vega_bundle, write_charts
@@ -81,6 +83,9 @@ def publish_catalogue(warehouse: Path, catalogue: Path, k_by_source: dict[str, i
         "outcome": "partial" if missing or stale else "success",
         "stale_sources": " | ".join(f"{i} ({why})" for i, why in sorted(stale.items())) or None,
     }]
+    public["quality_protocol"] = protocol_rows(public["quality_results"], public["databases"],
+                                               read_published(catalogue, "quality_protocol"))
+    public["quality_label"] = label_rows(public, finished)
     charts: dict[str, dict[str, Path]] = {}
     seconds: dict[str, float] = {}
 

@@ -209,6 +209,34 @@ TABLES: dict[str, list[Column]] = {
         _c("reason", "VARCHAR", "Why the check is in error"),
         _c("run_at", "TIMESTAMP", "When the check ran"),
     ],
+    "quality_protocol": KEYS + [
+        _c("category", "VARCHAR", "`conformance`, `completeness` or `plausibility` (Kahn et al.)"),
+        _c("rule", "VARCHAR", "The kind of check (`not_null`, `range`, `nomenclature`, `primary_key`...): the "
+                              "part of quality_results.check_id before `:`"),
+        _c("severity", "VARCHAR", "`warning` or `error`"),
+        _c("checks", "INTEGER", "Checks of this rule and severity run on the database (checks, not people)"),
+        _c("threshold_pct_min", "DOUBLE", "Smallest failing share accepted, in %"),
+        _c("threshold_pct_max", "DOUBLE", "Largest failing share accepted, in %"),
+        _c("passed", "INTEGER", "Checks that passed at the last refresh"),
+        _c("failed", "INTEGER", "Checks that failed or were in error at the last refresh"),
+        _c("pass_rate_pct", "DOUBLE", "passed / (passed + failed), in % (checks without rows left out)"),
+        _c("runs", "VARCHAR", "When the checks run: the database's refresh schedule"),
+        _c("on_failure", "VARCHAR", "What a failure does"),
+        _c("pass_rate_history", "VARCHAR", "Earlier refreshes' pass rates, latest first: `date pct`, `; `-separated"),
+        _c("refreshed_at", "TIMESTAMP", "When the database was profiled"),
+    ],
+    "quality_label": KEYS + [
+        _c("dimension", "VARCHAR", "Dimension of the EHDS data quality and utility label (Article 78; QUANTUM): "
+                                   "documentation, technical quality, quality management, coverage, access and "
+                                   "provision, timeliness, stability, utility"),
+        _c("element", "VARCHAR", "What is measured or stated"),
+        _c("value", "VARCHAR", "Its value, in words (NULL: unknown, not declared or hidden)"),
+        _c("evidence", "VARCHAR", "Where in the catalogue it comes from"),
+        _c("basis", "VARCHAR", "`computed` by the catalogue, `declared` by the source's declaration, or `not "
+                               "covered`"),
+        _c("measure", "DOUBLE", "The value as a number (a percentage), where it is one: the HealthDCAT-AP export's "
+                                "DQV quality measurement"),
+    ],
     "nomenclatures": KEYS + [
         _c("nomenclature", "VARCHAR", "Code list (reference data, not personal data: published in full)"),
         _c("title", "VARCHAR", "Title of the code list, from its Table Schema"),

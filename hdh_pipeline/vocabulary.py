@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from croniter import croniter
+
 # -- disclosure control ------------------------------------------------------------------------------------------
 DEFAULT_K = 11  # no published count is in 1..k-1 (a declaration's `disclosure_k` changes it)
 OTHER = "(other)"  # the value_frequencies row of every value not listed
@@ -113,3 +115,14 @@ def looks_like_identifier(observed_type: str | None, non_null: int, distinct: in
     every output that could show values (catalogue, previews)."""
     return may_identify(observed_type) and non_null > 1 and distinct is not None and \
         distinct >= IDENTIFIER_SHARE * non_null
+
+
+def period(cron: str) -> dt.timedelta:
+    """The longest gap between consecutive ticks of a cron string over a year (a monthly cron: 31 days)."""
+    ticks = croniter(cron, dt.datetime(2025, 1, 1))
+    times = [ticks.get_next(dt.datetime) for _ in range(2)]
+    longest = times[1] - times[0]
+    while times[-1] < dt.datetime(2026, 1, 1) and len(times) < 2000:
+        times.append(ticks.get_next(dt.datetime))
+        longest = max(longest, times[-1] - times[-2])
+    return longest

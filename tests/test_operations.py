@@ -17,9 +17,9 @@ from hdh_pipeline.defs.operations import (
     build_file_sensor,
     build_publish_sensors,
     freshness_policy,
-    period,
 )
 from hdh_pipeline.defs.recovery import PROCESS_TAG
+from hdh_pipeline.vocabulary import period
 
 
 def _evaluate(sensor: dg.SensorDefinition, cursor: str | None) -> tuple[list[dg.RunRequest], str | None, str | None]:

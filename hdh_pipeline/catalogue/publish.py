@@ -34,9 +34,15 @@ def current(root: Path) -> Path | None:
 
 
 def read_published(root: Path, table: str) -> list[dict]:
-    """One table of the published version ([] before the first publication)."""
+    """One table of the published version ([] before the first publication, or if that version predates the
+    table)."""
     version = current(root)
-    return read_version(version, [table])[table] if version is not None else []
+    if version is None:
+        return []
+    with duckdb.connect(str(version / "catalogue.duckdb"), read_only=True) as conn:
+        if not conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()[0]:
+            return []
+    return read_version(version, [table])[table]
 
 
 def read_version(version: Path, tables: list[str] | None = None) -> dict[str, list[dict]]:

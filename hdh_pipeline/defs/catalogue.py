@@ -6,7 +6,7 @@ import datetime as dt
 import dagster as dg
 
 from hdh_pipeline import settings
-from hdh_pipeline.defs.database import database_result, database_spec
+from hdh_pipeline.defs.database import database_result, database_spec, documentation_check, documentation_check_spec
 from hdh_pipeline.defs.keys import CATALOGUE as GROUP
 from hdh_pipeline.defs.keys import database_key, profile_key, quality_key
 from hdh_pipeline.defs.resources import WRITES, Warehouse
@@ -53,7 +53,8 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
                                  "source, published with it."),
     ]
 
-    @dg.multi_asset(specs=specs, name="publish_catalogue", **WRITES)
+    @dg.multi_asset(specs=specs, check_specs=[documentation_check_spec(s) for s in sources],
+                    name="publish_catalogue", **WRITES)
     def _catalogue(context: dg.AssetExecutionContext, warehouse: Warehouse):
         """Apply disclosure control to every source's profile and publish the catalogue atomically."""
         published = publish_catalogue(warehouse.path, warehouse.catalogue_dir,
@@ -78,6 +79,9 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
         for source in sources:
             if source.id in published.charts:
                 yield database_result(source, rows[source.id], published.tables, published.charts[source.id])
+        for source in sources:  # checks after every materialization (defs/events.py)
+            if source.id in published.charts:
+                yield documentation_check(source, published.tables)
         yield dg.MaterializeResult(asset_key=[GROUP, "site"], metadata={
             "home": dg.MetadataValue.path(str(version / "site" / "index.html")),
             "pages": sum(1 for _ in (version / "site").rglob("*.html")),

@@ -9,12 +9,12 @@ import logging
 import urllib.request
 
 import dagster as dg
-from croniter import croniter
 
 from hdh_pipeline import settings
 from hdh_pipeline.defs.recovery import PROCESS_TAG, free_dead_runs
 from hdh_pipeline.sources.discovery import EXTENSIONS, expand_files
 from hdh_pipeline.sources.loader import Source
+from hdh_pipeline.vocabulary import period
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +58,6 @@ def build_file_sensor(source: Source, job_name: str) -> dg.SensorDefinition:
             cursor=cursor)
 
     return _files
-
-
-def period(cron: str) -> dt.timedelta:
-    """The longest gap between consecutive ticks of a cron string over a year (a monthly cron: 31 days)."""
-    ticks = croniter(cron, dt.datetime(2025, 1, 1))
-    times = [ticks.get_next(dt.datetime) for _ in range(2)]
-    longest = times[1] - times[0]
-    while times[-1] < dt.datetime(2026, 1, 1) and len(times) < 2000:
-        times.append(ticks.get_next(dt.datetime))
-        longest = max(longest, times[-1] - times[-2])
-    return longest
 
 
 def freshness_policy(source: Source) -> dg.FreshnessPolicy:

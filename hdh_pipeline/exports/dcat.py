@@ -22,6 +22,7 @@ HEALTH = Namespace("http://healthdataportal.eu/ns/health#")
 DQV = Namespace("http://www.w3.org/ns/dqv#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 CSVW = Namespace("http://www.w3.org/ns/csvw#")
+OA = Namespace("http://www.w3.org/ns/oa#")
 FREQUENCY = Namespace("http://publications.europa.eu/resource/authority/frequency/")
 THEME = URIRef("http://publications.europa.eu/resource/authority/data-theme/HEAL")
 RIGHTS = Namespace("http://publications.europa.eu/resource/authority/access-right/")
@@ -45,11 +46,51 @@ def _number(value: float | int | None, k: int, language: str, datatype: URIRef =
     return Literal(int(value) if datatype != XSD.decimal else value, datatype=datatype)
 
 
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _quality(g: Graph, base: str, dataset: URIRef, d: dict, label: list[dict], protocol: list[dict]) -> None:
+    """The database's quality label as W3C DQV: one measurement per computed percentage (its metric in its label
+    dimension), and the quality protocol and the rest of the label as a quality annotation (the catalogue's own
+    English vocabulary: no language tag)."""
+    for row in label:
+        if row["measure"] is None:
+            continue
+        metric, dimension = URIRef(f"{base}quality/metrics/{_slug(row['element'])}"), \
+            URIRef(f"{base}quality/dimensions/{_slug(row['dimension'])}")
+        g.add((metric, RDF.type, DQV.Metric))
+        g.add((metric, DQV.inDimension, dimension))
+        g.add((metric, DCTERMS.title, Literal(row["element"])))
+        g.add((dimension, RDF.type, DQV.Dimension))
+        g.add((dimension, DCTERMS.title, Literal(row["dimension"])))
+        measurement = BNode()
+        g.add((dataset, DQV.hasQualityMeasurement, measurement))
+        g.add((measurement, RDF.type, DQV.QualityMeasurement))
+        g.add((measurement, DQV.isMeasurementOf, metric))
+        g.add((measurement, DQV.computedOn, dataset))
+        g.add((measurement, DQV.value, Literal(row["measure"], datatype=XSD.decimal)))
+    text = [f"Quality protocol, run {d['update_frequency_text']} ({d['update_frequency']}):"] + [
+        f"- {p['category']} / {p['rule']} ({p['severity']}): {p['checks']} checks, threshold "
+        f"{p['threshold_pct_min']:g}-{p['threshold_pct_max']:g} %, passed {p['pass_rate_pct']} %; {p['on_failure']}"
+        for p in protocol] + ["EHDS data quality and utility label:"] + [
+        f"- {row['dimension']} / {row['element']}: {row['value'] or 'unknown'} ({row['basis']}; {row['evidence']})"
+        for row in label]
+    annotation, body = BNode(), BNode()
+    g.add((dataset, DQV.hasQualityAnnotation, annotation))
+    g.add((annotation, RDF.type, DQV.QualityAnnotation))
+    g.add((annotation, OA.motivatedBy, DQV.qualityAssessment))
+    g.add((annotation, OA.hasTarget, dataset))
+    g.add((annotation, OA.hasBody, body))
+    g.add((body, RDF.type, OA.TextualBody))
+    g.add((body, RDF.value, Literal("\n".join(text))))
+
+
 def catalogue_graph(public: dict[str, list[dict]]) -> Graph:
     base = settings.site_url()
     g = Graph()
     for prefix, ns in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("healthdcatap", HEALTH), ("dqv", DQV),
-                       ("vcard", VCARD), ("csvw", CSVW)):
+                       ("vcard", VCARD), ("csvw", CSVW), ("oa", OA)):
         g.bind(prefix, ns)
     catalogue = URIRef(base + "catalogue")
     g.add((catalogue, RDF.type, DCAT.Catalog))
@@ -57,6 +98,11 @@ def catalogue_graph(public: dict[str, list[dict]]) -> Graph:
     w = words.words(language)
     g.add((catalogue, DCTERMS.title, Literal(w["catalogue_title"], lang=language)))
     g.add((catalogue, DCTERMS.description, Literal(w["catalogue_description"], lang=language)))
+    labels, protocols = defaultdict(list), defaultdict(list)
+    for row in public.get("quality_label", []):
+        labels[row["source_id"]].append(row)
+    for row in public.get("quality_protocol", []):
+        protocols[row["source_id"]].append(row)
     tables = defaultdict(list)
     for t in public["tables"]:
         tables[t["source_id"]].append(t)
@@ -109,6 +155,7 @@ def catalogue_graph(public: dict[str, list[dict]]) -> Graph:
         g.add((measurement, RDF.type, DQV.QualityMeasurement))
         g.add((measurement, DQV.isMeasurementOf, URIRef(f"{base}quality/checks-passed-pct")))
         g.add((measurement, DQV.value, _number(d["quality_checks_passed_pct"], k, lang, XSD.decimal)))
+        _quality(g, base, dataset, d, labels[source], protocols[source])
         for name, media, path in (("catalogue (CSV)", "text/csv", "csv/"),
                                   ("catalogue (Parquet)", "application/vnd.apache.parquet", "parquet/"),
                                   ("Data Package", "application/json", f"exports/{source}/datapackage.json"),

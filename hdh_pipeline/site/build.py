@@ -207,6 +207,8 @@ def _database_pages(env: Environment, out: Path, version: Path, d: dict, public:
         graph=join_graph(tables, relations), graph_data=graph_data(tables, relations, w["no_product"]),
         code_lists=[(c.name, c.title) for c in lists],
         downloads=DOWNLOADS,
+        protocol=[r for r in public.get("quality_protocol", []) if r["source_id"] == source],
+        label=[r for r in public.get("quality_label", []) if r["source_id"] == source],
         changes=[c | {"measure": _measure(c, w)} for c in public.get("changes", []) if c["source_id"] == source]))
     names = {t["table_name"] for t in tables}
     known_lists = {c.name for c in lists}

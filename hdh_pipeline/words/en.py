@@ -134,6 +134,20 @@ WORDS = {
     "type_string": "string", "type_integer": "integer", "type_number": "number", "type_date": "date",
     "type_datetime": "date and time", "type_time": "time", "type_boolean": "boolean", "type_year": "year",
     "type_yearmonth": "year and month", "type_duration": "duration", "type_any": "any",
+    # the quality protocol and the EHDS label (database page)
+    "documentation_present": "Documentation", "documentation_pct": "present",
+    "quality_protocol": "Quality protocol",
+    "protocol_intro": "The checks run at each refresh ({schedule}), by Kahn category and rule, their thresholds and "
+                      "severities, and their pass rate over the last refreshes. An error fails the check in the "
+                      "Dagster UI and ends the refresh with exit code 3; a warning is reported; either way the "
+                      "catalogue is published with the result.",
+    "rule": "Rule", "checks_n": "Checks", "thresholds": "Thresholds (%)", "pass_rate": "Passed (%)",
+    "pass_rate_history": "Earlier refreshes",
+    "quality_label": "Data quality and utility label (EHDS)",
+    "label_intro": "The elements of the data quality and utility label the European Health Data Space regulation "
+                   "asks for (Article 78): computed by the catalogue, declared by the producer, or not covered.",
+    "dimension": "Dimension", "element": "Element", "evidence": "Evidence", "basis": "Basis",
+    "computed": "computed", "declared": "declared", "not covered": "not covered",
     # days
     "Monday": "Monday", "Tuesday": "Tuesday", "Wednesday": "Wednesday", "Thursday": "Thursday", "Friday": "Friday",
     "Saturday": "Saturday", "Sunday": "Sunday",

@@ -141,6 +141,22 @@ WORDS = {
     "type_string": "chaîne de caractères", "type_integer": "nombre entier", "type_number": "nombre réel",
     "type_date": "date", "type_datetime": "date et heure", "type_time": "heure", "type_boolean": "booléen",
     "type_year": "année", "type_yearmonth": "année et mois", "type_duration": "durée", "type_any": "indéterminé",
+    # the quality protocol and the EHDS label (database page)
+    "documentation_present": "Documentation", "documentation_pct": "renseignée",
+    "quality_protocol": "Protocole qualité",
+    "protocol_intro": "Les contrôles lancés à chaque rafraîchissement ({schedule}), par catégorie de Kahn et par "
+                      "règle, leurs seuils et gravités, et leur taux de réussite aux derniers rafraîchissements. Une "
+                      "erreur fait échouer le contrôle dans l'interface Dagster et termine le rafraîchissement avec "
+                      "le code 3 ; un avertissement est signalé ; dans les deux cas le catalogue est publié avec le "
+                      "résultat.",
+    "rule": "Règle", "checks_n": "Contrôles", "thresholds": "Seuils (%)", "pass_rate": "Réussite (%)",
+    "pass_rate_history": "Rafraîchissements précédents",
+    "quality_label": "Label qualité et utilité (EHDS)",
+    "label_intro": "Les éléments du label de qualité et d'utilité des données demandé par le règlement sur l'espace "
+                   "européen des données de santé (article 78) : calculés par le catalogue, déclarés par le "
+                   "producteur, ou non couverts.",
+    "dimension": "Dimension", "element": "Élément", "evidence": "Source", "basis": "Origine",
+    "computed": "calculé", "declared": "déclaré", "not covered": "non couvert",
     # days (cron-descriptor's French leaves them in English)
     "Monday": "lundi", "Tuesday": "mardi", "Wednesday": "mercredi", "Thursday": "jeudi", "Friday": "vendredi",
     "Saturday": "samedi", "Sunday": "dimanche",
