@@ -66,13 +66,14 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
         if settings.site_url() == settings.SITE_URL_PLACEHOLDER:
             context.log.warning(f"HDH_SITE_URL is not set: the exports' IRIs name the placeholder "
                                 f"{settings.SITE_URL_PLACEHOLDER}; set it to where the catalogue is served")
-        version = published.version
+        version, served = published.version, settings.public_url()  # links to what is served: always `current`
         context.log.info(f"published {version.name}: charts, site and exports in " +
                          ", ".join(f"{name} {seconds} s" for name, seconds in published.seconds.items()))
         for table in TABLES:
             yield dg.MaterializeResult(asset_key=[GROUP, table], metadata={
                 "dagster/row_count": len(published.tables[table]),
-                "parquet": dg.MetadataValue.path(str(version / "parquet" / f"{table}.parquet")),
+                "parquet": dg.MetadataValue.url(f"{served}parquet/{table}.parquet"),
+                "csv": dg.MetadataValue.url(f"{served}csv/{table}.csv"),
                 "version": version.name,
             })
         rows = {d["source_id"]: d for d in published.tables["databases"]}
@@ -83,12 +84,12 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
             if source.id in published.charts:
                 yield documentation_check(source, published.tables)
         yield dg.MaterializeResult(asset_key=[GROUP, "site"], metadata={
-            "home": dg.MetadataValue.path(str(version / "site" / "index.html")),
+            "home": dg.MetadataValue.url(f"{served}site/index.html"),
             "pages": sum(1 for _ in (version / "site").rglob("*.html")),
             "pages_seconds": published.seconds.get("pages"), "search_seconds": published.seconds.get("search"),
         })
         yield dg.MaterializeResult(asset_key=[GROUP, "exports"], metadata={
-            "healthdcat_ap": dg.MetadataValue.path(str(version / "exports" / "catalogue.ttl")),
+            "healthdcat_ap": dg.MetadataValue.url(f"{served}exports/catalogue.ttl"),
             "data_packages": len(list((version / "exports").glob("*/datapackage.json"))),
         })
 
