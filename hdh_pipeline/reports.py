@@ -42,13 +42,13 @@ def checks_page(folder: Path, source: str, results: list[dict]) -> Path:
     ordered = sorted(results, key=lambda r: (r["status"] not in UNSUCCESSFUL, r["table_name"], r["check_id"]))
     rows = [([r["table_name"], r["check_id"], r["category"], r["evaluated_rows"], r["failing_rows"],
               None if r["failing_pct"] is None else f"{r['failing_pct']:.2f}", f"{r['threshold_pct']:g}",
-              r["severity"], r["status"], r["reason"]],
+              r["severity"], r["status"], r["reason"], r.get("failing_values")],
              ("failed" if r["severity"] == SEVERE else "warning") if r["status"] in UNSUCCESSFUL else "")
             for r in ordered]
     failed = sum(r["status"] in UNSUCCESSFUL for r in results)
     return _write(folder, CHECKS, source, f"Quality checks of {source}: {failed} of {len(results)} failed", _table(
         ["table", "check", "category", "evaluated rows", "failing rows", "failing %", "threshold %", "severity",
-         "status", "reason"], rows))
+         "status", "reason", "failing values (rows; identifiers masked)"], rows))
 
 
 def documentation_page(folder: Path, source: str, documentation: Documentation) -> Path:

@@ -77,14 +77,15 @@ def build_quality_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
 def _summary(results: list[dict]) -> str:
     """Every check of a table, failed first (the worst first), with its exact counts: what an owner acts on."""
     ordered = sorted(results, key=lambda r: (r["status"] not in UNSUCCESSFUL, -(r["failing_pct"] or 0), r["check_id"]))
-    lines = ["| check | category | evaluated rows | failing rows | failing % | threshold % | severity | status |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| check | category | evaluated rows | failing rows | failing % | threshold % | severity | status | "
+             "failing values (rows; identifiers masked) |", "|---|---|---|---|---|---|---|---|---|"]
     for r in ordered:
         pct = "" if r["failing_pct"] is None else f"{r['failing_pct']:.2f}"
         counts = " | ".join("" if r[c] is None else f"{r[c]:,}" for c in ("evaluated_rows", "failing_rows"))
         reason = f" ({r['reason']})" if r["reason"] else ""
+        values = (r.get("failing_values") or "").replace("|", "\\|")
         lines.append(f"| {r['check_id']} | {r['category']} | {counts} | {pct} | {r['threshold_pct']:g} | "
-                     f"{r['severity']} | {r['status']}{reason} |")
+                     f"{r['severity']} | {r['status']}{reason} | {values} |")
     return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ INTERNAL = {  # the private columns of the profile's rows, beside the public one
     "databases": [("raw_first_date", "DATE"), ("raw_last_date", "DATE"), ("profiling_seconds", "DOUBLE")],
     "tables": [("raw_first_date", "DATE"), ("raw_last_date", "DATE")],
     "changes": [("before", "VARCHAR"), ("after", "VARCHAR")],
+    "quality_results": [("failing_values", "VARCHAR")],  # a failed check's most frequent values (quality/examples.py)
 }
 SCHEMA = "catalogue_internal"
 HISTORY = "catalogue_history"  # every refresh's rows, with `refreshed_at`: the last `history` refreshes of a source

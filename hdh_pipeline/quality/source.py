@@ -12,9 +12,10 @@ from hdh_pipeline.engines.duckdb.warehouse import connect, read_connection
 from hdh_pipeline.engines.sql import DIALECTS
 from hdh_pipeline.profile.store import load_profiles
 from hdh_pipeline.quality import data_docs, parallel
+from hdh_pipeline.quality.examples import failing_values
 from hdh_pipeline.quality.suites import Table, generated_expectations, read_rules, write_suite
 from hdh_pipeline.sources.loader import Source
-from hdh_pipeline.vocabulary import ERROR, SEVERE
+from hdh_pipeline.vocabulary import ERROR, FAILED, SEVERE
 
 
 def _code_columns(engine: Engine, source: Source) -> dict[str, str]:
@@ -107,7 +108,11 @@ def validate_source(warehouse: Path, source: Source, reference: dt.date, docs: P
         rows_of.update(_validate_here(warehouse, source.id, docs, together, memory_limit, jobs))
     if docs is not None and docs.is_dir():
         data_docs.make_offline(docs)
-    return _rows(source, planned, rows_of)
+    rows = _rows(source, planned, rows_of)
+    if any(r["status"] == FAILED for r in rows):
+        with connect(warehouse, read_only=True, memory_limit=memory_limit) as conn:
+            failing_values(conn, source.id, rows, {table: expectations for table, expectations, _, _ in jobs})
+    return rows
 
 
 def count_on_spark(engine: Engine, source: Source, reference: dt.date) -> list[dict]:

@@ -104,6 +104,31 @@ def compile_check(kind: str, kwargs: dict, meta: dict | None = None, sql: Dialec
     return _escaped(f"count({column})", f"count({column}) FILTER (WHERE {outside})") if outside else None
 
 
+def failing_rows(kind: str, kwargs: dict, sql: Dialect = DUCKDB) -> tuple[list[str], str] | None:
+    """(the columns the check is about, a query of `{batch}`'s failing rows, in Great Expectations' form: see
+    rows_query), for showing a failed check's values; None where it has no values to show (a not-null check) or
+    its failing rows cannot be written here."""
+    columns = [kwargs[a] for a in COLUMN_ARGUMENTS if isinstance(kwargs.get(a), str)]
+    if kind == "unexpected_rows_expectation" and isinstance(kwargs.get("unexpected_rows_query"), str):
+        return columns, kwargs["unexpected_rows_query"]
+    if kind == "expect_column_pair_values_a_to_be_greater_than_b" and len(columns) == 2:
+        a, b = map(sql.quote, columns)
+        wrong = f"{a} < {b}" if kwargs.get("or_equal") else f"{a} <= {b}"
+        return columns, rows_query(f"SELECT * FROM {{batch}} WHERE {a} IS NOT NULL AND {b} IS NOT NULL AND {wrong}")
+    if len(columns) != 1:
+        return None
+    column, outside = sql.quote(columns[0]), None
+    if kind == "expect_column_values_to_be_between":
+        outside = _outside(column, kwargs, sql)
+    elif kind == "expect_column_value_lengths_to_be_between":
+        outside = _outside(f"length({column})", kwargs, sql)
+    elif kind == "expect_column_values_to_be_in_set":
+        values = [_value(v, sql) for v in kwargs.get("value_set") or []]
+        outside = f"{column} NOT IN ({', '.join(values)})" if values and None not in values else None
+    return (columns, rows_query(f"SELECT * FROM {{batch}} WHERE {column} IS NOT NULL AND ({outside})")) if outside \
+        else None
+
+
 def _escaped(evaluated: str, failing: str) -> dict:
     """Braces of our own SQL doubled: the query goes through str.format to substitute {batch}."""
     return {"evaluated": evaluated.replace("{", "{{").replace("}", "}}"),
