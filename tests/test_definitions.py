@@ -65,6 +65,7 @@ def test_generated_definitions(defs: dg.Definitions) -> None:
         ["demo_files", "publish_after_refresh", "publish_after_failed_refresh", "alert_on_failure", "recover_dead_runs"],
         dg.DefaultSensorStatus.RUNNING)
     assert profile.freshness_policy.warn_window.to_timedelta() == dt.timedelta(days=7)  # weekly: "0 3 * * 1"
+    assert "a warning when not refreshed for 7 days, a failure after 7 days 12 hours" in profile.description
     for key in graph.get_all_asset_keys():  # the policies applied to every asset, the catalogue's included
         assert graph.get(key).owners == ["team:hdh-pipeline"] and "hdh/source" in graph.get(key).tags
     assert graph.get(dg.AssetKey(["catalogue", "site"])).owners == ["team:hdh-pipeline"]

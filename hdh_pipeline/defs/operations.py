@@ -69,6 +69,17 @@ def freshness_policy(source: Source) -> dg.FreshnessPolicy:
                                           warn_window=every)
 
 
+def overdue(source: Source) -> str:
+    """The freshness policy in words, exactly: the UI rounds its windows to days (7.5 days shows as "7 days")."""
+    def words(window) -> str:  # a policy window
+        days, hours = divmod(round(window.to_timedelta().total_seconds() / 3600), 24)
+        return " ".join(f"{n} {unit}{'s' if n > 1 else ''}" for n, unit in ((days, "day"), (hours, "hour")) if n)
+
+    policy = freshness_policy(source)
+    return (f"Freshness: a warning when not refreshed for {words(policy.warn_window)}, a failure after "
+            f"{words(policy.fail_window)} ({source.declaration.update_frequency}).")
+
+
 def build_publish_sensors(sources_job: dg.UnresolvedAssetJobDefinition, publish_job: dg.UnresolvedAssetJobDefinition,
                           started_tag: str, sources_tag: str) -> list[dg.SensorDefinition]:
     """After the job refreshing every source ends, whether it succeeded or not, publish the catalogue: the sources

@@ -4,6 +4,7 @@ previous refresh (the `drift` check)."""
 import dagster as dg
 
 from hdh_pipeline.defs.keys import group, profile_key
+from hdh_pipeline.defs.operations import overdue
 from hdh_pipeline.defs.resources import WRITES, Spark, Warehouse, spark_engine
 from hdh_pipeline.engines.duckdb.engine import DuckDBEngine
 from hdh_pipeline.profile.drift import COMPARED, Change, compare
@@ -42,7 +43,7 @@ def build_profile_asset(source: Source, upstream: list[dg.AssetKey]) -> dg.Asset
         tags={"hdh/layer": "profile"},
         description=f"Exact statistics of every table and variable of {source.declaration.title}, kept private "
                     "in the warehouse (schema catalogue_internal, and every refresh in catalogue_history): what the "
-                    "public catalogue is computed from.",
+                    "public catalogue is computed from. " + overdue(source),
         check_specs=[dg.AssetCheckSpec("drift", asset=key, description=(
             "What moved since the previous refresh (tables, columns, types, rows, completeness, distributions) "
             "beyond the source's tolerances: a warning, or an error when the data no longer matches its "
