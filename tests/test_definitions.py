@@ -38,7 +38,8 @@ def test_generated_definitions(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
     keys = sorted("/".join(k.path) for k in graph.get_all_asset_keys())
     catalogue = [f"catalogue/{t}" for t in ("changes", "databases", "exports", "histograms", "nomenclatures", "population",
-                                            "quality_results", "refreshes", "relations", "site", "tables",
+                                            "quality_label", "quality_protocol", "quality_results", "refreshes",
+                                            "relations", "site", "tables",
                                             "value_frequencies", "variables")]
     assert keys == catalogue + ["demo/ER_PRS_F", "demo/IR_BEN_R", "demo/KI_CCI_R", "demo/T_MCOaaB",
                                 "demo/database", "demo/nomenclatures", "demo/profile", "demo/quality"]
@@ -55,7 +56,7 @@ def test_generated_definitions(defs: dg.Definitions) -> None:
         dg.AssetKey(["demo", "profile"]), dg.AssetKey(["demo", "quality"])}
     checks = sorted("/".join(c.asset_key.path) + ":" + c.name for c in graph.asset_check_keys)
     assert checks == [f"demo/{t}:{c}" for t in ("ER_PRS_F", "IR_BEN_R", "KI_CCI_R", "T_MCOaaB")
-                      for c in ("loaded", "quality_suite")] + ["demo/profile:drift"]
+                      for c in ("loaded", "quality_suite")] + ["demo/database:documentation", "demo/profile:drift"]
     [schedule] = defs.schedules
     assert (schedule.name, schedule.cron_schedule, schedule.execution_timezone) == (
         "demo_schedule", "0 3 * * 1", "Europe/Paris")
