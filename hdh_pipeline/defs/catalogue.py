@@ -80,9 +80,8 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
         for source in sources:
             if source.id in published.charts:
                 yield database_result(source, rows[source.id], published.tables, published.charts[source.id])
-        for source in sources:  # checks after every materialization (defs/events.py)
-            if source.id in published.charts:
-                yield documentation_check(source, published.tables)
+        for source in sources:  # checks after every materialization (defs/events.py); one per source, published or not
+            yield documentation_check(source, published.tables)
         yield dg.MaterializeResult(asset_key=[GROUP, "site"], metadata={
             "home": dg.MetadataValue.url(f"{served}site/index.html"),
             "pages": sum(1 for _ in (version / "site").rglob("*.html")),

@@ -68,6 +68,12 @@ def _documentation(source: Source, public: dict) -> Documentation:
 def documentation_check(source: Source, public: dict) -> dg.AssetCheckResult:
     """The documentation's to-do list (also an internal page for the owners)."""
     found = _documentation(source, public)
+    if not any(d["source_id"] == source.id for d in public["databases"]):
+        return dg.AssetCheckResult(asset_key=database_key(source), check_name="documentation", passed=False,
+                                   severity=dg.AssetCheckSeverity.WARN,
+                                   description="not published yet (no profile): its tables and variables cannot be "
+                                               "checked; the declaration lacks: " +
+                                               (", ".join(g.missing for g in found.gaps) or "nothing"))
     page = f"{settings.internal_url()}{source.id}/{reports.DOCUMENTATION}"
     reports.documentation_page(settings.quality_dir(source.id), source.id, found)
     shown = found.gaps[:40]
