@@ -14,7 +14,7 @@ from tests import attacker
 from tests.conftest import REPO_ROOT, SHARED_DATA
 
 THIS_RUN = {"refreshes"}  # the refresh's own id and times
-RUN_TIMES = {"last_refresh", "run_at", "detected_at"}
+RUN_TIMES = {"last_refresh", "run_at", "detected_at", "refreshed_at"}
 
 
 def declared(source_file: Path, folder: Path, **changes) -> Path:

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from hdh_pipeline.definitions import build_definitions
+from hdh_pipeline.defs.keys import DATABASE_LAYER
 from hdh_pipeline.vocabulary import DEFAULT_K
 from tests import attacker
 from tests.conftest import EXAMPLES, SHARED_DATA, needs_shared
@@ -27,7 +28,8 @@ def materialise(example: str, group: str, tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("HDH_DATA_DIR", str(tmp_path))
     defs = build_definitions()
     result = dg.materialize([*defs.assets, *defs.asset_checks], resources=defs.resources,
-                            selection=dg.AssetSelection.key_prefixes([group], ["catalogue"]), raise_on_error=False)
+                            selection=dg.AssetSelection.key_prefixes([group], ["catalogue"]) | dg.AssetSelection.tag(
+                                *DATABASE_LAYER), raise_on_error=False)
     failures = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert failures == []
     return duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
