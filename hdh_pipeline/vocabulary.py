@@ -18,6 +18,9 @@ OTHER = "(other)"  # the value_frequencies row of every value not listed
 AGE_MIN, AGE_MAX = 0, 120  # a plausible age, in years: below or above is implausible (quality and population)
 
 
+MASK = "•••"  # what an identifier's value shows as, wherever values reach people
+
+
 def reference_date(declared: dt.date | None, last_event: dt.date | None, today: dt.date | None = None) -> dt.date:
     """The date the data runs to, the one rule for ages and for plausibility: the declaration's `reference_date`,
     else the last event date found in the data (never after today), else today."""
@@ -38,6 +41,12 @@ DEFAULT_THRESHOLDS = {"conformance": 0.0, "completeness": 5.0, "plausibility": 1
 def passes(evaluated: int, failing: int, threshold_pct: float) -> bool:
     """The pass rule: no row evaluated, or a failing share at most the threshold."""
     return evaluated == 0 or 100.0 * failing / evaluated <= threshold_pct
+
+
+def pass_rate(results: list[dict], digits: int) -> float | None:
+    """Checks passed among those judged (passed or failed), in %; None when none was judged."""
+    judged = [r for r in results if r["status"] in JUDGED]
+    return round(100.0 * sum(r["status"] == PASSED for r in judged) / len(judged), digits) if judged else None
 
 
 def check_status(evaluated: int | None, failing: int | None, threshold_pct: float) -> tuple[str, float | None]:

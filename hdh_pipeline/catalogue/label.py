@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hdh_pipeline.vocabulary import JUDGED, PASSED, period
+from hdh_pipeline.vocabulary import pass_rate, period
 
 COMPUTED, DECLARED, NOT_COVERED = "computed", "declared", "not covered"
 DIMENSIONS = ("documentation", "technical quality", "quality management", "coverage", "access and provision",
@@ -15,8 +15,7 @@ DIMENSIONS = ("documentation", "technical quality", "quality management", "cover
 
 
 def _rate(results: list[dict], category: str) -> float | None:
-    judged = [r for r in results if r["category"] == category and r["status"] in JUDGED]
-    return round(100.0 * sum(r["status"] == PASSED for r in judged) / len(judged), 1) if judged else None
+    return pass_rate([r for r in results if r["category"] == category], 1)
 
 
 def _pct(dimension: str, element: str, value: float | None, evidence: str) -> tuple:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from hdh_pipeline.vocabulary import CATEGORIES, JUDGED, PASSED, SEVERE, UNSUCCESSFUL
+from hdh_pipeline.vocabulary import CATEGORIES, PASSED, SEVERE, UNSUCCESSFUL, pass_rate
 
 HISTORY = 10  # earlier pass rates kept in `pass_rate_history`
 ON_FAILURE = {
@@ -35,7 +35,6 @@ def protocol_rows(results: list[dict], databases: list[dict], previous: list[dic
     for key in sorted(groups, key=lambda k: (k[0], order.get(k[1], len(order)), k[1], k[2], k[3])):
         source, category, rule, severity = key
         checks, database = groups[key], by_source[source]
-        judged = [c for c in checks if c["status"] in JUDGED]
         earlier = before.get(key)
         history = [] if earlier is None else [f"{earlier['refreshed_at']:%Y-%m-%d} {earlier['pass_rate_pct']}"] + \
             (earlier["pass_rate_history"].split("; ") if earlier["pass_rate_history"] else [])
@@ -45,8 +44,7 @@ def protocol_rows(results: list[dict], databases: list[dict], previous: list[dic
             "threshold_pct_max": max(c["threshold_pct"] for c in checks),
             "passed": sum(c["status"] == PASSED for c in checks),
             "failed": sum(c["status"] in UNSUCCESSFUL for c in checks),
-            "pass_rate_pct": round(100.0 * sum(c["status"] == PASSED for c in judged) / len(judged), 1)
-            if judged else None,
+            "pass_rate_pct": pass_rate(checks, 1),
             "runs": f"{database['update_frequency_text']} (`{database['update_frequency']}`), after each load and "
                     "profile",
             "on_failure": ON_FAILURE[severity],

@@ -24,7 +24,7 @@ from collections import defaultdict
 from hdh_pipeline.catalogue.codes import of_sources
 from hdh_pipeline.catalogue.disclosure import Ledger
 from hdh_pipeline.schema import CODES, arrow_table, column_names
-from hdh_pipeline.vocabulary import JUDGED, OTHER, PASSED, UNSUCCESSFUL, is_integer
+from hdh_pipeline.vocabulary import JUDGED, OTHER, UNSUCCESSFUL, is_integer, pass_rate
 
 VALUE_STATISTICS = ("mean", "std", "min", "p01", "q1", "median", "q3", "p99", "max",
                     "min_length", "max_length", "mean_length")
@@ -299,10 +299,8 @@ class _Source:
     def _database(self, row: dict, quality: list[dict]) -> dict:
         led = self.ledger
         few = row["individuals"] is None or row["individuals"] < self.k
-        judged = [r for r in quality if r["status"] in JUDGED]
         return _keep_public(row | {
-            "quality_checks_passed_pct": round(100.0 * sum(r["status"] == PASSED for r in judged) / len(judged), 2)
-            if judged else None,
+            "quality_checks_passed_pct": pass_rate(quality, 2),
             **{name: led.published((name,)) for name in
                ("total_rows", "individuals", "men", "women", "sex_other", "implausible_ages",
                 "events_after_reference")},

@@ -20,7 +20,7 @@ from hdh_pipeline.defs.profile import build_profile_asset
 from hdh_pipeline.defs.quality import build_quality_asset, build_quality_checks, warm_up_quality
 from hdh_pipeline.defs.resources import WRITES, Spark, Warehouse, spark_engine
 from hdh_pipeline.engines.duckdb.load import REJECTS, LoadResult, load_table, prepare_schema
-from hdh_pipeline.engines.duckdb.rejects import MASK, Rejections, rejections
+from hdh_pipeline.engines.duckdb.rejects import Rejections, rejections
 from hdh_pipeline.engines.duckdb.statistics import identifier_columns
 from hdh_pipeline.engines.duckdb.warehouse import in_threads, quote
 from hdh_pipeline.engines.plan import IngestionError, RefusedLoad
@@ -30,6 +30,7 @@ from hdh_pipeline.sources.dictionary import ColumnSpec, TableSpec
 from hdh_pipeline.sources.discovery import SourceTable
 from hdh_pipeline.sources.loader import Source
 from hdh_pipeline.sources.statistical import file_format_of
+from hdh_pipeline.vocabulary import MASK
 
 PREVIEW_ROWS = 10
 ACCEPT_TAG = "hdh/accept"  # run tag: `source.table` or `source`, comma-separated: loads accepted beyond tolerances

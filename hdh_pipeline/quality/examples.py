@@ -6,9 +6,8 @@ import duckdb
 
 from hdh_pipeline.engines.duckdb.warehouse import quote
 from hdh_pipeline.quality.table_checks import failing_rows
-from hdh_pipeline.vocabulary import FAILED
+from hdh_pipeline.vocabulary import FAILED, MASK
 
-MASK = "•••"
 SHOWN = 5
 CHECKS = 50  # failed checks whose values are looked up, the most failing first: each reads its table again
 

@@ -8,8 +8,8 @@ import duckdb
 
 from hdh_pipeline.engines.duckdb.load import REJECTS
 from hdh_pipeline.engines.duckdb.warehouse import quote
+from hdh_pipeline.vocabulary import MASK
 
-MASK = "•••"
 EXAMPLES = 5
 REASONS = {"CAST": "value of the wrong type", "MISSING COLUMNS": "missing columns",
            "TOO MANY COLUMNS": "extra columns", "UNQUOTED VALUE": "badly quoted value",
