@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from isolated import alone, peak_mb
 
 CLAIMS_PER_PERSON = 34.5
 
@@ -33,7 +33,7 @@ def prepare(folder: Path, claims: float) -> None:
              folder / "source.yaml")
 
 
-def peak_mb() -> tuple[float, float]:
+def peaks_mb() -> tuple[float, float]:
     """(this process's peak RSS, the largest peak RSS of its running descendants: Spark's driver JVM)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -51,7 +51,7 @@ def peak_mb() -> tuple[float, float]:
         except OSError:
             continue
         peaks += [int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")]
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, max(peaks)
+    return peak_mb(), max(peaks)
 
 
 def measure(what: str, folder: str) -> tuple[float, int, float, float]:
@@ -80,7 +80,7 @@ def measure(what: str, folder: str) -> tuple[float, int, float, float]:
                 loaded = load_source_tables(conn, source, Path(folder) / "staging")[:len(source.tables)]
                 rows = sum(r.row_count for r in loaded)
                 profile_source(DuckDBEngine.for_source(conn, source), source, 11)
-        return time.perf_counter() - started, rows, *peak_mb()
+        return time.perf_counter() - started, rows, *peaks_mb()
     from hdh_pipeline.engines.spark.engine import SparkEngine
     from hdh_pipeline.engines.spark.session import session, stop
     from hdh_pipeline.profile.source import profile_source
@@ -98,7 +98,7 @@ def measure(what: str, folder: str) -> tuple[float, int, float, float]:
         profile_source(engine, source, 11)
         rows = sum(engine.row_count(name) for name in engine.tables())
     seconds = time.perf_counter() - started
-    peaks = peak_mb()  # while the JVM runs
+    peaks = peaks_mb()  # while the JVM runs
     stop()
     return seconds, rows, *peaks
 
@@ -112,12 +112,10 @@ def main() -> None:
     for claims in args.claims:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            with ProcessPoolExecutor(1) as pool:
-                pool.submit(prepare, folder, claims).result()
+            alone(prepare, folder, claims)
             results = {}
             for what in ("duckdb summarize", "duckdb profile", "spark summary", "spark profile"):
-                with ProcessPoolExecutor(1) as alone:
-                    results[what] = alone.submit(measure, what, str(folder)).result()
+                results[what] = alone(measure, what, str(folder))
             for what, (seconds, rows, python, jvm) in results.items():
                 reference = results[what.split()[0] + (" summarize" if what.startswith("duckdb") else " summary")][0]
                 print(f"{claims:>12,.0f}{rows:>13,}  {what:<18}{seconds:>9.2f}{seconds / reference:>13.2f}"

@@ -8,11 +8,11 @@ Peak RSS should stay flat from 1M to 20M claim rows: the generator holds one chu
 from __future__ import annotations
 
 import argparse
-import resource
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from isolated import alone, peak_mb
 
 from hdh_pipeline.generator.generate import Settings, generate
 
@@ -25,7 +25,7 @@ def run(beneficiaries: int, file_format: str, out: str) -> tuple[int, float, flo
     seconds = time.perf_counter() - started
     rows = sum(t["rows"] for t in truth["tables"].values())
     size = sum(p.stat().st_size for p in (Path(out) / "data").iterdir()) / 1e6
-    return rows, seconds, size, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return rows, seconds, size, peak_mb()
 
 
 def main() -> None:
@@ -37,8 +37,8 @@ def main() -> None:
           f"{'peak RSS MB':>13}")
     for claims in args.claims:
         people = int(claims / CLAIMS_PER_PERSON)
-        with tempfile.TemporaryDirectory() as out, ProcessPoolExecutor(1) as pool:
-            rows, seconds, size, rss = pool.submit(run, people, args.format, out).result()
+        with tempfile.TemporaryDirectory() as out:
+            rows, seconds, size, rss = alone(run, people, args.format, out)
         print(f"{claims:>12,.0f}{people:>10,}{rows:>12,}{seconds:>9.1f}{rows / seconds:>12,.0f}{size:>9,.0f}"
               f"{rss:>13,.0f}")
 

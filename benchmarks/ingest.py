@@ -25,15 +25,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import duckdb
 import yaml
+from isolated import alone, peak_mb
 
 FIELDS = [
     {"name": "BEN_NIR_PSA", "type": "string"},
@@ -70,16 +69,16 @@ def write_source(folder: Path, rows: int, date_format: str | None, dictionary: b
     return declaration
 
 
-def reference(declaration: str, warehouse: str) -> tuple[float, int, int]:
+def reference(declaration: str, warehouse: str) -> tuple[float, int, float]:
     csv_file = Path(declaration).parent / "data" / "ER_PRS_F.csv"
     started = time.perf_counter()
     with duckdb.connect(warehouse) as conn:
         conn.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv_file}')")
         rows = conn.execute("SELECT count(*) FROM t").fetchone()[0]
-    return time.perf_counter() - started, rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return time.perf_counter() - started, rows, peak_mb()
 
 
-def pipeline(declaration: str, warehouse: str, memory_limit: str | None = None) -> tuple[float, int, int]:
+def pipeline(declaration: str, warehouse: str, memory_limit: str | None = None) -> tuple[float, int, float]:
     from hdh_pipeline.engines.duckdb.load import load_table
     from hdh_pipeline.engines.duckdb.warehouse import write_connection
     from hdh_pipeline.sources.loader import load_source
@@ -88,7 +87,7 @@ def pipeline(declaration: str, warehouse: str, memory_limit: str | None = None) 
     started = time.perf_counter()
     with write_connection(Path(warehouse), memory_limit=memory_limit) as conn:
         result = load_table(conn, source.declaration, source.tables[0], Path(warehouse).parent / "staging")
-    return time.perf_counter() - started, result.row_count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return time.perf_counter() - started, result.row_count, peak_mb()
 
 
 def write_producers(folder: Path, rows: int, port: int) -> tuple[Path, Path]:
@@ -109,22 +108,22 @@ def write_producers(folder: Path, rows: int, port: int) -> tuple[Path, Path]:
     return xpt, database
 
 
-def bare_xpt(declaration: str, _: str) -> tuple[float, int, int]:
+def bare_xpt(declaration: str, _: str) -> tuple[float, int, float]:
     import pyreadstat
 
     started = time.perf_counter()
     frame, _ = pyreadstat.read_xport(str(Path(declaration).parent / "ER_PRS_F.xpt"))
-    return time.perf_counter() - started, len(frame), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return time.perf_counter() - started, len(frame), peak_mb()
 
 
-def bare_postgres(url: str, _: str) -> tuple[float, int, int]:
+def bare_postgres(url: str, _: str) -> tuple[float, int, float]:
     import adbc_driver_postgresql.dbapi as adbc
 
     started = time.perf_counter()
     with adbc.connect(url) as conn, conn.cursor() as cursor:
         cursor.execute("SELECT * FROM public.er_prs_f")
         rows = cursor.fetch_arrow_table().num_rows
-    return time.perf_counter() - started, rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return time.perf_counter() - started, rows, peak_mb()
 
 
 def producers(sizes: list[int], memory_limit: str | None) -> None:
@@ -145,18 +144,13 @@ def producers(sizes: list[int], memory_limit: str | None) -> None:
             (folder / "csv" / "data").chmod(0o755)
             running.sql("dagster", f"COPY er_prs_f FROM '{folder}/csv/data/ER_PRS_F.csv' (FORMAT csv, HEADER)")
             for kind, bare, declaration in (("xpt", bare_xpt, str(xpt)), ("postgres", bare_postgres, url)):
-                measured = {"bare": run_alone(bare, declaration, ""),
-                            "pipeline": run_alone(pipeline, str(xpt if kind == "xpt" else database),
+                measured = {"bare": alone(bare, declaration, ""),
+                            "pipeline": alone(pipeline, str(xpt if kind == "xpt" else database),
                                                   str(folder / f"{kind}.duckdb"), memory_limit)}
                 for name, (seconds, count, rss) in measured.items():
                     assert count == rows, (kind, name, count)
-                    print(f"{rows:>11,}  {kind + ' ' + name:<19}{seconds:>9.2f}{rss / 1024:>13,.0f}"
+                    print(f"{rows:>11,}  {kind + ' ' + name:<19}{seconds:>9.2f}{rss:>13,.0f}"
                           f"{seconds / measured['bare'][0]:>9.2f}")
-
-
-def run_alone(function, *args) -> tuple[float, int, int]:
-    with ProcessPoolExecutor(1) as pool:
-        return pool.submit(function, *args).result()
 
 
 def main() -> None:
@@ -175,15 +169,15 @@ def main() -> None:
         inferred = write_source(tmp / "inferred", args.rows, None, dictionary=False)
         size = (tmp / "iso" / "data" / "ER_PRS_F.csv").stat().st_size / 1e6
         print(f"{args.rows:,} rows, {size:,.0f} MB of CSV, 8 columns")
-        ref = run_alone(reference, str(iso), str(tmp / "ref.duckdb"))
+        ref = alone(reference, str(iso), str(tmp / "ref.duckdb"))
         print(f"{'run':<12}{'seconds':>9}{'rows':>13}{'peak RSS MB':>13}{'x reference':>13}")
         for name, (seconds, rows, rss) in [
             ("reference", ref),
-            ("pipeline", run_alone(pipeline, str(iso), str(tmp / "p.duckdb"))),
-            ("+format", run_alone(pipeline, str(custom), str(tmp / "c.duckdb"))),
-            ("inferred", run_alone(pipeline, str(inferred), str(tmp / "i.duckdb"))),
+            ("pipeline", alone(pipeline, str(iso), str(tmp / "p.duckdb"))),
+            ("+format", alone(pipeline, str(custom), str(tmp / "c.duckdb"))),
+            ("inferred", alone(pipeline, str(inferred), str(tmp / "i.duckdb"))),
         ]:
-            print(f"{name:<12}{seconds:>9.2f}{rows:>13,}{rss / 1024:>13,.0f}{seconds / ref[0]:>13.2f}")
+            print(f"{name:<12}{seconds:>9.2f}{rows:>13,}{rss:>13,.0f}{seconds / ref[0]:>13.2f}")
 
 
 if __name__ == "__main__":

@@ -19,22 +19,23 @@ ydata-profiling pins its own pandas, so it runs from another environment: make o
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from isolated import alone, peak_mb
 
 CLAIMS_PER_PERSON = 34.5
 YDATA = """
-import sys, time, resource, duckdb
+import sys, time, duckdb
 from ydata_profiling import ProfileReport
 frame = duckdb.connect(sys.argv[1], read_only=True).execute('SELECT * FROM synthetic.ER_PRS_F').df()
 started = time.perf_counter()
 ProfileReport(frame, minimal=True, progress_bar=False).to_json()
-print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+peak = next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmHWM:'))
+print(time.perf_counter() - started, peak / 1024)
 """
 
 
@@ -72,7 +73,7 @@ def measure(what: str, folder: str, memory_limit: str | None) -> tuple[float, fl
         started = time.perf_counter()
         reference = reference_date(source.declaration.reference_date, None)
         validate_source(Path(folder) / "warehouse.duckdb", source, reference, memory_limit=memory_limit)
-        return time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return time.perf_counter() - started, peak_mb()
     with connect(Path(folder) / "warehouse.duckdb", read_only=True, memory_limit=memory_limit) as conn:
         started = time.perf_counter()
         for table in source.tables:
@@ -91,7 +92,7 @@ def measure(what: str, folder: str, memory_limit: str | None) -> tuple[float, fl
             started = time.perf_counter()
             write_charts(public, Path(folder) / "charts")
         seconds = time.perf_counter() - started
-    return seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return seconds, peak_mb()
 
 
 def main() -> None:
@@ -102,17 +103,16 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'claim rows':>12}{'all rows':>12}  {'run':<12}{'seconds':>9}{'peak RSS MB':>13}{'x summarize':>13}")
     for claims in args.claims:
-        with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(1) as pool:
+        with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            pool.submit(prepare, folder, claims).result()
+            alone(prepare, folder, claims)
             import duckdb
             with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as conn:
                 rows = conn.execute("SELECT sum(estimated_size) FROM duckdb_tables() "
                                     "WHERE schema_name = 'synthetic'").fetchone()[0]
             results = {}
             for what in ("summarize", "statistics", "catalogue", "quality", "charts"):
-                with ProcessPoolExecutor(1) as alone:
-                    results[what] = alone.submit(measure, what, str(folder), args.memory_limit).result()
+                results[what] = alone(measure, what, str(folder), args.memory_limit)
             if args.ydata_python:
                 out = subprocess.run([args.ydata_python, "-c", YDATA, str(folder / "warehouse.duckdb")],
                                      capture_output=True, text=True)

@@ -29,10 +29,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import yaml
+from isolated import alone, peak_mb
 
 REPO = Path(__file__).resolve().parent.parent
 SNDS = REPO / "assets" / "examples" / "synthetic-snds.yaml"
@@ -75,7 +75,7 @@ def ingest(declaration: str, warehouse: str) -> tuple[float, float]:
     started = time.perf_counter()
     with write_connection(Path(warehouse)) as conn:
         load_source_tables(conn, source, Path(warehouse).parent / "staging")
-    return time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return time.perf_counter() - started, peak_mb()
 
 
 def measure(what: str, declaration: str, warehouse: str) -> tuple[float, float]:
@@ -151,7 +151,7 @@ def charts(folder: Path) -> tuple[float, float]:
     public = read_version(folder / "data" / "catalogue" / "current")
     started = time.perf_counter()
     write_charts(public, folder / "charts")
-    return time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return time.perf_counter() - started, peak_mb()
 
 
 GRAPHQL = "http://127.0.0.1:{port}/graphql"
@@ -222,23 +222,18 @@ def run(declaration: Path, folder: Path, with_ui: bool) -> None:
     source_id, tables, variables = shape(declaration)
     warehouse = str(folder / "warehouse.duckdb")
     results = {}
-    with ProcessPoolExecutor(1) as alone:
-        results["ingest"] = alone.submit(ingest, str(declaration), warehouse).result()
+    results["ingest"] = alone(ingest, str(declaration), warehouse)
     for what in ("summarize", "profile", "quality"):
-        with ProcessPoolExecutor(1) as alone:  # a new process each: its own peak RSS
-            results[what] = alone.submit(measure, what, str(declaration), warehouse).result()
-    with ProcessPoolExecutor(1) as alone:
-        results["cli"] = alone.submit(cli, declaration, source_id, folder / "cli").result()
-    with ProcessPoolExecutor(1) as alone:
-        results["charts"] = alone.submit(charts, folder / "cli").result()
+        results[what] = alone(measure, what, str(declaration), warehouse)
+    results["cli"] = alone(cli, declaration, source_id, folder / "cli")
+    results["charts"] = alone(charts, folder / "cli")
     reference = results["summarize"][0]
     for what, (seconds, rss, *tree) in results.items():
         print(f"{source_id:<16}{tables:>7}{variables:>10}  {what:<10}{seconds:>9.2f}{rss:>13,.0f}"
               f"{seconds / reference:>13.2f}" + (f"   (all its processes: {tree[0]:,.0f} MB)" if tree else ""),
               flush=True)
     if with_ui:
-        with ProcessPoolExecutor(1) as alone:
-            seconds, in_run = alone.submit(ui, declaration, source_id, folder / "ui").result()
+        seconds, in_run = alone(ui, declaration, source_id, folder / "ui")
         print(f"{source_id:<16}{tables:>7}{variables:>10}  {'ui':<10}{seconds:>9.2f}{'':>13}"
               f"{seconds / reference:>13.2f}"
               f"   (run {in_run:.1f} s; ui / cli = {seconds / results['cli'][0]:.2f})", flush=True)
@@ -255,12 +250,10 @@ def main() -> None:
     print(f"{'source':<16}{'tables':>7}{'variables':>10}  {'run':<10}{'seconds':>9}{'peak RSS MB':>13}"
           f"{'x summarize':>13}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        with ProcessPoolExecutor(1) as alone:
-            seconds, rss, tree = alone.submit(cli, None, "demo", Path(tmp) / "demo").result()
+        seconds, rss, tree = alone(cli, None, "demo", Path(tmp) / "demo")
         print(f"{'demo':<16}{4:>7}{33:>10}  {'cli':<10}{seconds:>9.2f}{rss:>13,.0f}{'':>13}"
               f"   (all its processes: {tree:,.0f} MB)", flush=True)
-        with ProcessPoolExecutor(1) as alone:
-            seconds, rss = alone.submit(charts, Path(tmp) / "demo").result()
+        seconds, rss = alone(charts, Path(tmp) / "demo")
         print(f"{'demo':<16}{4:>7}{33:>10}  {'charts':<10}{seconds:>9.2f}{rss:>13,.0f}{'':>13}", flush=True)
         shared = REPO.parent / "shared" / "data" / "synthetic-snds"
         if shared.exists() and not args.no_snds:

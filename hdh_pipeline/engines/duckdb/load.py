@@ -7,6 +7,7 @@ loaded; each is kept in `<source>._rejects` with its file, line number and reaso
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ import duckdb
 
 from hdh_pipeline.engines.duckdb.database import load_database_table
 from hdh_pipeline.engines.duckdb.statistical import LABELS, load_labels, load_statistical
-from hdh_pipeline.engines.duckdb.warehouse import literal, quote, table_columns
+from hdh_pipeline.engines.duckdb.warehouse import literal, quote, table_columns, unordered
 from hdh_pipeline.engines.plan import ColumnType, IngestionError, RefusedLoad, local_files, plan_csv, read_header
 from hdh_pipeline.sources.database import DatabaseError
 from hdh_pipeline.sources.declaration import STATISTICAL, CsvOptions, SourceDeclaration
@@ -196,37 +197,40 @@ def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, 
     exists = conn.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
                           [schema, table.name]).fetchall()
     previous = _counts(conn, schema, table.name) if exists else None
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        for private in PRIVATE:
-            conn.execute(f"DELETE FROM {quote(schema)}.{private} WHERE table_name = ?", [table.name])
-        warnings: tuple[str, ...] = ()
-        if table.format == "parquet":
-            files = "[" + ", ".join(literal(str(p)) for p in paths) + "]"
-            conn.execute(f"CREATE OR REPLACE TABLE {quote(schema)}.{quote(table.name)} AS "
-                         f"SELECT * FROM read_parquet({files})")
-        elif table.format in STATISTICAL:
-            load_statistical(conn, declaration, table, paths)
-        elif table.format in LABELS:
-            load_labels(conn, declaration, table)
-        elif table.format == "postgres":
-            load_database_table(conn, declaration, table)
-        else:
-            warnings = _load_csv(conn, declaration, table, paths, staging)
-        row_count, rejected = _counts(conn, schema, table.name)
-        if guard and previous is not None:  # a first load has no previous version to keep
-            _guard(conn, declaration, table.name, previous, row_count, rejected)
-        conn.execute("COMMIT")
-    except (duckdb.Error, StatisticalFileError, DatabaseError) as error:
-        conn.execute("ROLLBACK")
-        reason = str(error).split("\n")[0]
-        raise IngestionError(
-            f"table {table.name}: loading {', '.join(map(str, paths)) or table.files[0]} failed: {reason}. "
-            "The previously loaded version is unchanged."
-        ) from error
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    # a database table's rows have no order: DuckDB stores them as its threads hand them over (set outside the
+    # transaction: a failed one refuses any statement but its ROLLBACK)
+    with unordered(conn) if table.format == "postgres" else nullcontext():
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            for private in PRIVATE:
+                conn.execute(f"DELETE FROM {quote(schema)}.{private} WHERE table_name = ?", [table.name])
+            warnings: tuple[str, ...] = ()
+            if table.format == "parquet":
+                files = "[" + ", ".join(literal(str(p)) for p in paths) + "]"
+                conn.execute(f"CREATE OR REPLACE TABLE {quote(schema)}.{quote(table.name)} AS "
+                             f"SELECT * FROM read_parquet({files})")
+            elif table.format in STATISTICAL:
+                load_statistical(conn, declaration, table, paths)
+            elif table.format in LABELS:
+                load_labels(conn, declaration, table)
+            elif table.format == "postgres":
+                load_database_table(conn, declaration, table)
+            else:
+                warnings = _load_csv(conn, declaration, table, paths, staging)
+            row_count, rejected = _counts(conn, schema, table.name)
+            if guard and previous is not None:  # a first load has no previous version to keep
+                _guard(conn, declaration, table.name, previous, row_count, rejected)
+            conn.execute("COMMIT")
+        except (duckdb.Error, StatisticalFileError, DatabaseError) as error:
+            conn.execute("ROLLBACK")
+            reason = str(error).split("\n")[0]
+            raise IngestionError(
+                f"table {table.name}: loading {', '.join(map(str, paths)) or table.files[0]} failed: {reason}. "
+                "The previously loaded version is unchanged."
+            ) from error
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
     columns = tuple(table_columns(conn, schema, table.name).items())
     missing = tuple(conn.execute(f"SELECT column_name, reason, rows FROM {quote(schema)}.{MISSING} "
                                  "WHERE table_name = ? ORDER BY ALL", [table.name]).fetchall())

@@ -23,12 +23,18 @@ from hdh_pipeline.sources.discovery import SourceTable
 from hdh_pipeline.sources.statistical import FILE, ROW, StatisticalFileError
 
 LABELS = ("sas-formats", "value-labels")  # code lists read from a format catalogue or a file's value labels
-RAW = "hdh_raw"
+
+
+def _raw(declaration: SourceDeclaration, table: SourceTable) -> str:
+    """The table the files' rows are streamed into before they are typed: a private table of the source's schema
+    (as `_rejects`), one per table (tables load at once), not a temporary one (DuckDB keeps those in memory up to
+    its limit), dropped in the load's own transaction."""
+    return f"{quote(declaration.id)}.{quote('_raw_' + table.name)}"
 
 
 def _stream(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, table: SourceTable,
             paths: list[Path]) -> tuple[statistical.FileMetadata, Counter]:
-    """Every file of the table into temporary table RAW, batch by batch; (the first file's metadata, the missing
+    """Every file of the table into the raw table, batch by batch; (the first file's metadata, the missing
     values by (column, reason))."""
     encoding = declaration.encoding_of(table.name)
     metas = [statistical.read_metadata(p, table.format, encoding) for p in paths]
@@ -41,18 +47,18 @@ def _stream(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, tab
         batch for path, meta in zip(paths, metas)
         for batch in statistical.batches(path, table.format, meta, encoding, reasons)))
     conn.register("hdh_batches", reader)  # replaced by the next one: unregistering in an aborted transaction fails
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {RAW} AS SELECT * FROM hdh_batches")
+    conn.execute(f"CREATE OR REPLACE TABLE {_raw(declaration, table)} AS SELECT * FROM hdh_batches")
     conn.unregister("hdh_batches")
     return metas[0], reasons
 
 
-def _whole_numbers(conn: duckdb.DuckDBPyConnection, names: list[str]) -> set[str]:
+def _whole_numbers(conn: duckdb.DuckDBPyConnection, raw: str, names: list[str]) -> set[str]:
     """The columns among `names` (DOUBLE) whose every value is a whole number BIGINT holds exactly."""
     if not names:
         return set()
     tests = ", ".join(f"coalesce(bool_and({quote(n)} = trunc({quote(n)}) AND abs({quote(n)}) < 9e15), false)"
                       for n in names)
-    return {n for n, whole in zip(names, conn.execute(f"SELECT {tests} FROM {RAW}").fetchone()) if whole}
+    return {n for n, whole in zip(names, conn.execute(f"SELECT {tests} FROM {raw}").fetchone()) if whole}
 
 
 def _value(variable: statistical.Variable) -> str:
@@ -79,7 +85,7 @@ def _expressions(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration
         else:
             out[variable.name] = (f"TRY_CAST({value} AS {wanted.stored})", wanted.stored)
     doubles = [v.name for v in meta.variables if v.kind == "number" and out[v.name][1] is None]
-    for name in _whole_numbers(conn, doubles):
+    for name in _whole_numbers(conn, _raw(declaration, table), doubles):
         out[name] = (f"CAST({quote(name)} AS BIGINT)", None)
     return out
 
@@ -87,7 +93,7 @@ def _expressions(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration
 def load_statistical(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, table: SourceTable,
                      paths: list[Path]) -> None:
     """Replace `<source>.<table>` with the rows of the table's files (inside the caller's transaction)."""
-    schema = declaration.id
+    schema, raw = declaration.id, _raw(declaration, table)
     meta, reasons = _stream(conn, declaration, table, paths)
     expressions = _expressions(conn, declaration, table, meta)
     values = {v.name: _value(v) for v in meta.variables}
@@ -95,12 +101,12 @@ def load_statistical(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclara
                for name, (sql, stored) in expressions.items() if stored is not None}
     for name, test in failing.items():
         conn.execute(f"INSERT INTO {quote(schema)}._rejects SELECT ?, {FILE}, {ROW}, ?, 'CAST', ?, "
-                     f"CAST({quote(name)} AS VARCHAR), now() FROM {RAW} WHERE {test}",
+                     f"CAST({quote(name)} AS VARCHAR), now() FROM {raw} WHERE {test}",
                      [table.name, name, f"value does not fit the dictionary's type {expressions[name][1]}"])
     select = ", ".join(f"{sql} AS {quote(name)}" for name, (sql, _) in expressions.items())
     where = f" WHERE NOT ({' OR '.join(failing.values())})" if failing else ""
-    conn.execute(f"CREATE OR REPLACE TABLE {quote(schema)}.{quote(table.name)} AS SELECT {select} FROM {RAW}{where}")
-    conn.execute(f"DROP TABLE {RAW}")
+    conn.execute(f"CREATE OR REPLACE TABLE {quote(schema)}.{quote(table.name)} AS SELECT {select} FROM {raw}{where}")
+    conn.execute(f"DROP TABLE {raw}")
     if reasons:
         conn.executemany(f"INSERT INTO {quote(schema)}._missing VALUES (?, ?, ?, ?, now())",
                          [[table.name, column, reason, n] for (column, reason), n in sorted(reasons.items())])

@@ -49,6 +49,18 @@ def schema_tables(conn: duckdb.DuckDBPyConnection, schema: str) -> dict[str, dic
     return tables
 
 
+@contextmanager
+def unordered(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Rows stored in whatever order DuckDB's threads hand them over (faster, less memory), for tables whose order
+    means nothing; not inside a transaction (a failed one refuses to set it back)."""
+    before = conn.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    conn.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        conn.execute(f"SET preserve_insertion_order = {str(before).lower()}")
+
+
 def lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> FileLock:
     """The cross-process lock every user of the warehouse file takes."""
     path.parent.mkdir(parents=True, exist_ok=True)
