@@ -239,6 +239,35 @@ def test_transport_files_read_chunk_by_chunk_lose_and_add_no_row(version: int, t
         assert [(r["A"], r["hdh_row"]) for r in read] == [(float(i), i + 1) for i in range(rows)]
 
 
+@pytest.mark.parametrize("version", [5, 8])
+def test_transport_special_missing_values_keep_their_reason(version: int, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """readstat reads a transport file's special missing values (`.A`..`.Z`, `._`) as plain nulls: their reasons
+    are read from the records (the mark, then zero bytes), across chunk boundaries; a system missing `.` is no
+    reason. The file is written by pyreadstat, then some numbers overwritten with SAS's missing-value bytes."""
+    from hdh_pipeline.sources import statistical
+
+    monkeypatch.setattr(statistical, "CHUNK_ROWS", 4)
+    rows = 11
+    path = tmp_path / "visits.xpt"
+    pyreadstat.write_xport(pd.DataFrame({"S": [f"s{i}" for i in range(rows)], "N": [float(i + 1) for i in range(rows)],
+                                         "M": [2.5] * rows}), path, file_format_version=version)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"HEADER RECORD*******OBS") + 80
+    widths = pyreadstat.read_xport(path, metadataonly=True)[1].variable_storage_width  # S, N, M: records' fields
+    marks = {0: b"A", 3: b"A", 5: b"_", 8: b"Z", 9: b"."}  # row -> the mark written into N
+    for row, mark in marks.items():
+        at = start + row * sum(widths.values()) + widths["S"]
+        data[at:at + 8] = mark + bytes(7)
+    path.write_bytes(bytes(data))
+    _source(tmp_path, format="xpt")
+    conn, _ = _load(tmp_path)
+    assert conn.execute("SELECT count(*) - count(N), sum(N), count(M) FROM s.visits").fetchone() == (
+        len(marks), sum(i + 1 for i in range(rows) if i not in marks), rows)
+    assert conn.execute("SELECT column_name, reason, rows FROM s._missing ORDER BY reason").fetchall() == [
+        ("N", ".A", 2), ("N", ".Z", 1), ("N", "._", 1)]
+
+
 def test_a_time_of_day_column_is_profiled_as_text() -> None:
     """SAS times (and a dictionary's `time`) are stored as TIME: profiled by their text, as the catalogue shows
     them (length 8 for HH:MM:SS), at both table lengths the engine distinguishes."""

@@ -73,7 +73,11 @@ class FileMetadata:
     variables: tuple[Variable, ...]
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # label set -> code -> label
     user_missing: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # SPSS: column -> ranges
-    row_bytes: int = 0  # bytes a row takes in the file (transport files: fixed-width records)
+    widths: tuple[int, ...] = ()  # bytes each variable takes in a row (transport files: fixed-width records)
+
+    @property
+    def row_bytes(self) -> int:
+        return sum(self.widths)
 
 
 def _kind(family: str, storage: str, fmt: str) -> str:
@@ -132,8 +136,9 @@ def read_metadata(path: Path, file_format: str, encoding: str | None = None) -> 
             for name, labels in (meta.value_labels or {}).items()}
     ranges = {column: [(float(r["lo"]), float(r["hi"])) for r in found]
               for column, found in (getattr(meta, "missing_ranges", None) or {}).items()}
+    widths = meta.variable_storage_width or {}
     return FileMetadata((meta.file_label or "").strip(), meta.file_encoding or "", tuple(variables), sets, ranges,
-                        sum((meta.variable_storage_width or {}).values()))
+                        tuple(widths.get(name, 0) for name in meta.column_names))
 
 
 def read_formats(path: Path, encoding: str | None = None) -> dict[str, dict[str, str]]:
@@ -259,10 +264,31 @@ def _batch(frame: pd.DataFrame, meta: FileMetadata, family: str, path: Path, fir
 _OBSERVATIONS = re.compile(rb"HEADER RECORD\*{7}OBS(V8   |     )HEADER RECORD!{7}")
 
 
-def _transport_frames(path: Path, meta: FileMetadata, encoding: str | None) -> Iterator[pd.DataFrame]:
+_MISSING_MARKS = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ_", np.uint8)
+
+
+def _transport_missing(body: bytes, rows: int, meta: FileMetadata, reasons: Counter) -> None:
+    """Count a transport chunk's special missing values by (column, reason): readstat reads them as plain nulls.
+    A missing number is its mark (`.`, `A`..`Z`, `_`) followed by zero bytes (SAS's transport format)."""
+    records = np.frombuffer(body, np.uint8, count=rows * meta.row_bytes).reshape(rows, meta.row_bytes)
+    offset = 0
+    for variable, width in zip(meta.variables, meta.widths):
+        if variable.kind != "string":
+            field = records[:, offset:offset + width]
+            special = np.isin(field[:, 0], _MISSING_MARKS) & ~field[:, 1:].any(axis=1)
+            if special.any():
+                marks, counts = np.unique(field[special, 0], return_counts=True)
+                for mark, n in zip(marks, counts):
+                    reasons[(variable.name, "." + chr(mark))] += int(n)
+        offset += width
+
+
+def _transport_frames(path: Path, meta: FileMetadata, encoding: str | None,
+                      reasons: Counter) -> Iterator[pd.DataFrame]:
     """A transport file's rows, CHUNK_ROWS at a time. readstat reads a row offset by parsing every row before it
     (a file read in chunks costs chunks x rows), so each chunk is cut from the file's fixed-width records into a
-    small transport file of its own (the same header, its row count) and read whole."""
+    small transport file of its own (the same header, its row count) and read whole; its special missing values
+    are counted from the records themselves."""
     with open(path, "rb") as handle:
         head = handle.read(1 << 20)
         found = _OBSERVATIONS.search(head)
@@ -283,6 +309,7 @@ def _transport_frames(path: Path, meta: FileMetadata, encoding: str | None) -> I
                 body = handle.read(count * meta.row_bytes)
                 part.write_bytes(bytes(header) + body + b" " * (-len(body) % 80))
                 frame, _ = _read(part, "xpt", encoding, disable_datetime_conversion=True)
+                _transport_missing(body, len(frame), meta, reasons)
                 yield frame  # a version 5 file's padding spaces are no row: readstat drops them, as in the file
 
 
@@ -292,7 +319,7 @@ def batches(path: Path, file_format: str, meta: FileMetadata, encoding: str | No
     values are nulls, counted in `reasons` by (column, reason)."""
     family, row = _FAMILY[file_format], 1
     options = {"disable_datetime_conversion": True, **_user_missing(file_format)}
-    frames = (_transport_frames(path, meta, encoding) if file_format == "xpt" else
+    frames = (_transport_frames(path, meta, encoding, reasons) if file_format == "xpt" else
               (frame for frame, _ in pyreadstat.read_file_in_chunks(READERS[file_format], str(path),
                                                                    chunksize=CHUNK_ROWS, encoding=encoding, **options)))
     try:
