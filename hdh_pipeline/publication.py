@@ -19,7 +19,7 @@ from hdh_pipeline.charts.write import rendering_beside, vega_bundle, write_chart
 from hdh_pipeline.engines.duckdb.warehouse import read_connection
 from hdh_pipeline.exports.write import exporting
 from hdh_pipeline.profile.store import load_failures, load_profiles
-from hdh_pipeline.site.build import build_site
+from hdh_pipeline.site.build import build_site, index_search
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,8 @@ def publish_catalogue(warehouse: Path, catalogue: Path, k_by_source: dict[str, i
         the charts' PNGs and the site's search index are written by processes of their own, beside this one."""
         with exporting(version), rendering_beside() as render:  # the PNGs are drawn while the site is built
             _timed(seconds, "charts", lambda: charts.update(write_charts(public, version / "charts", render)))
-            _timed(seconds, "site", lambda: build_site(public, version))  # its pages and search indexes
+            _timed(seconds, "pages", lambda: build_site(public, version, search=False))
+            _timed(seconds, "search", lambda: index_search(version / "site"))
             waited = time.perf_counter()
         seconds["waited"] = round(time.perf_counter() - waited, 2)
 

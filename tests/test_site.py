@@ -141,7 +141,7 @@ def test_names_and_a_missing_search_index(published_demo, tmp_path: Path, monkey
     def fail(*args, **kwargs):
         raise OSError("pagefind is not installed")
 
-    monkeypatch.setattr(build.processes, "start", fail)
+    monkeypatch.setattr(build.processes, "run", fail)
     site = build.build_site(public | {"nomenclatures": arrow_table("nomenclatures", public["nomenclatures"])}, tmp_path)
     assert (site / "demo" / "tables" / "IR_BEN_R.html").exists() and not (site / "pagefind").exists()
 
@@ -269,7 +269,7 @@ def top_results(page, served: str, query: str, n: int = 3) -> list[str]:
 @needs_chromium
 def test_search_finds_the_judged_pages_in_its_top_three(served) -> None:
     """At least 90 % of the judged queries have an expected page among the first three results; a code finds its
-    code list (the code lists' own index, merged by the pages' search)."""
+    code list."""
     queries = judged_queries()
     assert len(queries) >= 30
     with offline_page() as browser:

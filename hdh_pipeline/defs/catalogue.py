@@ -85,7 +85,7 @@ def build_catalogue_assets(sources: list[Source]) -> dg.AssetsDefinition:
         yield dg.MaterializeResult(asset_key=[GROUP, "site"], metadata={
             "home": dg.MetadataValue.url(f"{served}site/index.html"),
             "pages": sum(1 for _ in (version / "site").rglob("*.html")),
-            "site_seconds": published.seconds.get("site"),
+            "pages_seconds": published.seconds.get("pages"), "search_seconds": published.seconds.get("search"),
         })
         yield dg.MaterializeResult(asset_key=[GROUP, "exports"], metadata={
             "healthdcat_ap": dg.MetadataValue.url(f"{served}exports/catalogue.ttl"),

@@ -10,8 +10,7 @@
     site/<source>/downloads/<catalogue table>.csv    the source's rows of each catalogue table
     site/<source>/tables/<table>.csv                 the table's variables
     site/cytoscape.min.js, site/graph.js             the interactive join graph (Cytoscape.js, its licence in vendor/)
-    site/pagefind/                                   the search index (Pagefind) of every page but code lists
-    site/pagefind-codes/                             the code lists' own, merged into it by the pages' search
+    site/pagefind/                                   the search index (Pagefind)
 
 Pages link to the charts (`../charts/`) and exports (`../exports/`) of the same published version.
 Search is Pagefind's: it runs in the browser from the generated index, over HTTP (it fetches index
@@ -41,9 +40,6 @@ from hdh_pipeline.vocabulary import DEFAULT_K, EVENT_ROLES, UNSUCCESSFUL, kind_o
 
 HERE = Path(__file__).parent
 LOG = logging.getLogger(__name__)
-CODES_INDEX = "pagefind-codes"
-CODE_LIST_PAGES = "*/nomenclatures/*.html"  # indexed on their own: every code is a word to index
-PAGES = "{index.html,glossary.html,*/index.html,*/tables/*.html,*/variables/*/*.html}"  # every other page
 DOWNLOADS = [name for name in TABLES if name not in ("refreshes", CODES)]  # a source's rows of these, as CSV
 GLOSSARY = ("masked", "k", "bounds", "completeness", "conformance", "plausibility", "kahn", "match", "direction",
             "code_list", "primary_key", "identifier", "other", "coverage", "severity")  # words' def_<anchor>
@@ -60,13 +56,11 @@ class _Environment(Environment):
 
 
 @functools.cache
-def _environment(language: str, codes_index: bool = False) -> Environment:
-    """The templates, with the words and number formats of a language (`codes_index`: search merges the code
-    lists' index)."""
+def _environment(language: str) -> Environment:
+    """The templates, with the words and number formats of a language."""
     w = words.words(language)
     env = _Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                        trim_blocks=True, lstrip_blocks=True, auto_reload=False)
-    env.globals["codes_index"] = CODES_INDEX if codes_index else None
 
     def count(value: int | None, k: int) -> Markup:
         if value is None:
@@ -151,8 +145,8 @@ def _by(rows: list[dict], *keys: str) -> dict[tuple, list[dict]]:
 
 
 def build_site(public: dict[str, list[dict]], version: Path, search: bool = True) -> Path:
-    """Every page of the site under `version/site`, and its search indexes (unless `search=False`); returns the
-    site folder. Each source's pages speak its language (words.language_of)."""
+    """Every page of the site under `version/site`, and its search index (`search=False`: the caller indexes
+    them, `index_search`); returns the site folder. Each source's pages speak its language (words.language_of)."""
     out = version / "site"
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(HERE / "site.css", out / "site.css")
@@ -165,9 +159,7 @@ def build_site(public: dict[str, list[dict]], version: Path, search: bool = True
     k = min((d["disclosure_k"] for d in databases), default=DEFAULT_K)
     pyramids = {d["source_id"]: f"../charts/{d['source_id']}/pyramid.png" for d in databases
                 if (version / "charts" / d["source_id"] / "pyramid.vl.json").exists()}  # its PNG may be drawing
-    lists_of = {d["source_id"]: code_lists(public.get(CODES), d["source_id"]) for d in databases}
-    merged = any(lists_of.values())  # the pages' search merges the code lists' index
-    home = _environment(words.language_of(), merged)
+    home = _environment(words.language_of())
     _write(out / "index.html", home.get_template("home.html").render(root="", k=k, databases=databases,
                                                                       pyramids=pyramids))
     _write(out / "glossary.html", home.get_template("glossary.html").render(root="", k=k, terms=GLOSSARY))
@@ -175,50 +167,27 @@ def build_site(public: dict[str, list[dict]], version: Path, search: bool = True
     variables_of = _by(public["variables"], "source_id", "table_name")
     relations_of = _by(public["relations"], "source_id")
     checks_of = _by(public["quality_results"], "source_id", "table_name", "variable")
-    environments = {d["source_id"]: _environment(words.language_of(d), merged) for d in databases}
-    for d in databases:  # code lists first: their index, the longest to build, is built while the rest is written
-        _code_list_pages(environments[d["source_id"]], out, d, lists_of[d["source_id"]],
-                         tables_of[(d["source_id"],)], variables_of)
-    codes_index = _index(out, CODE_LIST_PAGES, CODES_INDEX) if search and merged else None
     for d in databases:
-        _database_pages(environments[d["source_id"]], out, version, d, public, tables_of[(d["source_id"],)],
-                        lists_of[d["source_id"]], variables_of, relations_of[(d["source_id"],)], checks_of)
+        _database_pages(_environment(words.language_of(d)), out, version, d, public, tables_of[(d["source_id"],)],
+                        variables_of, relations_of[(d["source_id"],)], checks_of)
     if search:
-        _indexed(_index(out, PAGES, "pagefind"))
-    if codes_index is not None:
-        _indexed(codes_index)
+        index_search(out)
     return out
 
 
-def _index(site: Path, pages: str, bundle: str) -> subprocess.Popen | None:
-    """Pagefind indexing the pages matching `pages` (a glob) into `site/<bundle>/`, started; None if it cannot."""
+def index_search(site: Path) -> None:
+    """Pagefind's index of the pages. Without it the site works, search says it is unavailable: a
+    failure is logged, not raised (it must not stop the catalogue's publication)."""
     try:
-        return processes.start("pagefind", "--site", str(site), "--glob", pages, "--output-subdir", bundle,
-                               "--silent", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except OSError as error:
-        LOG.warning("search index %s not built (%s): the site is published without it", bundle, error)
-        return None
-
-
-def _indexed(process: subprocess.Popen | None) -> None:
-    """Wait for an index. Without it the site works, search says it is unavailable (or finds no code): a failure
-    is logged, not raised (it must not stop the catalogue's publication)."""
-    if process is None:
-        return
-    try:
-        _, err = process.communicate(timeout=600)
-    except subprocess.TimeoutExpired:
-        processes.stop(process)
-        err, code = b"timed out", "timeout"
-    else:
-        code = process.returncode
-    if code:
-        LOG.warning("search index not built (%s, exit %s): the site is published without it. %s",
-                    " ".join(map(str, process.args[-6:-1])), code, (err or b"").decode(errors="replace")[-300:])
+        processes.run("pagefind", "--site", str(site), "--silent", timeout=600)
+    except (OSError, subprocess.SubprocessError) as error:
+        detail = getattr(error, "stderr", b"") or b""
+        LOG.warning("search index not built (%s): the site is published without search. %s",
+                    type(error).__name__, detail.decode(errors="replace")[-300:])
 
 
 def _database_pages(env: Environment, out: Path, version: Path, d: dict, public: dict, tables: list[dict],
-                    lists: list, variables_of: dict, relations: list[dict], checks_of: dict) -> None:
+                    variables_of: dict, relations: list[dict], checks_of: dict) -> None:
     source, k, w = d["source_id"], d["disclosure_k"], env.globals["w"]
     folder = out / source
     population = [r for r in public.get("population", []) if r["source_id"] == source]
@@ -229,6 +198,7 @@ def _database_pages(env: Environment, out: Path, version: Path, d: dict, public:
     products = defaultdict(list)
     for t in sorted(tables, key=lambda t: t["table_name"]):
         products[t["product"] or ""].append(t)
+    lists = code_lists(public.get(CODES), source)
     for name in DOWNLOADS:  # the source's own rows of each catalogue table
         _write_csv(folder / "downloads" / f"{name}.csv", name,
                    [r for r in public.get(name, []) if r["source_id"] == source])
@@ -272,13 +242,6 @@ def _database_pages(env: Environment, out: Path, version: Path, d: dict, public:
                 root="../../../", k=k, d=d, v=v, spec=spec, spec_rows=spec["data"]["values"] if spec else [],
                 checks=checks_of.get((source, table, v["variable"]), []), code_lists=known_lists, hidden=hidden,
                 flags=", ".join(w[f] for f in FLAGS if v[f])))
-
-
-def _code_list_pages(env: Environment, out: Path, d: dict, lists: list, tables: list[dict],
-                     variables_of: dict) -> None:
-    """A source's code lists: every code and label, the variables using it, its CSV."""
-    source, k, w = d["source_id"], d["disclosure_k"], env.globals["w"]
-    folder = out / source
     users = defaultdict(list)
     for t in tables:
         for v in variables_of.get((source, t["table_name"]), []):
