@@ -46,11 +46,7 @@ def peaks_mb() -> tuple[float, float]:
     while pending:
         pid = pending.pop()
         pending += children.get(pid, [])
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        peaks += [int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")]
+        peaks.append(peak_mb(pid))
     return peak_mb(), max(peaks)
 
 

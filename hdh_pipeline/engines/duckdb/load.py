@@ -200,41 +200,52 @@ def load_table(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, 
     # a database table's rows have no order: DuckDB stores them as its threads hand them over (set outside the
     # transaction: a failed one refuses any statement but its ROLLBACK)
     with unordered(conn) if table.format == "postgres" else nullcontext():
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            for private in PRIVATE:
-                conn.execute(f"DELETE FROM {quote(schema)}.{private} WHERE table_name = ?", [table.name])
-            warnings: tuple[str, ...] = ()
-            if table.format == "parquet":
-                files = "[" + ", ".join(literal(str(p)) for p in paths) + "]"
-                conn.execute(f"CREATE OR REPLACE TABLE {quote(schema)}.{quote(table.name)} AS "
-                             f"SELECT * FROM read_parquet({files})")
-            elif table.format in STATISTICAL:
-                load_statistical(conn, declaration, table, paths)
-            elif table.format in LABELS:
-                load_labels(conn, declaration, table)
-            elif table.format == "postgres":
-                load_database_table(conn, declaration, table)
-            else:
-                warnings = _load_csv(conn, declaration, table, paths, staging)
-            row_count, rejected = _counts(conn, schema, table.name)
-            if guard and previous is not None:  # a first load has no previous version to keep
-                _guard(conn, declaration, table.name, previous, row_count, rejected)
-            conn.execute("COMMIT")
-        except (duckdb.Error, StatisticalFileError, DatabaseError) as error:
-            conn.execute("ROLLBACK")
-            reason = str(error).split("\n")[0]
-            raise IngestionError(
-                f"table {table.name}: loading {', '.join(map(str, paths)) or table.files[0]} failed: {reason}. "
-                "The previously loaded version is unchanged."
-            ) from error
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        warnings, row_count, rejected = _replace(conn, declaration, table, paths, staging,
+                                                 previous if guard else None)
     columns = tuple(table_columns(conn, schema, table.name).items())
     missing = tuple(conn.execute(f"SELECT column_name, reason, rows FROM {quote(schema)}.{MISSING} "
                                  "WHERE table_name = ? ORDER BY ALL", [table.name]).fetchall())
     return LoadResult(schema, table.name, tuple(map(str, paths)), row_count, rejected, columns, warnings, missing)
+
+
+def _replace(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, table: SourceTable,
+             paths: list[Path], staging: Path, guarded: tuple[int, int] | None) -> tuple[tuple[str, ...], int, int]:
+    """The table and its private rows replaced in one transaction, rolled back on any failure (with `guarded`, the
+    previous version's counts: also when the new one is beyond the source's tolerances); (warnings, rows,
+    rejected)."""
+    schema = declaration.id
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for private in PRIVATE:
+            conn.execute(f"DELETE FROM {quote(schema)}.{private} WHERE table_name = ?", [table.name])
+        warnings: tuple[str, ...] = ()
+        if table.format == "parquet":
+            files = "[" + ", ".join(literal(str(p)) for p in paths) + "]"
+            conn.execute(f"CREATE OR REPLACE TABLE {quote(schema)}.{quote(table.name)} AS "
+                         f"SELECT * FROM read_parquet({files})")
+        elif table.format in STATISTICAL:
+            load_statistical(conn, declaration, table, paths)
+        elif table.format in LABELS:
+            load_labels(conn, declaration, table)
+        elif table.format == "postgres":
+            load_database_table(conn, declaration, table)
+        else:
+            warnings = _load_csv(conn, declaration, table, paths, staging)
+        row_count, rejected = _counts(conn, schema, table.name)
+        if guarded is not None:  # a first load has no previous version to keep
+            _guard(conn, declaration, table.name, guarded, row_count, rejected)
+        conn.execute("COMMIT")
+    except (duckdb.Error, StatisticalFileError, DatabaseError) as error:
+        conn.execute("ROLLBACK")
+        reason = str(error).split("\n")[0]
+        raise IngestionError(
+            f"table {table.name}: loading {', '.join(map(str, paths)) or table.files[0]} failed: {reason}. "
+            "The previously loaded version is unchanged."
+        ) from error
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return warnings, row_count, rejected
 
 
 def _counts(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> tuple[int, int]:

@@ -33,8 +33,8 @@ def _raw(declaration: SourceDeclaration, table: SourceTable) -> str:
 
 
 def _stream(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, table: SourceTable,
-            paths: list[Path]) -> tuple[statistical.FileMetadata, Counter]:
-    """Every file of the table into the raw table, batch by batch; (the first file's metadata, the missing
+            paths: list[Path], raw: str) -> tuple[statistical.FileMetadata, Counter]:
+    """Every file of the table into table `raw`, batch by batch; (the first file's metadata, the missing
     values by (column, reason))."""
     encoding = declaration.encoding_of(table.name)
     metas = [statistical.read_metadata(p, table.format, encoding) for p in paths]
@@ -47,7 +47,7 @@ def _stream(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, tab
         batch for path, meta in zip(paths, metas)
         for batch in statistical.batches(path, table.format, meta, encoding, reasons)))
     conn.register("hdh_batches", reader)  # replaced by the next one: unregistering in an aborted transaction fails
-    conn.execute(f"CREATE OR REPLACE TABLE {_raw(declaration, table)} AS SELECT * FROM hdh_batches")
+    conn.execute(f"CREATE OR REPLACE TABLE {raw} AS SELECT * FROM hdh_batches")
     conn.unregister("hdh_batches")
     return metas[0], reasons
 
@@ -67,7 +67,7 @@ def _value(variable: statistical.Variable) -> str:
 
 
 def _expressions(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration, table: SourceTable,
-                 meta: statistical.FileMetadata) -> dict[str, tuple[str, str | None]]:
+                 meta: statistical.FileMetadata, raw: str) -> dict[str, tuple[str, str | None]]:
     """Column -> (its stored value as SQL, its type when the dictionary imposes one: values that do not fit it
     are rejected)."""
     typed = table.spec is not None and table.spec.typed
@@ -85,7 +85,7 @@ def _expressions(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclaration
         else:
             out[variable.name] = (f"TRY_CAST({value} AS {wanted.stored})", wanted.stored)
     doubles = [v.name for v in meta.variables if v.kind == "number" and out[v.name][1] is None]
-    for name in _whole_numbers(conn, _raw(declaration, table), doubles):
+    for name in _whole_numbers(conn, raw, doubles):
         out[name] = (f"CAST({quote(name)} AS BIGINT)", None)
     return out
 
@@ -94,8 +94,8 @@ def load_statistical(conn: duckdb.DuckDBPyConnection, declaration: SourceDeclara
                      paths: list[Path]) -> None:
     """Replace `<source>.<table>` with the rows of the table's files (inside the caller's transaction)."""
     schema, raw = declaration.id, _raw(declaration, table)
-    meta, reasons = _stream(conn, declaration, table, paths)
-    expressions = _expressions(conn, declaration, table, meta)
+    meta, reasons = _stream(conn, declaration, table, paths, raw)
+    expressions = _expressions(conn, declaration, table, meta, raw)
     values = {v.name: _value(v) for v in meta.variables}
     failing = {name: f"({values[name]} IS NOT NULL AND {sql} IS NULL)"
                for name, (sql, stored) in expressions.items() if stored is not None}
